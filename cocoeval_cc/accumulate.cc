@@ -1,0 +1,234 @@
+#include "cocoeval_cc/accumulate.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "cocoeval_cc/errors.h"
+
+namespace cocoeval {
+namespace {
+
+// np.spacing(1): the epsilon pycocotools adds to tp + fp.
+constexpr double kEps = 2.220446049250313e-16;
+
+// Maps doubles to unsigned keys whose order is the numeric order; -0.0 and
+// 0.0 get the same key since numpy's sort treats them as equal.
+inline uint64_t OrderedBits(double x) {
+  x += 0.0;  // -0.0 -> +0.0
+  uint64_t u;
+  std::memcpy(&u, &x, sizeof(u));
+  return (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
+}
+
+// Per-category scratch, reused across categories on one thread.
+struct Work {
+  std::vector<uint32_t> order, tmp;   // entries (offsets from the first) sorted
+  std::vector<uint64_t> keys, tmp_keys;
+  std::vector<uint32_t> rank;         // entry's position in its group
+  std::vector<uint32_t> subset;       // sorted entries kept for one maxDet
+  std::vector<uint32_t> tp, ig;       // one word per subset entry
+  std::vector<uint32_t> ev_fp;        // false positives at each true positive
+  std::vector<uint32_t> ev_pos;       // position of each true positive
+  std::vector<double> env;            // precision envelope at true positives
+};
+
+void CategoryCurves(const EvalState& s, size_t k, size_t g_begin, size_t g_end,
+                    const std::vector<double>& rec_thrs, const std::vector<int64_t>& max_dets,
+                    Accumulated* out, Work* w) {
+  const size_t A = out->A, M = out->M, R = out->R, T = out->T;
+  const size_t W = s.words();
+  const uint64_t e_begin = s.group_begin[g_begin];
+  const uint64_t e_end = s.group_begin[g_end];
+  const size_t n = e_end - e_begin;
+  // Concatenation over images is entry order; sort it by score, stably.
+  SortByScoreDescending(s.score.data() + e_begin, n, &w->order);
+  w->rank.resize(n);
+  for (size_t g = g_begin; g < g_end; ++g) {
+    for (uint64_t e = s.group_begin[g]; e < s.group_begin[g + 1]; ++e) {
+      w->rank[e - e_begin] = static_cast<uint32_t>(e - s.group_begin[g]);
+    }
+  }
+  for (size_t a = 0; a < A; ++a) {
+    uint64_t npig = 0;
+    for (size_t g = g_begin; g < g_end; ++g) npig += s.npig[g * A + a];
+    if (npig == 0) continue;  // no ground truth: the slice stays -1
+    const double npig_d = static_cast<double>(npig);
+    for (size_t m = 0; m < M; ++m) {
+      const uint64_t max_det = static_cast<uint64_t>(max_dets[m]);
+      w->subset.clear();
+      for (uint32_t o : w->order) {
+        if (w->rank[o] < max_det) w->subset.push_back(o);
+      }
+      const size_t nd = w->subset.size();
+      w->tp.resize(nd);
+      w->ig.resize(nd);
+      w->ev_fp.resize(nd + 1);
+      w->ev_pos.resize(nd + 1);
+      w->env.resize(nd + 2);
+      for (size_t t = 0; t < T; ++t) {
+        const size_t word = t / 32;
+        const uint32_t shift = t % 32;
+        if (shift == 0) {
+          for (size_t j = 0; j < nd; ++j) {
+            const uint64_t idx = ((e_begin + w->subset[j]) * A + a) * W + word;
+            w->tp[j] = s.tp_bits[idx];
+            w->ig[j] = s.ig_bits[idx];
+          }
+        }
+        // Cumulative counts; remember each true positive's position.
+        uint32_t tp = 0, fp = 0;
+        size_t nev = 0;
+        for (size_t j = 0; j < nd; ++j) {
+          const uint32_t x = (w->tp[j] >> shift) & 1u;
+          const uint32_t y = (w->ig[j] >> shift) & 1u;
+          tp += x;
+          fp += 1u - x - y;  // tp and ignored are exclusive
+          w->ev_fp[nev] = fp;
+          w->ev_pos[nev] = static_cast<uint32_t>(j);
+          nev += x;
+        }
+        out->recall[out->RecallIndex(t, k, a, m)] = nd ? static_cast<double>(tp) / npig_d : 0.0;
+        // Precision only rises at true positives, so the right-to-left
+        // maximum at any position equals the maximum over the true
+        // positives from there on (env[v] for the v-th, 1-based).
+        w->env[nev + 1] = 0.0;
+        for (size_t v = nev; v >= 1; --v) {
+          const double tpd = static_cast<double>(v);
+          const double pr = tpd / (static_cast<double>(w->ev_fp[v - 1]) + tpd + kEps);
+          w->env[v] = std::max(pr, w->env[v + 1]);
+        }
+        // The slice is overwritten as a whole: zero past the last match.
+        for (size_t r = 0; r < R; ++r) {
+          const size_t pi = out->PrecisionIndex(t, r, k, a, m);
+          out->precision[pi] = 0.0;
+          out->scores[pi] = 0.0;
+        }
+        // searchsorted(rc, recThrs, side='left'); stop at the first miss.
+        size_t v = 1;
+        double prev_thr = -1.0;
+        for (size_t r = 0; r < R; ++r) {
+          const double thr = rec_thrs[r];
+          size_t pos;
+          double q;
+          if (nd == 0) break;
+          if (thr <= 0.0) {
+            pos = 0;
+            q = nev ? w->env[1] : 0.0;
+          } else {
+            if (!(thr >= prev_thr)) v = 1;
+            prev_thr = thr;
+            while (v <= nev && static_cast<double>(v) / npig_d < thr) ++v;
+            if (v > nev) break;
+            pos = w->ev_pos[v - 1];
+            q = w->env[v];
+          }
+          const size_t pi = out->PrecisionIndex(t, r, k, a, m);
+          out->precision[pi] = q;
+          out->scores[pi] = s.score[e_begin + w->subset[pos]];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void SortByScoreDescending(const double* scores, size_t n, std::vector<uint32_t>* order) {
+  order->resize(n);
+  for (size_t i = 0; i < n; ++i) (*order)[i] = static_cast<uint32_t>(i);
+  if (n < 256) {
+    std::stable_sort(order->begin(), order->end(),
+                     [&](uint32_t a, uint32_t b) { return OrderedBits(scores[a]) > OrderedBits(scores[b]); });
+    return;
+  }
+  // LSD radix sort on the inverted key (ascending key = descending score);
+  // stable, and passes whose digit is constant are skipped.
+  thread_local std::vector<uint64_t> keys, tmp_keys;
+  thread_local std::vector<uint32_t> tmp;
+  keys.resize(n);
+  tmp_keys.resize(n);
+  tmp.resize(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = ~OrderedBits(scores[i]);
+  constexpr int kBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kBits;
+  std::vector<uint32_t> count(kBuckets);
+  for (int shift = 0; shift < 64; shift += kBits) {
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t i = 0; i < n; ++i) ++count[(keys[i] >> shift) & (kBuckets - 1)];
+    if (count[(keys[0] >> shift) & (kBuckets - 1)] == n) continue;
+    uint32_t sum = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      const uint32_t c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t dst = count[(keys[i] >> shift) & (kBuckets - 1)]++;
+      tmp_keys[dst] = keys[i];
+      tmp[dst] = (*order)[i];
+    }
+    keys.swap(tmp_keys);
+    order->swap(tmp);
+  }
+}
+
+Accumulated Accumulate(const EvalState& s, const std::vector<double>& rec_thrs,
+                       const std::vector<int64_t>& max_dets, int num_threads) {
+  if (max_dets.empty() || max_dets.back() > s.max_det) {
+    throw InputError("accumulate: maxDets exceed the ones the evaluation kept");
+  }
+  Accumulated out;
+  out.T = s.iou_thrs.size();
+  out.R = rec_thrs.size();
+  out.K = s.cat_ids.size();
+  out.A = s.num_areas();
+  out.M = max_dets.size();
+  out.precision.assign(out.T * out.R * out.K * out.A * out.M, -1.0);
+  out.scores.assign(out.precision.size(), -1.0);
+  out.recall.assign(out.T * out.K * out.A * out.M, -1.0);
+  // Group range of each category (groups are sorted by category).
+  std::vector<size_t> cat_begin(out.K + 1, s.num_groups());
+  for (size_t g = s.num_groups(); g-- > 0;) cat_begin[s.group_cat[g]] = g;
+  for (size_t k = out.K; k-- > 0;) cat_begin[k] = std::min(cat_begin[k], cat_begin[k + 1]);
+
+  // Largest categories first, so threads finish together.
+  std::vector<uint32_t> cats;
+  for (size_t k = 0; k < out.K; ++k) {
+    if (cat_begin[k + 1] > cat_begin[k]) cats.push_back(static_cast<uint32_t>(k));
+  }
+  std::stable_sort(cats.begin(), cats.end(), [&](uint32_t a, uint32_t b) {
+    return s.group_begin[cat_begin[a + 1]] - s.group_begin[cat_begin[a]] >
+           s.group_begin[cat_begin[b + 1]] - s.group_begin[cat_begin[b]];
+  });
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&]() {
+    Work w;
+    try {
+      for (;;) {
+        const size_t i = next.fetch_add(1);
+        if (i >= cats.size()) break;
+        const size_t k = cats[i];
+        CategoryCurves(s, k, cat_begin[k], cat_begin[k + 1], rec_thrs, max_dets, &out, &w);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next.store(cats.size());
+    }
+  };
+  const size_t workers = std::min<size_t>(std::max(1, num_threads), cats.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  return out;
+}
+
+}  // namespace cocoeval

@@ -1,0 +1,158 @@
+"""COCOeval with pycocotools' interface, computed by the native core.
+
+Switching from pycocotools is a change of import: `from cocoeval_cc import COCO, COCOeval`.
+Results (`stats`, `eval['precision' | 'recall' | 'scores']`) equal pycocotools 2.0.11 bit for
+bit. Additions: `category_stats` (the TF Object Detection API's per-category summary, every
+statistic for every category), `num_threads`, and sharded evaluation
+(`evaluate_images` / `merge_states` / `set_state`).
+"""
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Sequence
+
+import numpy as np
+
+from cocoeval_cc import _cocoeval_cc as _native
+from cocoeval_cc import metrics
+from cocoeval_cc.coco import COCO
+
+
+class Params:
+  """pycocotools' Params: the same attribute names and defaults."""
+
+  def __init__(self, iouType: str = "segm"):
+    if iouType == "keypoints":
+      raise ValueError("iouType 'keypoints' is not supported yet (bbox and segm are)")
+    if iouType not in ("bbox", "segm"):
+      raise ValueError(f"unknown iouType {iouType!r} (expected 'bbox' or 'segm')")
+    self.iouType = iouType
+    self.imgIds: list[int] = []
+    self.catIds: list[int] = []
+    self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+    self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
+    self.maxDets = [1, 10, 100]
+    self.areaRng = [[0 ** 2, 1e5 ** 2], [0 ** 2, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]]
+    self.areaRngLbl = ["all", "small", "medium", "large"]
+    self.useCats = 1
+
+  def to_native(self, iou_type: str) -> "_native.Params":
+    p = _native.Params(iou_type)
+    p.img_ids = [int(i) for i in np.unique(np.asarray(self.imgIds, dtype=np.int64))]
+    p.cat_ids = [int(i) for i in np.unique(np.asarray(self.catIds, dtype=np.int64))]
+    p.iou_thrs = [float(t) for t in np.asarray(self.iouThrs, dtype=np.float64).ravel()]
+    p.rec_thrs = [float(t) for t in np.asarray(self.recThrs, dtype=np.float64).ravel()]
+    p.max_dets = sorted(int(m) for m in self.maxDets)
+    p.area_rng = [(float(lo), float(hi)) for lo, hi in self.areaRng]
+    p.area_rng_lbl = [str(label) for label in self.areaRngLbl]
+    p.use_cats = bool(self.useCats)
+    return p
+
+
+class COCOeval:
+  """Evaluates detections against ground truth (bbox or segm), like pycocotools' COCOeval."""
+
+  def __init__(self, cocoGt: COCO | None = None, cocoDt: COCO | None = None,
+               iouType: str = "segm", *, num_threads: int = 0):
+    self.cocoGt, self.cocoDt = cocoGt, cocoDt
+    self.params = Params(iouType=iouType)
+    self.num_threads = num_threads
+    self.eval: dict = {}
+    self.stats: np.ndarray = np.zeros(0)
+    self.category_stats: np.ndarray | None = None
+    self.timings: dict[str, float] = {}
+    self._evaluator = None
+    if cocoGt is not None:
+      self.params.imgIds = sorted(cocoGt.getImgIds())
+      self.params.catIds = sorted(cocoGt.getCatIds())
+
+  # -------------------------------------------------------------- the stages
+  def _new_evaluator(self):
+    if self.cocoGt is None:
+      raise ValueError("COCOeval needs ground truth (cocoGt)")
+    dt = self.cocoDt._dt_native if self.cocoDt is not None else None
+    if self.cocoDt is not None and not self.cocoDt.is_results:
+      raise ValueError("cocoDt must come from cocoGt.loadRes(...)")
+    p = self.params
+    p.imgIds = [int(i) for i in np.unique(np.asarray(p.imgIds, dtype=np.int64))]
+    if p.useCats:
+      p.catIds = [int(i) for i in np.unique(np.asarray(p.catIds, dtype=np.int64))]
+    p.maxDets = sorted(p.maxDets)
+    return _native.Evaluator(self.cocoGt._gt_native, dt, p.to_native(p.iouType),
+                             num_threads=self.num_threads)
+
+  def _timed(self, stage: str, fn):
+    start = time.perf_counter()
+    result = fn()
+    self.timings[stage] = time.perf_counter() - start
+    return result
+
+  def evaluate(self) -> None:
+    """Matches detections to ground truth for every image, category and area range."""
+    self._evaluator = self._new_evaluator()
+    self._timed("evaluate", self._evaluator.evaluate)
+
+  def evaluate_images(self, img_ids: Sequence[int]) -> "_native.EvalState":
+    """Evaluates a shard of the images; the returned state pickles and merges."""
+    if self._evaluator is None:
+      self._evaluator = self._new_evaluator()
+    return self._evaluator.evaluate_images([int(i) for i in img_ids])
+
+  def set_state(self, state: "_native.EvalState") -> None:
+    """Adopts a (merged) evaluation state, as if evaluate() had run on its images."""
+    if self._evaluator is None:
+      self._evaluator = self._new_evaluator()
+    self._evaluator.set_state(state)
+
+  def accumulate(self, p: Params | None = None) -> None:
+    if p is not None:
+      raise ValueError("accumulate(p) with other parameters is not supported: set "
+                       "COCOeval.params before evaluate()")
+    if self._evaluator is None:
+      raise RuntimeError("Please run evaluate() first")
+    self._timed("accumulate", self._evaluator.accumulate)
+    e, p = self._evaluator, self.params
+    self.eval = {
+        "params": p,
+        "counts": [len(p.iouThrs), len(p.recThrs), len(e.category_axis), len(p.areaRng),
+                   len(p.maxDets)],
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "precision": e.precision,
+        "recall": e.recall,
+        "scores": e.scores,
+    }
+
+  def summarize(self, verbose: bool = True) -> None:
+    """Computes (and prints) the summary statistics and the per-category statistics."""
+    if not self.eval:
+      raise RuntimeError("Please run accumulate() first")
+    e = self._evaluator
+    self.stats = self._timed("summarize", e.summarize)
+    self.category_stats = self._timed("per_category", e.per_category_stats)
+    if verbose:
+      for line, value in zip(e.stat_descriptions, self.stats):
+        print(f"{line} = {value:0.3f}")
+
+  # ------------------------------------------------------------- extras
+  @property
+  def stat_specs(self) -> list[metrics.StatSpec]:
+    return metrics.stat_specs(self.params.areaRngLbl, self.params.maxDets)
+
+  @property
+  def category_ids(self) -> list[int]:
+    """Category ids along the K axis of eval arrays and category_stats ([-1] without useCats)."""
+    return [int(k) for k in self._evaluator.category_axis]
+
+  def tf_metrics(self, all_metrics_per_category: bool = True) -> dict[str, float]:
+    """The summary as the TF Object Detection API names it (DetectionBoxes_Precision/mAP, ...)."""
+    names = self.cocoGt.category_names()
+    per_cat = self.category_stats if self.params.useCats else None
+    return metrics.tf_metrics(self.params.iouType, self.stat_specs, self.stats,
+                              [names.get(k, str(k)) for k in self.category_ids], per_cat,
+                              all_metrics_per_category)
+
+
+def merge_states(states: Sequence["_native.EvalState"]) -> "_native.EvalState":
+  """Merges the states of disjoint image shards (from COCOeval.evaluate_images)."""
+  return _native.merge_states(list(states))

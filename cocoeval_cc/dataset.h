@@ -1,0 +1,151 @@
+// Ground truth and detections in struct-of-arrays form, loaded from COCO JSON
+// with simdjson, with pycocotools' COCO() / loadRes() semantics.
+#ifndef COCOEVAL_CC_DATASET_H_
+#define COCOEVAL_CC_DATASET_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cocoeval_cc/mask.h"
+
+namespace cocoeval {
+
+// Maps ids (any int64, including 0 and values past 2**32) to dense indices.
+class IdIndex {
+ public:
+  // `ids` must be unique; index i is returned for ids[i].
+  void Build(const std::vector<int64_t>& ids);
+  // Returns -1 for an unknown id.
+  int64_t Find(int64_t id) const {
+    if (!direct_.empty() || direct_mode_) {
+      const uint64_t off = static_cast<uint64_t>(id) - static_cast<uint64_t>(min_);
+      return off < direct_.size() ? direct_[off] : -1;
+    }
+    return FindSorted(id);
+  }
+
+ private:
+  int64_t FindSorted(int64_t id) const;
+  bool direct_mode_ = false;
+  int64_t min_ = 0;
+  std::vector<int32_t> direct_;        // compact id ranges: a lookup table
+  std::vector<int64_t> sorted_ids_;    // otherwise: binary search
+  std::vector<uint32_t> sorted_pos_;
+};
+
+// Raw JSON text of each record's segmentation; decoded only when segm
+// evaluation asks for masks, so bbox evaluation never pays for them.
+struct SegmText {
+  std::string arena;               // texts back to back, plus simdjson padding
+  std::vector<uint64_t> offsets;   // n + 1 entries; an empty range = absent
+  bool Has(size_t i) const { return offsets[i + 1] > offsets[i]; }
+  std::string_view Get(size_t i) const {
+    return std::string_view(arena.data() + offsets[i], offsets[i + 1] - offsets[i]);
+  }
+};
+
+struct GroundTruth {
+  std::string source;  // file name or "<bytes>", used in error messages
+
+  // Images, sorted by id; an image's dense index is its position here.
+  std::vector<int64_t> image_ids;
+  std::vector<int64_t> image_heights;  // -1 when the record has none
+  std::vector<int64_t> image_widths;
+  IdIndex image_index;
+
+  // Categories, sorted by id (pycocotools sorts getCatIds()).
+  std::vector<int64_t> category_ids;
+  std::vector<std::string> category_names;
+  std::vector<std::string> category_supercategories;
+  IdIndex category_index;
+
+  // Annotations in file order. Those whose image or category is unknown can
+  // never take part in an evaluation (as in pycocotools) and are dropped.
+  std::vector<int64_t> ann_ids;
+  std::vector<uint32_t> ann_image;     // dense image index
+  std::vector<uint32_t> ann_category;  // dense category index
+  std::vector<double> ann_bbox;        // 4 per annotation; NaN when absent
+  std::vector<double> ann_area;
+  std::vector<uint8_t> ann_iscrowd;
+  std::vector<uint32_t> ann_record;    // position in the file's list
+  SegmText ann_segm;
+
+  size_t num_annotations() const { return ann_ids.size(); }
+  // "annotations[12] (id 34)", for error messages.
+  std::string AnnotationName(size_t i) const;
+
+  // Compressed masks of every annotation, built on first use (thread-safe).
+  // Throws InputError for missing or malformed segmentations.
+  const std::vector<Rle>& Masks(int num_threads) const;
+  // Throws InputError naming the first annotation without a bbox.
+  void RequireBoxes() const;
+
+ private:
+  mutable std::mutex masks_mutex_;
+  mutable bool masks_ready_ = false;
+  mutable std::vector<Rle> masks_;
+};
+
+struct Detections {
+  std::string source;
+  // loadRes picks its branch from the first result: true when that result
+  // has a non-empty bbox (area = w*h for all), false for segm results
+  // (area = mask area, bbox = toBbox when missing).
+  bool bbox_mode = true;
+
+  // One entry per result, in file order; the result's id is index + 1.
+  std::vector<uint32_t> image;     // dense ground-truth image index
+  std::vector<uint32_t> category;  // dense ground-truth category index
+  std::vector<double> bbox;        // 4 per result
+  std::vector<double> score;
+  std::vector<double> area;
+  SegmText segm;                   // raw text, bbox mode only
+
+  std::vector<Rle> segm_rles;      // segm mode: decoded at load time
+
+  size_t size() const { return score.size(); }
+  // Masks for segm evaluation: segm_rles, or (bbox mode) built on first use
+  // from the results' segmentations or their boxes' polygons.
+  const std::vector<Rle>& Masks(const GroundTruth& gt, int num_threads) const;
+
+ private:
+  mutable std::mutex masks_mutex_;
+  mutable bool masks_ready_ = false;
+  mutable std::vector<Rle> masks_;
+};
+
+// Loading. Every problem raises InputError naming `source`, the record and
+// the problem; the loaders never crash on bad input.
+std::unique_ptr<GroundTruth> LoadGroundTruthFile(const std::string& path);
+std::unique_ptr<GroundTruth> LoadGroundTruthBuffer(std::string_view json,
+                                                   const std::string& source);
+std::unique_ptr<Detections> LoadDetectionsFile(const GroundTruth& gt,
+                                               const std::string& path,
+                                               int num_threads = 0);
+std::unique_ptr<Detections> LoadDetectionsBuffer(const GroundTruth& gt,
+                                                 std::string_view json,
+                                                 const std::string& source,
+                                                 int num_threads = 0);
+// loadRes(ndarray): rows of [image_id, x, y, w, h, score, category_id].
+std::unique_ptr<Detections> LoadDetectionsArray(const GroundTruth& gt,
+                                                const double* rows, size_t n,
+                                                const std::string& source);
+
+// Decodes one segmentation (polygon list, uncompressed or compressed RLE)
+// as pycocotools' annToRLE does for an image of size h x w. `json` must be
+// followed by at least SIMDJSON_PADDING readable bytes. Throws InputError
+// prefixed with `what`.
+Rle SegmentationToRle(std::string_view json, int64_t h, int64_t w,
+                      const std::string& what);
+
+// Resolves a thread count: 0 means all cores.
+int ResolveThreads(int num_threads);
+
+}  // namespace cocoeval
+
+#endif  // COCOEVAL_CC_DATASET_H_

@@ -1,0 +1,499 @@
+#include "cocoeval_cc/evaluate.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "cocoeval_cc/errors.h"
+#include "cocoeval_cc/mask.h"
+
+namespace cocoeval {
+namespace {
+
+// Stable counting sort of `idx` by key(idx) in [0, buckets).
+template <typename KeyFn>
+void CountingSort(std::vector<uint32_t>* idx, size_t buckets, KeyFn key) {
+  std::vector<uint32_t> count(buckets + 1, 0);
+  for (uint32_t i : *idx) ++count[key(i) + 1];
+  for (size_t b = 1; b <= buckets; ++b) count[b] += count[b - 1];
+  std::vector<uint32_t> out(idx->size());
+  for (uint32_t i : *idx) out[count[key(i)]++] = i;
+  idx->swap(out);
+}
+
+// Rows (annotation or detection indices) of the selection, sorted by
+// (image position, category rank), file order within. Rows outside the
+// selection are dropped.
+std::vector<uint32_t> GroupOrder(size_t n, const uint32_t* image, const uint32_t* category,
+                                 const std::vector<int32_t>& img_pos,
+                                 const std::vector<int32_t>& cat_rank, size_t num_img,
+                                 size_t num_cat) {
+  std::vector<uint32_t> idx;
+  idx.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (img_pos[image[i]] >= 0 && cat_rank[category[i]] >= 0) idx.push_back(static_cast<uint32_t>(i));
+  }
+  if (num_cat > 1) CountingSort(&idx, num_cat, [&](uint32_t i) { return cat_rank[category[i]]; });
+  CountingSort(&idx, num_img, [&](uint32_t i) { return img_pos[image[i]]; });
+  return idx;
+}
+
+struct Group {
+  uint32_t img;  // position in the selection
+  uint32_t k;
+  uint32_t gt_begin, gt_end;  // into the sorted GT rows
+  uint32_t dt_begin, dt_end;  // into the sorted detection rows
+};
+
+template <typename Fn>
+void ParallelChunks(size_t n, size_t chunk, int num_threads, Fn fn) {
+  const size_t chunks = (n + chunk - 1) / chunk;
+  const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(1, num_threads)), chunks);
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&]() {
+    try {
+      for (;;) {
+        const size_t c = next.fetch_add(1);
+        if (c >= chunks) break;
+        fn(c * chunk, std::min(n, (c + 1) * chunk));
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next.store(chunks);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+struct Scratch {
+  std::vector<uint32_t> dt;  // detection rows, best first
+  std::vector<double> dt_box, gt_box, ious;
+  std::vector<uint8_t> crowd, gt_ignore, dt_out;
+  std::vector<Rle> dt_rle, gt_rle;
+};
+
+}  // namespace
+
+void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t* gt_ignore,
+                const uint8_t* gt_crowd, const uint8_t* dt_out_of_range,
+                const std::vector<double>& iou_thrs, uint32_t* tp_words, uint32_t* ig_words) {
+  const size_t words = (iou_thrs.size() + 31) / 32;
+  thread_local std::vector<uint32_t> order;
+  thread_local std::vector<uint8_t> ign, crowd, matched;
+  thread_local std::vector<double> sorted_ious;
+  // Ground truth stable-sorted with non-ignored first.
+  order.clear();
+  for (size_t g = 0; g < num_gt; ++g) if (!gt_ignore[g]) order.push_back(static_cast<uint32_t>(g));
+  for (size_t g = 0; g < num_gt; ++g) if (gt_ignore[g]) order.push_back(static_cast<uint32_t>(g));
+  ign.resize(num_gt);
+  crowd.resize(num_gt);
+  for (size_t j = 0; j < num_gt; ++j) {
+    ign[j] = gt_ignore[order[j]] != 0;
+    crowd[j] = gt_crowd[order[j]] != 0;
+  }
+  sorted_ious.resize(num_dt * num_gt);
+  for (size_t d = 0; d < num_dt; ++d) {
+    for (size_t j = 0; j < num_gt; ++j) sorted_ious[d * num_gt + j] = ious[d * num_gt + order[j]];
+  }
+  matched.resize(num_gt);
+  for (size_t t = 0; t < iou_thrs.size(); ++t) {
+    const double start = std::min(iou_thrs[t], 1 - 1e-10);
+    const uint32_t bit = 1u << (t % 32);
+    const size_t word = t / 32;
+    std::fill(matched.begin(), matched.end(), 0);
+    for (size_t d = 0; d < num_dt; ++d) {
+      const double* row = sorted_ious.data() + d * num_gt;
+      double best = start;
+      ptrdiff_t m = -1;
+      for (size_t j = 0; j < num_gt; ++j) {
+        if (matched[j] && !crowd[j]) continue;
+        // A match to regular ground truth beats any ignored one.
+        if (m > -1 && !ign[m] && ign[j]) break;
+        if (row[j] < best) continue;  // an equal IoU replaces the match
+        best = row[j];
+        m = static_cast<ptrdiff_t>(j);
+      }
+      uint32_t* tp = tp_words + d * words + word;
+      uint32_t* ig = ig_words + d * words + word;
+      if (m == -1) {
+        if (dt_out_of_range[d]) *ig |= bit;
+        continue;
+      }
+      matched[m] = 1;
+      if (ign[m]) {
+        *ig |= bit;
+      } else {
+        *tp |= bit;
+      }
+    }
+  }
+}
+
+EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Params& p,
+                         const EvalSelection& sel, int num_threads) {
+  EvalState s;
+  s.iou_type = p.iou_type;
+  s.use_cats = p.use_cats;
+  s.iou_thrs = p.iou_thrs;
+  s.area_rng = p.area_rng;
+  s.max_det = p.max_dets.back();
+  if (p.use_cats) {
+    for (uint32_t c : sel.categories) s.cat_ids.push_back(gt.category_ids[c]);
+  } else {
+    s.cat_ids = {-1};
+  }
+  const size_t A = s.num_areas();
+  const size_t W = s.words();
+  const size_t num_img = sel.images.size();
+  const size_t num_cat = sel.categories.size();
+
+  std::vector<int32_t> img_pos(gt.image_ids.size(), -1);
+  for (size_t i = 0; i < num_img; ++i) img_pos[sel.images[i]] = static_cast<int32_t>(i);
+  std::vector<int32_t> cat_rank(gt.category_ids.size(), -1);
+  for (size_t k = 0; k < num_cat; ++k) cat_rank[sel.categories[k]] = static_cast<int32_t>(k);
+
+  const std::vector<uint32_t> gt_rows =
+      GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), img_pos,
+                 cat_rank, num_img, num_cat);
+  const std::vector<uint32_t> dt_rows = GroupOrder(
+      dt.size(), dt.image.data(), dt.category.data(), img_pos, cat_rank, num_img, num_cat);
+
+  // Groups in (image, k) order, from the two sorted row lists.
+  auto group_k = [&](uint32_t cat) -> uint32_t {
+    return p.use_cats ? static_cast<uint32_t>(cat_rank[cat]) : 0u;
+  };
+  std::vector<Group> groups;
+  {
+    size_t a = 0, b = 0;
+    while (a < gt_rows.size() || b < dt_rows.size()) {
+      uint64_t ka = UINT64_MAX, kb = UINT64_MAX;
+      if (a < gt_rows.size()) {
+        const uint32_t r = gt_rows[a];
+        ka = (static_cast<uint64_t>(img_pos[gt.ann_image[r]]) << 32) | group_k(gt.ann_category[r]);
+      }
+      if (b < dt_rows.size()) {
+        const uint32_t r = dt_rows[b];
+        kb = (static_cast<uint64_t>(img_pos[dt.image[r]]) << 32) | group_k(dt.category[r]);
+      }
+      const uint64_t key = std::min(ka, kb);
+      Group g;
+      g.img = static_cast<uint32_t>(key >> 32);
+      g.k = static_cast<uint32_t>(key & 0xFFFFFFFFu);
+      g.gt_begin = static_cast<uint32_t>(a);
+      while (a < gt_rows.size()) {
+        const uint32_t r = gt_rows[a];
+        const uint64_t k2 = (static_cast<uint64_t>(img_pos[gt.ann_image[r]]) << 32) | group_k(gt.ann_category[r]);
+        if (k2 != key) break;
+        ++a;
+      }
+      g.gt_end = static_cast<uint32_t>(a);
+      g.dt_begin = static_cast<uint32_t>(b);
+      while (b < dt_rows.size()) {
+        const uint32_t r = dt_rows[b];
+        const uint64_t k2 = (static_cast<uint64_t>(img_pos[dt.image[r]]) << 32) | group_k(dt.category[r]);
+        if (k2 != key) break;
+        ++b;
+      }
+      g.dt_end = static_cast<uint32_t>(b);
+      groups.push_back(g);
+    }
+  }
+  // Reorder to (k, image) and lay out the entries.
+  {
+    const size_t K = p.use_cats ? num_cat : 1;
+    std::vector<uint32_t> order(groups.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+    CountingSort(&order, K, [&](uint32_t i) { return groups[i].k; });
+    std::vector<Group> sorted;
+    sorted.reserve(groups.size());
+    for (uint32_t i : order) sorted.push_back(groups[i]);
+    groups.swap(sorted);
+  }
+  const size_t G = groups.size();
+  s.group_cat.resize(G);
+  s.group_image.resize(G);
+  s.group_begin.resize(G + 1);
+  s.group_begin[0] = 0;
+  const uint64_t max_det = static_cast<uint64_t>(s.max_det);
+  for (size_t g = 0; g < G; ++g) {
+    s.group_cat[g] = groups[g].k;
+    s.group_image[g] = gt.image_ids[sel.images[groups[g].img]];
+    const uint64_t n = std::min<uint64_t>(groups[g].dt_end - groups[g].dt_begin, max_det);
+    s.group_begin[g + 1] = s.group_begin[g] + n;
+  }
+  const size_t E = s.group_begin[G];
+  s.npig.assign(G * A, 0);
+  s.score.resize(E);
+  s.tp_bits.assign(E * A * W, 0);
+  s.ig_bits.assign(E * A * W, 0);
+
+  const bool segm = p.iou_type == IouType::kSegm;
+  const std::vector<Rle>* gt_masks = segm ? &gt.Masks(num_threads) : nullptr;
+  const std::vector<Rle>* dt_masks = segm ? &dt.Masks(gt, num_threads) : nullptr;
+  if (!segm) gt.RequireBoxes();
+
+  auto process = [&](size_t begin, size_t end) {
+    thread_local Scratch sc;
+    for (size_t gi = begin; gi < end; ++gi) {
+      const Group& g = groups[gi];
+      // Detections best first (stable: ties keep file order), truncated.
+      sc.dt.assign(dt_rows.begin() + g.dt_begin, dt_rows.begin() + g.dt_end);
+      const double* score = dt.score.data();
+      auto better = [score](uint32_t a, uint32_t b) { return score[a] > score[b]; };
+      if (sc.dt.size() <= 16) {
+        for (size_t i = 1; i < sc.dt.size(); ++i) {
+          const uint32_t v = sc.dt[i];
+          size_t j = i;
+          while (j > 0 && better(v, sc.dt[j - 1])) {
+            sc.dt[j] = sc.dt[j - 1];
+            --j;
+          }
+          sc.dt[j] = v;
+        }
+      } else {
+        std::stable_sort(sc.dt.begin(), sc.dt.end(), better);
+      }
+      const size_t D = s.group_begin[gi + 1] - s.group_begin[gi];
+      sc.dt.resize(D);
+      const size_t NG = g.gt_end - g.gt_begin;
+      const uint64_t e0 = s.group_begin[gi];
+      for (size_t d = 0; d < D; ++d) s.score[e0 + d] = score[sc.dt[d]];
+
+      sc.crowd.resize(NG);
+      for (size_t j = 0; j < NG; ++j) sc.crowd[j] = gt.ann_iscrowd[gt_rows[g.gt_begin + j]];
+      sc.ious.assign(D * NG, 0.0);
+      if (D > 0 && NG > 0) {
+        if (segm) {
+          sc.dt_rle.resize(D);
+          sc.gt_rle.resize(NG);
+          for (size_t d = 0; d < D; ++d) sc.dt_rle[d] = (*dt_masks)[sc.dt[d]];
+          for (size_t j = 0; j < NG; ++j) sc.gt_rle[j] = (*gt_masks)[gt_rows[g.gt_begin + j]];
+          RleIou(sc.dt_rle.data(), D, sc.gt_rle.data(), NG, sc.crowd.data(), sc.ious.data());
+        } else {
+          sc.dt_box.resize(4 * D);
+          sc.gt_box.resize(4 * NG);
+          for (size_t d = 0; d < D; ++d) std::memcpy(&sc.dt_box[4 * d], &dt.bbox[4 * sc.dt[d]], 4 * sizeof(double));
+          for (size_t j = 0; j < NG; ++j) {
+            std::memcpy(&sc.gt_box[4 * j], &gt.ann_bbox[4 * gt_rows[g.gt_begin + j]], 4 * sizeof(double));
+          }
+          BoxIou(sc.dt_box.data(), D, sc.gt_box.data(), NG, sc.crowd.data(), sc.ious.data());
+        }
+      }
+      sc.gt_ignore.resize(NG);
+      sc.dt_out.resize(D);
+      for (size_t a = 0; a < A; ++a) {
+        const double lo = s.area_rng[a][0], hi = s.area_rng[a][1];
+        uint32_t npig = 0;
+        for (size_t j = 0; j < NG; ++j) {
+          const double area = gt.ann_area[gt_rows[g.gt_begin + j]];
+          sc.gt_ignore[j] = sc.crowd[j] || area < lo || area > hi;
+          npig += !sc.gt_ignore[j];
+        }
+        s.npig[gi * A + a] = npig;
+        for (size_t d = 0; d < D; ++d) {
+          const double area = dt.area[sc.dt[d]];
+          sc.dt_out[d] = area < lo || area > hi;
+        }
+        if (D == 0) continue;
+        // Words of entry e, area a live at (e * A + a) * W: stride A * W.
+        thread_local std::vector<uint32_t> tp, ig;
+        tp.assign(D * W, 0);
+        ig.assign(D * W, 0);
+        if (NG > 0) {
+          MatchGroup(sc.ious.data(), D, NG, sc.gt_ignore.data(), sc.crowd.data(), sc.dt_out.data(),
+                     s.iou_thrs, tp.data(), ig.data());
+        } else {
+          // No ground truth: nothing matches; out-of-range detections are ignored.
+          const size_t T = s.iou_thrs.size();
+          for (size_t d = 0; d < D; ++d) {
+            if (!sc.dt_out[d]) continue;
+            for (size_t t = 0; t < T; ++t) ig[d * W + t / 32] |= 1u << (t % 32);
+          }
+        }
+        for (size_t d = 0; d < D; ++d) {
+          for (size_t w = 0; w < W; ++w) {
+            s.tp_bits[((e0 + d) * A + a) * W + w] = tp[d * W + w];
+            s.ig_bits[((e0 + d) * A + a) * W + w] = ig[d * W + w];
+          }
+        }
+      }
+    }
+  };
+  ParallelChunks(G, 64, num_threads, process);
+  return s;
+}
+
+// ------------------------------------------------------------ serialization
+
+namespace {
+
+constexpr char kMagic[8] = {'C', 'C', 'E', 'V', 'S', 'T', '0', '1'};
+
+template <typename T>
+void Put(std::string* out, const T& v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+template <typename T>
+void PutVec(std::string* out, const std::vector<T>& v) {
+  Put<uint64_t>(out, v.size());
+  if (!v.empty()) out->append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+struct Reader {
+  std::string_view in;
+  size_t pos = 0;
+  [[noreturn]] void Bad() { throw InputError("evaluation state: malformed or truncated bytes"); }
+  template <typename T>
+  T Get() {
+    if (in.size() - pos < sizeof(T)) Bad();
+    T v;
+    std::memcpy(&v, in.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+  }
+  template <typename T>
+  std::vector<T> GetVec() {
+    const uint64_t n = Get<uint64_t>();
+    if (n > (in.size() - pos) / sizeof(T)) Bad();
+    std::vector<T> v(n);
+    if (n) std::memcpy(v.data(), in.data() + pos, n * sizeof(T));
+    pos += n * sizeof(T);
+    return v;
+  }
+};
+
+void CheckConsistent(const EvalState& s) {
+  auto bad = [](const char* what) {
+    throw InputError(std::string("evaluation state: inconsistent contents (") + what + ")");
+  };
+  const size_t G = s.group_cat.size();
+  if (s.group_image.size() != G || s.group_begin.size() != G + 1) bad("groups");
+  if (s.group_begin[0] != 0) bad("offsets");
+  for (size_t g = 0; g < G; ++g) {
+    if (s.group_begin[g + 1] < s.group_begin[g]) bad("offsets");
+    if (s.group_begin[g + 1] - s.group_begin[g] > static_cast<uint64_t>(s.max_det)) bad("offsets");
+    if (s.group_cat[g] >= s.cat_ids.size()) bad("category");
+    if (g > 0 && (s.group_cat[g] < s.group_cat[g - 1] ||
+                  (s.group_cat[g] == s.group_cat[g - 1] && s.group_image[g] <= s.group_image[g - 1]))) {
+      bad("group order");
+    }
+  }
+  const uint64_t E = s.group_begin[G];
+  const size_t A = s.area_rng.size(), W = s.words();
+  if (s.score.size() != E || s.tp_bits.size() != E * A * W || s.ig_bits.size() != E * A * W) bad("entries");
+  if (s.npig.size() != G * A) bad("npig");
+  if (s.iou_thrs.empty() || A == 0 || s.max_det < 0 || s.cat_ids.empty()) bad("parameters");
+}
+
+}  // namespace
+
+std::string SerializeState(const EvalState& s) {
+  std::string out(kMagic, sizeof(kMagic));
+  Put<uint8_t>(&out, s.iou_type == IouType::kSegm);
+  Put<uint8_t>(&out, s.use_cats);
+  Put<int64_t>(&out, s.max_det);
+  PutVec(&out, s.cat_ids);
+  PutVec(&out, s.iou_thrs);
+  PutVec(&out, s.area_rng);
+  PutVec(&out, s.group_cat);
+  PutVec(&out, s.group_image);
+  PutVec(&out, s.group_begin);
+  PutVec(&out, s.npig);
+  PutVec(&out, s.score);
+  PutVec(&out, s.tp_bits);
+  PutVec(&out, s.ig_bits);
+  return out;
+}
+
+EvalState DeserializeState(std::string_view bytes) {
+  Reader r{bytes};
+  if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    throw InputError("evaluation state: not a cocoeval_cc state (bad magic or version)");
+  }
+  r.pos = sizeof(kMagic);
+  EvalState s;
+  s.iou_type = r.Get<uint8_t>() ? IouType::kSegm : IouType::kBbox;
+  s.use_cats = r.Get<uint8_t>() != 0;
+  s.max_det = r.Get<int64_t>();
+  s.cat_ids = r.GetVec<int64_t>();
+  s.iou_thrs = r.GetVec<double>();
+  s.area_rng = r.GetVec<std::array<double, 2>>();
+  s.group_cat = r.GetVec<uint32_t>();
+  s.group_image = r.GetVec<int64_t>();
+  s.group_begin = r.GetVec<uint64_t>();
+  s.npig = r.GetVec<uint32_t>();
+  s.score = r.GetVec<double>();
+  s.tp_bits = r.GetVec<uint32_t>();
+  s.ig_bits = r.GetVec<uint32_t>();
+  if (r.pos != bytes.size()) r.Bad();
+  CheckConsistent(s);
+  return s;
+}
+
+EvalState MergeStates(const std::vector<const EvalState*>& parts) {
+  if (parts.empty()) throw InputError("merge: no evaluation states given");
+  const EvalState& first = *parts[0];
+  for (const EvalState* p : parts) {
+    if (p->iou_type != first.iou_type || p->use_cats != first.use_cats ||
+        p->cat_ids != first.cat_ids || p->iou_thrs != first.iou_thrs ||
+        p->area_rng != first.area_rng || p->max_det != first.max_det) {
+      throw InputError("merge: evaluation states were computed with different parameters");
+    }
+  }
+  EvalState s;
+  s.iou_type = first.iou_type;
+  s.use_cats = first.use_cats;
+  s.cat_ids = first.cat_ids;
+  s.iou_thrs = first.iou_thrs;
+  s.area_rng = first.area_rng;
+  s.max_det = first.max_det;
+  const size_t A = s.num_areas(), W = s.words();
+  // All groups, ordered by (k, image id).
+  struct Ref {
+    uint32_t k;
+    int64_t image;
+    uint32_t part;
+    uint32_t g;
+  };
+  std::vector<Ref> refs;
+  for (uint32_t pi = 0; pi < parts.size(); ++pi) {
+    for (uint32_t g = 0; g < parts[pi]->num_groups(); ++g) {
+      refs.push_back({parts[pi]->group_cat[g], parts[pi]->group_image[g], pi, g});
+    }
+  }
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    return a.k != b.k ? a.k < b.k : a.image != b.image ? a.image < b.image : a.part < b.part;
+  });
+  s.group_begin.push_back(0);
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const Ref& r = refs[i];
+    if (i > 0 && refs[i - 1].k == r.k && refs[i - 1].image == r.image) {
+      throw InputError("merge: image " + std::to_string(r.image) + " was evaluated in more than one state");
+    }
+    const EvalState& p = *parts[r.part];
+    const uint64_t b = p.group_begin[r.g], e = p.group_begin[r.g + 1];
+    s.group_cat.push_back(r.k);
+    s.group_image.push_back(r.image);
+    s.group_begin.push_back(s.group_begin.back() + (e - b));
+    s.npig.insert(s.npig.end(), p.npig.begin() + r.g * A, p.npig.begin() + (r.g + 1) * A);
+    s.score.insert(s.score.end(), p.score.begin() + b, p.score.begin() + e);
+    s.tp_bits.insert(s.tp_bits.end(), p.tp_bits.begin() + b * A * W, p.tp_bits.begin() + e * A * W);
+    s.ig_bits.insert(s.ig_bits.end(), p.ig_bits.begin() + b * A * W, p.ig_bits.begin() + e * A * W);
+  }
+  return s;
+}
+
+}  // namespace cocoeval

@@ -1,0 +1,77 @@
+// Per-image evaluation (pycocotools' evaluate()/evaluateImg()): IoUs and
+// greedy matching for every category x area range x image x IoU threshold.
+// The result, EvalState, is what accumulate() consumes; it can be computed
+// for disjoint image subsets, serialized, and merged.
+#ifndef COCOEVAL_CC_EVALUATE_H_
+#define COCOEVAL_CC_EVALUATE_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cocoeval_cc/dataset.h"
+#include "cocoeval_cc/params.h"
+
+namespace cocoeval {
+
+struct EvalState {
+  // What the state was computed with; merges require these to agree.
+  IouType iou_type = IouType::kBbox;
+  bool use_cats = true;
+  std::vector<int64_t> cat_ids;  // the K categories ({-1} without use_cats)
+  std::vector<double> iou_thrs;
+  std::vector<std::array<double, 2>> area_rng;
+  int64_t max_det = 0;           // maxDets[-1]: detections kept per group
+
+  // One group per (category k, image) with any ground truth or detection,
+  // sorted by (k, image id): the order accumulate() concatenates in.
+  std::vector<uint32_t> group_cat;
+  std::vector<int64_t> group_image;
+  std::vector<uint64_t> group_begin;  // entry offsets, size groups + 1
+  std::vector<uint32_t> npig;         // groups x A non-ignored ground truths
+
+  // One entry per kept detection, best score first within its group.
+  std::vector<double> score;
+  // Bit t of word t / 32 at [(entry * A + a) * words + t / 32]: the
+  // detection is a true positive (tp) or ignored (ig) at IoU threshold t in
+  // area range a; neither means false positive.
+  std::vector<uint32_t> tp_bits;
+  std::vector<uint32_t> ig_bits;
+
+  size_t num_groups() const { return group_cat.size(); }
+  size_t num_areas() const { return area_rng.size(); }
+  size_t words() const { return (iou_thrs.size() + 31) / 32; }
+};
+
+// What to evaluate, in dense indices of the ground truth.
+struct EvalSelection {
+  std::vector<uint32_t> images;  // sorted by image id, unique
+  // Categories in k order (sorted ids). Without use_cats they are pooled
+  // into one group per image, in this order (pycocotools' catIds order).
+  std::vector<uint32_t> categories;
+};
+
+// `p` must be normalized (NormalizeParams).
+EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Params& p,
+                         const EvalSelection& sel, int num_threads);
+
+// Greedy matching of one group for one area range, exposed for tests.
+// ious: D x G (detections sorted best first, ground truth in input order).
+// gt_ignore / gt_crowd: per ground truth; dt_out_of_range: per detection.
+// Writes tp/ig words for every detection (D x words, zeroed by the caller).
+void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t* gt_ignore,
+                const uint8_t* gt_crowd, const uint8_t* dt_out_of_range,
+                const std::vector<double>& iou_thrs, uint32_t* tp_words, uint32_t* ig_words);
+
+std::string SerializeState(const EvalState& s);
+// Throws InputError on malformed bytes.
+EvalState DeserializeState(std::string_view bytes);
+// States of disjoint image subsets computed with the same parameters.
+EvalState MergeStates(const std::vector<const EvalState*>& parts);
+
+}  // namespace cocoeval
+
+#endif  // COCOEVAL_CC_EVALUATE_H_

@@ -1,0 +1,86 @@
+"""Names and presentation of the summary statistics.
+
+The statistics come in pycocotools' summarize() order, generalised to any parameters:
+AP over all IoU thresholds, AP at IoU .50 and .75, AP for every area range but the first
+('all'), AR for every maxDets, then AR at the largest maxDets for every other area range.
+With default parameters these are the familiar 12, and their TensorFlow Object Detection API
+key names are the ones TensorBoard and ClearML users know (`DetectionBoxes_Precision/mAP`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+_TF_PREFIX = {"bbox": "DetectionBoxes_", "segm": "DetectionMasks_"}
+
+
+@dataclasses.dataclass(frozen=True)
+class StatSpec:
+  """One summary statistic: how it is computed and what it is called."""
+  precision: bool      # AP (True) or AR (False)
+  iou: float | None    # a single IoU threshold, or None for .50:.95
+  area: str            # area range label
+  max_dets: int
+  key: str             # TF OD API style name without prefix, e.g. "Precision/mAP (small)"
+
+
+def stat_specs(area_labels: Sequence[str], max_dets: Sequence[int]) -> list[StatSpec]:
+  """The summary statistics for these parameters, in the evaluator's order."""
+  areas = list(area_labels)
+  dets = sorted(int(m) for m in max_dets)
+  top = dets[-1]
+  first, others = areas[0], areas[1:]
+  specs = [
+      StatSpec(True, None, first, top, "Precision/mAP"),
+      StatSpec(True, 0.5, first, top, "Precision/mAP@.50IOU"),
+      StatSpec(True, 0.75, first, top, "Precision/mAP@.75IOU"),
+  ]
+  specs += [StatSpec(True, None, a, top, f"Precision/mAP ({a})") for a in others]
+  specs += [StatSpec(False, None, first, m, f"Recall/AR@{m}") for m in dets]
+  specs += [StatSpec(False, None, a, top, f"Recall/AR@{top} ({a})") for a in others]
+  return specs
+
+
+def tf_metrics(iou_type: str, specs: Sequence[StatSpec], stats: Sequence[float],
+               category_names: Sequence[str] | None = None,
+               category_stats: np.ndarray | None = None,
+               all_metrics_per_category: bool = True) -> dict[str, float]:
+  """A metrics dictionary keyed as the TF Object Detection API's COCO evaluator keys it.
+
+  With `category_stats` (stats x categories) it adds
+  `<prefix>PerformanceByCategory/mAP/<name>` and, when `all_metrics_per_category`,
+  `<prefix><stat> ByCategory/<name>` for every statistic (-1 for categories without
+  ground truth), as the TF OD API's include_/all_metrics_per_category options do.
+  """
+  prefix = _TF_PREFIX[iou_type]
+  metrics = {prefix + spec.key: float(v) for spec, v in zip(specs, stats)}
+  if category_stats is None:
+    return metrics
+  category_stats = np.asarray(category_stats)
+  for k, name in enumerate(category_names):
+    metrics[f"{prefix}PerformanceByCategory/mAP/{name}"] = float(category_stats[0, k])
+  if all_metrics_per_category:
+    for k, name in enumerate(category_names):
+      for i, spec in enumerate(specs):
+        metrics[f"{prefix}{spec.key} ByCategory/{name}"] = float(category_stats[i, k])
+  return metrics
+
+
+def short_names(specs: Sequence[StatSpec]) -> list[str]:
+  """Column headers for tables: AP, AP50, AP75, AP_small, ..., AR1, AR10, AR100, AR_small, ..."""
+  names = []
+  for spec in specs:
+    if spec.precision:
+      if spec.iou is not None:
+        names.append(f"AP{int(round(spec.iou * 100))}")
+      elif spec.area == specs[0].area:
+        names.append("AP")
+      else:
+        names.append(f"AP_{spec.area}")
+    elif spec.key.endswith(")"):
+      names.append(f"AR_{spec.area}")
+    else:
+      names.append(f"AR{spec.max_dets}")
+  return names
