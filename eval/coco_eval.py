@@ -1,0 +1,78 @@
+r"""Evaluates COCO-format detections against ground truth: all statistics, every category.
+
+  bazel run //eval:coco_eval -- --annotations=GT.json --detections=DT.json \
+      --iou_type=bbox --output_json=OUT.json [--arrays_npz=ARRAYS.npz]
+
+Prints pycocotools' summary and a per-category table. OUT.json holds `stats`, `metrics`
+(TensorFlow Object Detection API key names), `per_category` and the parameters used;
+ARRAYS.npz holds `precision`, `recall` and `scores` with pycocotools' shapes.
+"""
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+import cocoeval_cc
+from cocoeval_cc import evaluation
+from eval import atomic_io
+from eval import user_paths
+
+_ANNOTATIONS = flags.DEFINE_string("annotations", None, "COCO ground-truth JSON.", required=True)
+_DETECTIONS = flags.DEFINE_string("detections", None, "COCO results JSON.", required=True)
+_IOU_TYPE = flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm"], "What to evaluate.")
+_OUTPUT_JSON = flags.DEFINE_string("output_json", None, "Where to write the results (JSON).")
+_ARRAYS_NPZ = flags.DEFINE_string("arrays_npz", None,
+                                  "Where to write precision/recall/scores arrays (.npz).")
+_NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Threads; 0 uses every core.")
+_IOU_THRESHOLDS = flags.DEFINE_list("iou_thresholds", None,
+                                    "IoU thresholds (default: pycocotools' .50:.05:.95).")
+_MAX_DETS = flags.DEFINE_list("max_dets", None, "maxDets (default 1,10,100).")
+_AREA_RANGES = flags.DEFINE_list(
+    "area_ranges", None,
+    "label:min:max area ranges, the first being the overall one "
+    "(default all:0:1e10,small:0:1024,medium:1024:9216,large:9216:1e10).")
+_USE_CATS = flags.DEFINE_bool("use_cats", True, "Evaluate per category (pycocotools' useCats).")
+_PER_CATEGORY_TABLE = flags.DEFINE_bool("per_category_table", True,
+                                        "Print the per-category table.")
+
+
+def params_from_flags() -> cocoeval_cc.Params:
+  params = cocoeval_cc.Params(_IOU_TYPE.value)
+  if _IOU_THRESHOLDS.value:
+    params.iouThrs = [float(t) for t in _IOU_THRESHOLDS.value]
+  if _MAX_DETS.value:
+    params.maxDets = [int(m) for m in _MAX_DETS.value]
+  if _AREA_RANGES.value:
+    params.areaRng, params.areaRngLbl = evaluation.area_ranges_from_spec(_AREA_RANGES.value)
+  params.useCats = int(_USE_CATS.value)
+  return params
+
+
+def main(argv):
+  del argv
+  annotations = user_paths.resolve(_ANNOTATIONS.value)
+  detections = user_paths.resolve(_DETECTIONS.value)
+  try:
+    result = cocoeval_cc.evaluate_files(annotations, detections, _IOU_TYPE.value,
+                                        params_from_flags(), _NUM_THREADS.value)
+  except ValueError as e:  # bad input: the message names the file, the record and the problem
+    sys.exit(f"coco_eval: {e}")
+
+  print("\n".join(result.summary))
+  if _PER_CATEGORY_TABLE.value and result.params.useCats:
+    print()
+    print(result.per_category_table())
+  timings = ", ".join(f"{k} {v:.3f}s" for k, v in result.timings.items())
+  logging.info("timings: %s", timings)
+
+  if _OUTPUT_JSON.value:
+    data = result.to_json_dict()
+    data.update(annotations=annotations, detections=detections)
+    atomic_io.write_json(user_paths.resolve(_OUTPUT_JSON.value), data)
+  if _ARRAYS_NPZ.value:
+    atomic_io.write_npz(user_paths.resolve(_ARRAYS_NPZ.value), result.arrays())
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,97 @@
+"""//eval:coco_eval end to end: outputs, relative paths, parameters and errors."""
+import json
+import os
+import subprocess
+import tempfile
+
+from absl.testing import absltest
+import numpy as np
+
+_FIXTURES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "third_party",
+                                         "coco_fixtures"))
+_BINARY = os.path.join(os.path.dirname(__file__), "coco_eval")
+
+
+def _run(*args, cwd=None):
+  env = dict(os.environ)
+  if cwd:
+    env["BUILD_WORKING_DIRECTORY"] = cwd
+  return subprocess.run([_BINARY, *args], capture_output=True, text=True, env=env)
+
+
+class CocoEvalBinaryTest(absltest.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.out = self.create_tempdir().full_path
+    with open(os.path.join(_FIXTURES, "expected_stats.json")) as f:
+      self.expected = json.load(f)
+
+  def test_writes_results_and_arrays_relative_to_the_callers_directory(self):
+    proc = _run("--annotations=instances_val2014_100.json",
+                "--detections=instances_val2014_fakebbox100_results.json",
+                f"--output_json={self.out}/out.json", f"--arrays_npz={self.out}/arrays.npz",
+                cwd=_FIXTURES)
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertIn("Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505",
+                  proc.stdout)
+    self.assertIn("person", proc.stdout)
+    with open(f"{self.out}/out.json") as f:
+      out = json.load(f)
+    self.assertEqual(out["stats"], self.expected["bbox"]["stats"])
+    self.assertEqual(out["metrics"]["DetectionBoxes_Precision/mAP"], out["stats"][0])
+    self.assertLen(out["per_category"], 80)
+    person = next(c for c in out["per_category"] if c["name"] == "person")
+    self.assertEqual(person["id"], 1)
+    self.assertLen(person["stats"], 12)
+    self.assertEqual(out["metrics"]["DetectionBoxes_Recall/AR@100 ByCategory/person"],
+                     person["stats"][8])
+    arrays = np.load(f"{self.out}/arrays.npz")
+    self.assertEqual(arrays["precision"].shape, (10, 101, 80, 4, 3))
+    self.assertEqual(arrays["recall"].shape, (10, 80, 4, 3))
+    self.assertEqual(arrays["scores"].shape, (10, 101, 80, 4, 3))
+    self.assertEqual([n for n in os.listdir(self.out) if n.endswith(".tmp")], [])
+
+  def test_custom_parameters(self):
+    proc = _run(f"--annotations={_FIXTURES}/instances_val2014_100.json",
+                f"--detections={_FIXTURES}/instances_val2014_fakesegm100_results.json",
+                "--iou_type=segm", "--area_ranges=all:0:1e10,nano:0:64,micro:64:256,"
+                "small:256:1024,medium:1024:9216,large:9216:1e10",
+                f"--output_json={self.out}/out.json", "--noper_category_table")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    with open(f"{self.out}/out.json") as f:
+      out = json.load(f)
+    self.assertLen(out["stats"], 16)
+    self.assertIn("DetectionMasks_Precision/mAP (nano)", out["metrics"])
+    self.assertIn("DetectionMasks_Recall/AR@100 (micro)", out["metrics"])
+    np.testing.assert_allclose(out["stats"], self.expected["custom_area_ranges"]["segm"],
+                               rtol=1e-15)
+
+  def test_without_categories_and_with_other_thresholds(self):
+    proc = _run(f"--annotations={_FIXTURES}/instances_val2014_100.json",
+                f"--detections={_FIXTURES}/instances_val2014_fakebbox100_results.json",
+                "--nouse_cats", "--iou_thresholds=0.5,0.75", "--max_dets=5,50",
+                f"--output_json={self.out}/out.json")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    with open(f"{self.out}/out.json") as f:
+      out = json.load(f)
+    self.assertEqual(out["params"]["iouThrs"], [0.5, 0.75])
+    self.assertEqual(out["per_category"], [])
+    self.assertIn("DetectionBoxes_Recall/AR@50", out["metrics"])
+    self.assertGreater(out["stats"][0], 0)
+
+  def test_bad_input_is_a_clear_error(self):
+    broken = os.path.join(self.out, "broken.json")
+    with open(broken, "w") as f:
+      f.write('[{"image_id": 42, "category_id": 18, "bbox": [1, 2, 3], "score": 0.5}]')
+    proc = _run(f"--annotations={_FIXTURES}/instances_val2014_100.json",
+                f"--detections={broken}", f"--output_json={self.out}/out.json")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("broken.json", proc.stderr)
+    self.assertIn("bbox", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+    self.assertFalse(os.path.exists(f"{self.out}/out.json"))
+
+
+if __name__ == "__main__":
+  absltest.main()
