@@ -1,0 +1,207 @@
+"""Images and their ground truth, from a COCO JSON + image folder or from TF OD API records.
+
+Both forms give the inference side the same thing: a COCO ground-truth dict and a tf.data
+dataset of decoded images, in a fixed order, whose ids match the ground truth.
+"""
+from __future__ import annotations
+
+import abc
+import json
+import os
+from typing import Sequence
+
+from absl import logging
+import tensorflow as tf
+
+from eval import user_paths
+from eval.data import label_map
+from eval.data import pipeline_config
+from eval.data import tfrecords
+
+_UNCONFIGURED = "PATH_TO_BE_CONFIGURED"
+
+
+def decode(encoded: tf.Tensor, height: tf.Tensor, width: tf.Tensor,
+           name: tf.Tensor) -> tf.Tensor:
+  """uint8 [H, W, 3] from JPEG/PNG/GIF/BMP bytes; gray and RGBA become RGB.
+
+  Checks the signature and the size in the graph so that a bad file fails with its name
+  (TF's own decode errors do not say which image).
+  """
+  signature_ok = tf.reduce_any(tf.stack([
+      tf.equal(tf.strings.substr(encoded, 0, len(magic)), magic) for magic in tfrecords.MAGIC]))
+  with tf.control_dependencies([tf.debugging.Assert(
+      signature_ok, ["Not a JPEG, PNG, GIF or BMP image:", name])]):
+    image = tf.io.decode_image(encoded, channels=3, dtype=tf.uint8, expand_animations=False)
+  image.set_shape([None, None, 3])
+  shape = tf.shape(image, out_type=tf.int64)
+  with tf.control_dependencies([tf.debugging.Assert(
+      tf.reduce_all(tf.equal(shape[:2], tf.stack([height, width]))),
+      ["Decoded image size (height, width) differs from the ground truth:", name, shape[0],
+       shape[1], "expected", height, width])]):
+    return tf.identity(image)
+
+
+def _finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+  def decode_element(e):
+    image = decode(e["encoded"], e["height"], e["width"], e["name"])
+    return {"image_id": e["image_id"], "image": image,
+            "height": tf.cast(e["height"], tf.int32), "width": tf.cast(e["width"], tf.int32)}
+  return ds.map(decode_element, num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+class ImageSource(abc.ABC):
+  """What the inference side consumes."""
+
+  @property
+  @abc.abstractmethod
+  def ground_truth(self) -> dict:
+    """A COCO dataset dict (images, annotations, categories) of the images dataset() yields."""
+
+  @property
+  @abc.abstractmethod
+  def num_images(self) -> int:
+    """How many images dataset() yields (without max_images)."""
+
+  @abc.abstractmethod
+  def dataset(self, max_images: int | None = None, skip_missing: bool = False) -> tf.data.Dataset:
+    """Decoded images in ground_truth["images"] order; max_images keeps the first ones.
+
+    Elements: {"image_id": int64, "image": uint8 [H, W, 3], "height": int32, "width": int32}.
+    """
+
+
+def restrict_ground_truth(ground_truth: dict, image_ids: Sequence[int]) -> dict:
+  """The ground truth of only `image_ids` (e.g. after max_images), categories unchanged."""
+  keep = set(int(i) for i in image_ids)
+  return {**ground_truth,
+          "images": [im for im in ground_truth["images"] if im["id"] in keep],
+          "annotations": [a for a in ground_truth["annotations"] if a["image_id"] in keep]}
+
+
+class CocoJsonSource(ImageSource):
+  """A COCO annotations JSON and the folder its images' file_name entries are relative to.
+
+  Images missing on disk are found up front: dataset() raises listing them, or with
+  skip_missing=True leaves them out with a warning. ground_truth never holds a missing image,
+  so an evaluation over what dataset() yielded stays honest either way.
+  """
+
+  def __init__(self, annotations_path: str, image_dir: str):
+    self.annotations_path = annotations_path
+    self.image_dir = image_dir
+    try:
+      with open(annotations_path) as f:
+        data = json.load(f)
+    except OSError as e:
+      raise FileNotFoundError(f"{annotations_path}: cannot read ({e.strerror})") from e
+    except json.JSONDecodeError as e:
+      raise ValueError(f"{annotations_path}: invalid JSON ({e})") from None
+    for key in ("images", "annotations", "categories"):
+      if not isinstance(data.get(key), list):
+        raise ValueError(f"{annotations_path}: no '{key}' list: not a COCO annotations file")
+    for index, image in enumerate(data["images"]):
+      missing = [k for k in ("id", "file_name", "height", "width") if k not in image]
+      if missing:
+        raise ValueError(f"{annotations_path}: images[{index}] has no {', '.join(missing)}")
+    self._all = data
+    self.missing_files = [self._path(im) for im in data["images"]
+                          if not os.path.isfile(self._path(im))]
+    missing_set = set(self.missing_files)
+    self._images = [im for im in data["images"] if self._path(im) not in missing_set]
+    self._ground_truth = restrict_ground_truth(data, [im["id"] for im in self._images]) \
+        if self.missing_files else data
+
+  def _path(self, image: dict) -> str:
+    return os.path.join(self.image_dir, image["file_name"])
+
+  @property
+  def ground_truth(self) -> dict:
+    return self._ground_truth
+
+  @property
+  def num_images(self) -> int:
+    return len(self._images)
+
+  def dataset(self, max_images: int | None = None, skip_missing: bool = False) -> tf.data.Dataset:
+    if self.missing_files:
+      listing = "\n  ".join(self.missing_files[:20])
+      more = f"\n  ... and {len(self.missing_files) - 20} more" if len(self.missing_files) > 20 \
+          else ""
+      message = (f"{len(self.missing_files)} of {len(self._all['images'])} images listed in "
+                 f"{self.annotations_path} are missing:\n  {listing}{more}")
+      if not skip_missing:
+        raise FileNotFoundError(message + "\n(skip_missing evaluates without them)")
+      logging.warning("%s\nSkipping them; they are left out of the ground truth too.", message)
+    images = self._images[:max_images] if max_images is not None else self._images
+    paths = [self._path(im) for im in images]
+    ds = tf.data.Dataset.from_tensor_slices({
+        "image_id": tf.constant([int(im["id"]) for im in images], tf.int64),
+        "name": tf.constant(paths, tf.string),
+        "height": tf.constant([int(im["height"]) for im in images], tf.int64),
+        "width": tf.constant([int(im["width"]) for im in images], tf.int64),
+    })
+    ds = ds.map(lambda e: {**e, "encoded": tf.io.read_file(e["name"])},
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return _finish(ds)
+
+
+class TfRecordSource(ImageSource):
+  """TF OD API records (globs allowed) and the label map that names their classes."""
+
+  def __init__(self, file_patterns: str | Sequence[str], label_map_path: str):
+    self.files = tfrecords.list_files(file_patterns)
+    self.label_map_path = label_map_path
+    self.items = label_map.load_items(label_map_path)
+    self._ground_truth: dict | None = None
+
+  @property
+  def ground_truth(self) -> dict:
+    if self._ground_truth is None:  # reads every record once: deferred until needed
+      self._ground_truth = tfrecords.read_ground_truth(self.files, self.items)
+    return self._ground_truth
+
+  @property
+  def num_images(self) -> int:
+    return len(self.ground_truth["images"])
+
+  def dataset(self, max_images: int | None = None, skip_missing: bool = False) -> tf.data.Dataset:
+    del skip_missing  # records carry their images
+    ds = tfrecords.encoded_images(self.files)
+    if max_images is not None:
+      ds = ds.take(max_images)
+    return _finish(ds)
+
+
+def _configured(path: str | None, what: str, config: pipeline_config.PipelineConfig) -> str:
+  if not path:
+    raise ValueError(f"{config.path}: eval_input_reader has no {what}; pass one explicitly")
+  if _UNCONFIGURED in path:
+    raise ValueError(f"{config.path}: eval_input_reader {what} is the placeholder {path!r}; "
+                     "pass the real path explicitly")
+  return user_paths.resolve(path)
+
+
+def from_pipeline_config(config: pipeline_config.PipelineConfig, *,
+                         input_patterns: Sequence[str] | None = None,
+                         label_map_path: str | None = None,
+                         reader_index: int = 0) -> TfRecordSource:
+  """The records of the config's eval_input_reader; arguments override the config's paths."""
+  readers = config.eval_input_readers
+  if not (input_patterns and label_map_path) and reader_index >= len(readers):
+    raise ValueError(f"{config.path}: no eval_input_reader #{reader_index} "
+                     f"(the config has {len(readers)})")
+  reader = readers[reader_index] if reader_index < len(readers) else None
+  if input_patterns:
+    patterns = [user_paths.resolve(p) for p in input_patterns]
+  else:
+    if not reader.input_paths:
+      raise ValueError(f"{config.path}: eval_input_reader has no tf_record_input_reader "
+                       "input_path; pass the records explicitly")
+    patterns = [_configured(p, "input_path", config) for p in reader.input_paths]
+  if label_map_path:
+    label_map_path = user_paths.resolve(label_map_path)
+  else:
+    label_map_path = _configured(reader.label_map_path, "label_map_path", config)
+  return TfRecordSource(patterns, label_map_path)
