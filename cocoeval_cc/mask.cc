@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <string>
 
@@ -261,7 +260,7 @@ std::vector<uint8_t> Decode(const Rle& rle) {
   uint8_t v = 0;
   uint64_t pos = 0;
   for (uint32_t c : rle.counts) {
-    std::memset(mask.data() + pos, v, c);
+    std::fill_n(mask.begin() + pos, c, v);
     pos += c;
     v = !v;
   }
@@ -364,6 +363,11 @@ Rle FromPolygon(const double* xy, size_t num_coords, uint64_t h, uint64_t w) {
   if (k > 0) {
     px[k] = px[0];
     py[k] = py[0];
+  }
+  if (h == 0) {
+    // Every boundary point, and h*w, is then position 0: the reference
+    // always ends with the single run {0}.
+    return Rle{h, w, {0}};
   }
   std::vector<uint32_t> a;
   PolygonBoundary boundary(h, w, &a);

@@ -47,10 +47,10 @@ uint64_t Area(const Rle& rle);
 
 // {x, y, w, h} as rleToBbox computes it in 32-bit unsigned arithmetic,
 // quirks included: a foreground run spanning several columns gets the full
-// image height, a trailing foreground run without its closing background run
-// is ignored, no counts pair gives {0, 0, 0, 0}, and only empty foreground
-// runs give {w, h, 1 - w, 1 - h} wrapped to uint32. Throws InputError for
-// foreground in a mask of height 0 (the reference divides by zero).
+// image height, fewer than two counts give {0, 0, 0, 0}, and only empty
+// foreground runs give {w, h, 1 - w, 1 - h} wrapped to uint32. Throws
+// InputError for foreground in a mask of height 0 (the reference divides by
+// zero).
 std::array<double, 4> ToBbox(const Rle& rle);
 
 // Rasterises the box {x, y, w, h} as the 4-point polygon rleFrBbox builds.

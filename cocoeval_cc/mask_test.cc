@@ -263,8 +263,7 @@ TEST(ToBboxTest, ReferenceQuirks) {
   EXPECT_EQ(ToBbox(MakeRle(4, 3, {5, 2, 5})), (B{1, 1, 1, 2}));
   // A run crossing from column 0 into column 1 spans the full height.
   EXPECT_EQ(ToBbox(MakeRle(4, 3, {3, 2, 7})), (B{0, 0, 2, 4}));
-  // Trailing ones run without its closing zeros run is dropped (m rounded
-  // down to even).
+  // A mask ending in foreground has an even number of counts.
   EXPECT_EQ(ToBbox(MakeRle(4, 3, {11, 1})), (B{2, 3, 1, 1}));
   EXPECT_EQ(ToBbox(MakeRle(4, 3, {12})), (B{0, 0, 0, 0}));
   // Only empty foreground runs: the uint32 arithmetic wraps.
