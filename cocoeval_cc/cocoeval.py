@@ -40,7 +40,9 @@ class Params:
   def to_native(self, iou_type: str) -> "_native.Params":
     p = _native.Params(iou_type)
     p.img_ids = [int(i) for i in np.unique(np.asarray(self.imgIds, dtype=np.int64))]
-    p.cat_ids = [int(i) for i in np.unique(np.asarray(self.catIds, dtype=np.int64))]
+    # Pooled (useCats=0) evaluation keeps the given category order, as pycocotools does.
+    cat_ids = np.asarray(self.catIds, dtype=np.int64)
+    p.cat_ids = [int(i) for i in (np.unique(cat_ids) if self.useCats else cat_ids)]
     p.iou_thrs = [float(t) for t in np.asarray(self.iouThrs, dtype=np.float64).ravel()]
     p.rec_thrs = [float(t) for t in np.asarray(self.recThrs, dtype=np.float64).ravel()]
     p.max_dets = sorted(int(m) for m in self.maxDets)

@@ -1,8 +1,8 @@
 """Names and presentation of the summary statistics.
 
 The statistics come in pycocotools' summarize() order, generalised to any parameters:
-AP over all IoU thresholds, AP at IoU .50 and .75, AP for every area range but the first
-('all'), AR for every maxDets, then AR at the largest maxDets for every other area range.
+AP over all IoU thresholds, AP at IoU .50 and .75, AP for every area range other than 'all',
+AR for every maxDets, then AR at the largest maxDets for every other area range.
 With default parameters these are the familiar 12, and their TensorFlow Object Detection API
 key names are the ones TensorBoard and ClearML users know (`DetectionBoxes_Precision/mAP`).
 """
@@ -27,18 +27,21 @@ class StatSpec:
 
 
 def stat_specs(area_labels: Sequence[str], max_dets: Sequence[int]) -> list[StatSpec]:
-  """The summary statistics for these parameters, in the evaluator's order."""
-  areas = list(area_labels)
+  """The summary statistics for these parameters, in the evaluator's order.
+
+  Mirrors the core's StatSpecs (summarize.cc): the overall rows use the area range labelled
+  'all' (as pycocotools' summarize() looks it up by label), the per-area rows every other label.
+  """
   dets = sorted(int(m) for m in max_dets)
   top = dets[-1]
-  first, others = areas[0], areas[1:]
+  others = [a for a in area_labels if a != "all"]
   specs = [
-      StatSpec(True, None, first, top, "Precision/mAP"),
-      StatSpec(True, 0.5, first, top, "Precision/mAP@.50IOU"),
-      StatSpec(True, 0.75, first, top, "Precision/mAP@.75IOU"),
+      StatSpec(True, None, "all", top, "Precision/mAP"),
+      StatSpec(True, 0.5, "all", top, "Precision/mAP@.50IOU"),
+      StatSpec(True, 0.75, "all", top, "Precision/mAP@.75IOU"),
   ]
   specs += [StatSpec(True, None, a, top, f"Precision/mAP ({a})") for a in others]
-  specs += [StatSpec(False, None, first, m, f"Recall/AR@{m}") for m in dets]
+  specs += [StatSpec(False, None, "all", m, f"Recall/AR@{m}") for m in dets]
   specs += [StatSpec(False, None, a, top, f"Recall/AR@{top} ({a})") for a in others]
   return specs
 
@@ -75,7 +78,7 @@ def short_names(specs: Sequence[StatSpec]) -> list[str]:
     if spec.precision:
       if spec.iou is not None:
         names.append(f"AP{int(round(spec.iou * 100))}")
-      elif spec.area == specs[0].area:
+      elif spec.area == "all":
         names.append("AP")
       else:
         names.append(f"AP_{spec.area}")

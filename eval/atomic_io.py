@@ -18,6 +18,9 @@ def atomic_path(path: str) -> Iterator[str]:
   fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
                              suffix=".tmp")
   os.close(fd)
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary files
   try:
     yield tmp
     os.replace(tmp, path)

@@ -1,0 +1,279 @@
+"""Logs evaluation results to a ClearML Task: one model (report_model), or the sweep (report_comparison).
+
+`target` is a clearml_session.TrackingSession, a clearml Task or a clearml Logger. This module
+does not import clearml itself (clearml_session sets up its configuration first).
+
+One model (report_model), iteration 0 unless told otherwise:
+  * scalars: every metrics.json "metrics" key as the TF OD API names it, split at the first "/":
+    DetectionBoxes_Precision/mAP -> title "DetectionBoxes_Precision", series "mAP";
+    DetectionBoxes_PerformanceByCategory/mAP/person -> "DetectionBoxes_PerformanceByCategory",
+    "mAP/person". This is the layout ClearML's own TensorBoard capture gives the TF OD API's eval,
+    so these tasks compare with tasks of TF OD API training runs. -1 (no ground truth) is kept.
+  * table "per-category statistics" (series = iou type): category x the 12 statistics, sorted
+    by AP, best first; "–" where a category has no ground truth.
+  * bar charts "per-category AP" / "per-category AP50" / "per-category AR100" (sorted, categories
+    without ground truth left out), "AP and AR by object area" (small/medium/large) plus a table.
+  * Summary (report_single_value): the 12 statistics, phi, input size, published mAP and speed.
+  * artifacts metrics.json and per_category.csv when the result was read from disk.
+
+The sweep (report_comparison), one comparison task:
+  * "mAP vs compound scaling factor" (series measured, published), "AP vs compound scaling
+    factor" (AP, AP50, AP75), "AP by object area vs compound scaling factor",
+    "AR vs compound scaling factor": report_scatter2d, x = phi, lines with markers.
+  * per category: "per-category mAP vs scaling factor" with one series per category (all 80 in
+    one chart: click a legend entry to hide it, double-click to isolate it), and the same split by
+    COCO supercategory, "per-category mAP vs scaling factor: animal" etc. (12 charts of at most
+    10 lines, which read better than one chart of 80). ClearML draws report_scatter2d events of
+    one title and iteration as one chart with a line per series (clearml/clearml#115).
+  * tables "models x statistics" and "per-category mAP by model" (category x model, sorted by
+    the most accurate model's AP, with the gain from the first to the last model).
+  * "accuracy vs published speed" (x = published ms, labelled by model), "AP points per
+    published ms" bars, and the sweet-spot hint as Summary values and console text.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from eval import tracking
+from eval.tracking import ModelResult
+
+AREAS = ("small", "medium", "large")
+DEFAULT_BAR_STATS = ("AP", "AP50", "AR100")
+PHI_AXIS = "compound scaling factor phi"
+
+
+def _logger(target: Any):
+  if hasattr(target, "report_scalar"):
+    return target
+  task = getattr(target, "task", None)
+  if task is not None and hasattr(task, "get_logger"):
+    return task.get_logger()
+  if hasattr(target, "get_logger"):
+    return target.get_logger()
+  raise TypeError(f"not a ClearML Task, Logger or TrackingSession: {target!r}")
+
+
+def _task(target: Any):
+  if hasattr(target, "upload_artifact"):
+    return target
+  task = getattr(target, "task", None)
+  return task if task is not None and hasattr(task, "upload_artifact") else None
+
+
+def split_key(key: str) -> tuple[str, str]:
+  """A TF OD API metric key as a ClearML (title, series): split at the first "/"."""
+  title, sep, series = key.partition("/")
+  return (title, series) if sep and series else (key, key)
+
+
+def _cell(value: float, digits: int = 4) -> Any:
+  return tracking.MISSING if tracking.is_missing(value) else round(float(value), digits)
+
+
+def _sort_key(value: float) -> tuple[int, float]:
+  return (1, 0.0) if tracking.is_missing(value) else (0, -float(value))
+
+
+def per_category_rows(result: ModelResult) -> list[list[Any]]:
+  """Header + one row per category (sorted by AP, best first; no ground truth last)."""
+  header = ["category id", "category", "supercategory"] + list(result.stat_names)
+  rows = sorted(result.per_category, key=lambda r: (_sort_key(r["stats"][0]), r["name"]))
+  return [header] + [[row["id"], row["name"], tracking.supercategory(row["name"])]
+                     + [_cell(v) for v in row["stats"]] for row in rows]
+
+
+def report_model(target: Any, result: ModelResult, iteration: int = 0,
+                 bar_stats: Sequence[str] = DEFAULT_BAR_STATS,
+                 upload_files: bool = True) -> int:
+  """Logs one model's evaluation; returns the number of scalars reported."""
+  logger = _logger(target)
+  for key, value in result.metrics.items():
+    title, series = split_key(key)
+    logger.report_scalar(title=title, series=series, value=float(value), iteration=iteration)
+
+  if result.per_category:
+    logger.report_table(title="per-category statistics", series=result.iou_type,
+                        iteration=iteration, table_plot=per_category_rows(result))
+    for stat in bar_stats:
+      if stat not in result.stat_names:
+        continue
+      i = result.stat_names.index(stat)
+      rows = sorted((r for r in result.per_category if not tracking.is_missing(r["stats"][i])),
+                    key=lambda r: (-r["stats"][i], r["name"]))
+      if rows:
+        logger.report_histogram(
+            title=f"per-category {stat}", series=stat, iteration=iteration,
+            values=[r["stats"][i] for r in rows], xlabels=[r["name"] for r in rows],
+            xaxis="category", yaxis=tracking.STAT_LABELS.get(stat, stat))
+
+  area_rows = [["object area", "AP", "AR@100"]]
+  ap_values, ar_values = [], []
+  for area in AREAS:
+    ap = result.stat(f"AP_{area}") if f"AP_{area}" in result.stat_names else -1.0
+    ar = result.stat(f"AR_{area}") if f"AR_{area}" in result.stat_names else -1.0
+    area_rows.append([area, _cell(ap), _cell(ar)])
+    ap_values.append(0.0 if tracking.is_missing(ap) else ap)
+    ar_values.append(0.0 if tracking.is_missing(ar) else ar)
+  logger.report_histogram(title="AP and AR by object area", series="AP", values=ap_values,
+                          xlabels=list(AREAS), iteration=iteration, xaxis="object area",
+                          yaxis="value")
+  logger.report_histogram(title="AP and AR by object area", series="AR@100", values=ar_values,
+                          xlabels=list(AREAS), iteration=iteration, xaxis="object area",
+                          yaxis="value")
+  logger.report_table(title="AP and AR by object area", series=result.iou_type,
+                      iteration=iteration, table_plot=area_rows)
+
+  for name, value in zip(result.stat_names, result.stats):
+    logger.report_single_value(name=name, value=float(value))
+  info = result.info
+  logger.report_single_value(name="phi", value=info.phi)
+  for name, value in (("input size", info.input_size),
+                      ("published COCO mAP (%)", info.published_map),
+                      ("published speed (ms)", info.published_ms),
+                      ("AP points per published ms", result.ap_per_ms)):
+    if value is not None:
+      logger.report_single_value(name=name, value=float(value))
+
+  task = _task(target)
+  if upload_files and task is not None:
+    for name, path in (("metrics.json", result.metrics_path),
+                       ("per_category.csv", result.per_category_csv)):
+      if path:
+        task.upload_artifact(name=name, artifact_object=path, wait_on_upload=True)
+  logger.flush()
+  return len(result.metrics)
+
+
+def _lines(logger, title: str, series: str, points: Sequence[tuple[float, float]],
+           labels: Sequence[str], xaxis: str, yaxis: str, iteration: int) -> None:
+  if not points:
+    return
+  logger.report_scatter2d(title=title, series=series, scatter=[list(p) for p in points],
+                          iteration=iteration, xaxis=xaxis, yaxis=yaxis,
+                          labels=list(labels), mode="lines+markers")
+
+
+def _vs_phi(results: Sequence[ModelResult], value_of) -> tuple[list, list]:
+  points, labels = [], []
+  for r in results:
+    v = value_of(r)
+    if not tracking.is_missing(v):
+      points.append((r.info.phi, float(v)))
+      labels.append(r.info.key)
+  return points, labels
+
+
+def models_table(results: Sequence[ModelResult]) -> list[list[Any]]:
+  """Header + one row per model (by phi): registry info, the statistics, AP points per ms."""
+  stat_names = list(results[0].stat_names) if results else list(tracking.STAT_NAMES)
+  header = (["model", "task", "phi", "input size", "published mAP (%)", "published ms"]
+            + stat_names + ["AP points per ms"])
+  rows = [header]
+  for r in tracking.by_phi(results):
+    info = r.info
+    rows.append([info.key, info.task_name, info.phi,
+                 info.input_size if info.input_size is not None else tracking.MISSING,
+                 info.published_map if info.published_map is not None else tracking.MISSING,
+                 info.published_ms if info.published_ms is not None else tracking.MISSING]
+                + [_cell(r.stat(n)) if n in r.stat_names else tracking.MISSING
+                   for n in stat_names]
+                + [_cell(r.ap_per_ms) if r.ap_per_ms is not None else tracking.MISSING])
+  return rows
+
+
+def category_by_model_table(results: Sequence[ModelResult], stat: str = "AP"
+                            ) -> list[list[Any]]:
+  """Header + one row per category: its `stat` for every model (by phi) and the gain.
+
+  Sorted by the most accurate model's value, best first; "–" without ground truth.
+  """
+  ordered = tracking.by_phi(results)
+  best = max(ordered, key=lambda r: (not tracking.is_missing(r.stat("AP")), r.stat("AP")))
+  header = ["category", "supercategory"] + [r.info.key for r in ordered]
+  if len(ordered) > 1:
+    header.append(f"gain {ordered[0].info.key}->{ordered[-1].info.key}")
+  body = []
+  for name in tracking.common_categories(ordered):
+    values = [r.category_stat(name, stat) for r in ordered]
+    row = [name, tracking.supercategory(name)] + [_cell(v) for v in values]
+    if len(ordered) > 1:
+      first, last = values[0], values[-1]
+      row.append(tracking.MISSING if tracking.is_missing(first) or tracking.is_missing(last)
+                 else round(last - first, 4))
+    body.append((_sort_key(best.category_stat(name, stat)), name, row))
+  body.sort(key=lambda t: (t[0], t[1]))
+  return [header] + [row for _, _, row in body]
+
+
+def report_comparison(target: Any, results: Sequence[ModelResult], iteration: int = 0,
+                      per_supercategory: bool = True) -> tracking.SweetSpot | None:
+  """Logs the comparison of several models (any subset of D0-D7); returns the sweet spot."""
+  logger = _logger(target)
+  results = tracking.by_phi(results)
+  if not results:
+    logger.report_text("report_comparison: no results to compare")
+    return None
+
+  # Overall statistics vs the compound scaling factor.
+  points, labels = _vs_phi(results, lambda r: r.stat("AP"))
+  _lines(logger, "mAP vs compound scaling factor", "measured", points, labels, PHI_AXIS,
+         "mAP (AP @[.50:.95])", iteration)
+  points, labels = _vs_phi(results, lambda r: None if r.info.published_map is None
+                           else r.info.published_map / 100.0)
+  _lines(logger, "mAP vs compound scaling factor", "published (TF2 zoo)", points, labels,
+         PHI_AXIS, "mAP (AP @[.50:.95])", iteration)
+  groups = (("AP vs compound scaling factor", ("AP", "AP50", "AP75"), "AP"),
+            ("AP by object area vs compound scaling factor",
+             ("AP_small", "AP_medium", "AP_large"), "AP"),
+            ("AR vs compound scaling factor",
+             ("AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large"), "AR"))
+  for title, stats, yaxis in groups:
+    for stat in stats:
+      if stat in results[0].stat_names:
+        points, labels = _vs_phi(results, lambda r, s=stat: r.stat(s))
+        _lines(logger, title, stat, points, labels, PHI_AXIS, yaxis, iteration)
+
+  # Per category.
+  for name in tracking.common_categories(results):
+    points, labels = _vs_phi(results, lambda r, n=name: r.category_stat(n, "AP"))
+    _lines(logger, "per-category mAP vs scaling factor", name, points, labels, PHI_AXIS,
+           "mAP", iteration)
+    if per_supercategory:
+      _lines(logger, f"per-category mAP vs scaling factor: {tracking.supercategory(name)}",
+             name, points, labels, PHI_AXIS, "mAP", iteration)
+
+  # Tables.
+  logger.report_table(title="models x statistics", series=results[0].iou_type,
+                      iteration=iteration, table_plot=models_table(results))
+  logger.report_table(title="per-category mAP by model", series=results[0].iou_type,
+                      iteration=iteration, table_plot=category_by_model_table(results))
+
+  # Accuracy vs published speed, and the sweet spot.
+  timed = sorted((r for r in results if r.info.published_ms), key=lambda r: r.info.published_ms)
+  measured = [(r.info.published_ms, r.stat("AP")) for r in timed
+              if not tracking.is_missing(r.stat("AP"))]
+  _lines(logger, "accuracy vs published speed", "measured mAP", measured,
+         [r.info.key for r in timed if not tracking.is_missing(r.stat("AP"))],
+         "published speed (ms, TF2 zoo)", "mAP", iteration)
+  published = [(r.info.published_ms, r.info.published_map / 100.0) for r in timed
+               if r.info.published_map is not None]
+  _lines(logger, "accuracy vs published speed", "published mAP", published,
+         [r.info.key for r in timed if r.info.published_map is not None],
+         "published speed (ms, TF2 zoo)", "mAP", iteration)
+  ratios = [(r.info.key, r.ap_per_ms) for r in results if r.ap_per_ms is not None]
+  if ratios:
+    logger.report_histogram(title="AP points per published ms", series="AP/ms",
+                            values=[v for _, v in ratios], xlabels=[k for k, _ in ratios],
+                            iteration=iteration, xaxis="model", yaxis="AP points per ms")
+  spot = tracking.sweet_spot(results)
+  if spot is not None:
+    phi = {r.info.key: r.info.phi for r in results}
+    logger.report_single_value("models compared", len(results))
+    logger.report_single_value("most accurate (phi)", phi[spot.most_accurate])
+    if spot.best_ap_per_ms:
+      logger.report_single_value("most AP per ms (phi)", phi[spot.best_ap_per_ms])
+    if spot.knee:
+      logger.report_single_value("knee of AP vs speed (phi)", phi[spot.knee])
+    logger.report_text("Sweet spot: " + spot.text)
+  logger.flush()
+  return spot

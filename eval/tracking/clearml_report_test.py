@@ -1,0 +1,195 @@
+"""Tests of //eval/tracking:clearml_report: real ClearML SDK, offline, read back from metrics.jsonl.
+
+Two fake models (D0, D1: 80 COCO categories, "hair drier" without ground truth) are logged to
+one task each, then compared in a third task. The SDK's read-back calls do not work offline, so
+the checks read the session folders' metrics.jsonl and task.json.
+"""
+import json
+import os
+import tempfile
+import time
+import zipfile
+
+from absl.testing import absltest
+
+from eval import tracking
+from eval.tracking import clearml_report
+from eval.tracking import clearml_session
+from eval.tracking import html_report
+
+_ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
+        "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE",
+        "CLEARML_CONFIG_FILE", "TRAINS_CONFIG_FILE")
+
+
+def _events(session_folder):
+  events = []
+  with open(os.path.join(session_folder, "metrics.jsonl")) as f:
+    for line in f:
+      if line.strip():
+        events.extend(json.loads(line))
+  return events
+
+
+def _scalars(events):
+  return {(e["metric"], e["variant"]): e for e in events
+          if e["type"] == "training_stats_scalar" and e["metric"] != "Summary"}
+
+
+def _plots(events):
+  return {(e["metric"], e["variant"]): json.loads(e["plot_str"]) for e in events
+          if e["type"] == "plot"}
+
+
+def _summary(events):
+  return {e["variant"]: e["value"] for e in events
+          if e["type"] == "training_stats_scalar" and e["metric"] == "Summary"}
+
+
+class ClearMLReportTest(absltest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())
+    for k in _ENV:
+      os.environ.pop(k, None)
+    os.environ["HOME"] = os.path.join(cls.root, "home")
+    os.makedirs(os.environ["HOME"])
+    os.environ["CLEARML_CACHE_DIR"] = os.path.join(cls.root, "cache")
+    start = time.monotonic()
+    cls.results = html_report.write_demo_results(os.path.join(cls.root, "out"), ["d0", "d1"])
+    cls.closed = {}
+    for result in cls.results:
+      session = clearml_session.start_task(result.info.task_name, project="tracking-test")
+      cls.scalar_count = clearml_report.report_model(session, result)
+      cls.closed[result.info.key] = session.close()
+    session = clearml_session.start_task("efficientdet comparison", project="tracking-test",
+                                         task_type="qc")
+    cls.spot = clearml_report.report_comparison(session, cls.results)
+    cls.closed["comparison"] = session.close()
+    cls.seconds = time.monotonic() - start
+    cls.events = {k: _events(c.session_folder) for k, c in cls.closed.items()}
+
+  def test_offline_sessions_closed_fast_with_zip(self):
+    self.assertLess(self.seconds, 45)
+    for key, closed in self.closed.items():
+      self.assertTrue(closed.offline, key)
+      self.assertLess(closed.seconds, 5.0, f"{key}: close() took {closed.seconds:.1f} s")
+      self.assertTrue(os.path.isfile(closed.session_zip), key)
+      with zipfile.ZipFile(closed.session_zip) as z:
+        self.assertIn("metrics.jsonl", z.namelist())
+        self.assertIn("task.json", z.namelist())
+      self.assertIn("--import-offline-session", closed.upload_command)
+
+  def test_every_metric_is_a_scalar_split_at_first_slash(self):
+    for result in self.results:
+      scalars = _scalars(self.events[result.info.key])
+      self.assertLen(scalars, len(result.metrics))
+      self.assertEqual(self.scalar_count, len(result.metrics))
+      event = scalars[("DetectionBoxes_Precision", "mAP")]
+      self.assertEqual(event["iter"], 0)
+      self.assertAlmostEqual(event["value"], result.stat("AP"), places=6)
+      self.assertAlmostEqual(scalars[("DetectionBoxes_Recall", "AR@100 (small)")]["value"],
+                             result.stat("AR_small"), places=6)
+      self.assertAlmostEqual(
+          scalars[("DetectionBoxes_PerformanceByCategory", "mAP/person")]["value"],
+          result.category_stat("person"), places=6)
+      self.assertAlmostEqual(
+          scalars[("DetectionBoxes_Precision", "mAP@.75IOU ByCategory/dog")]["value"],
+          result.category_stat("dog", "AP75"), places=6)
+      self.assertEqual(scalars[("DetectionBoxes_PerformanceByCategory",
+                                "mAP/hair drier")]["value"], -1.0)
+
+  def test_per_category_table_and_bars(self):
+    for result in self.results:
+      plots = _plots(self.events[result.info.key])
+      table = plots[("per-category statistics", "bbox")]["data"][0]
+      self.assertEqual(table["type"], "table")
+      header = table["header"]["values"]
+      self.assertEqual(header, ["category id", "category", "supercategory"]
+                       + list(tracking.STAT_NAMES))
+      columns = table["cells"]["values"]  # column-major
+      names = columns[1]
+      self.assertLen(names, 80)
+      ap = dict(zip(names, columns[3]))
+      self.assertAlmostEqual(ap["person"], round(result.category_stat("person"), 4))
+      self.assertEqual(ap["hair drier"], tracking.MISSING)
+      self.assertEqual(names[-1], "hair drier")  # sorted by AP, no ground truth last
+      valid = [v for v in columns[3] if v != tracking.MISSING]
+      self.assertEqual(valid, sorted(valid, reverse=True))
+      bars = plots[("per-category AP", "AP")]["data"][0]
+      self.assertEqual(bars["type"], "bar")
+      self.assertLen(bars["x"], 79)
+      self.assertNotIn("hair drier", bars["x"])
+      self.assertEqual(bars["y"][bars["x"].index("person")], result.category_stat("person"))
+      area = plots[("AP and AR by object area", "AP")]["data"][0]
+      self.assertEqual(area["x"], ["small", "medium", "large"])
+      self.assertEqual(area["y"], [result.stat("AP_small"), result.stat("AP_medium"),
+                                   result.stat("AP_large")])
+      summary = _summary(self.events[result.info.key])
+      self.assertAlmostEqual(summary["AP"], result.stat("AP"))
+      self.assertEqual(summary["phi"], result.info.phi)
+      self.assertEqual(summary["published COCO mAP (%)"], result.info.published_map)
+
+  def test_artifacts(self):
+    for result in self.results:
+      with open(os.path.join(self.closed[result.info.key].session_folder, "task.json")) as f:
+        task = json.load(f)
+      names = {a["key"] for a in task["execution"]["artifacts"]}
+      self.assertEqual(names, {"metrics.json", "per_category.csv"})
+
+  def test_comparison_series(self):
+    plots = _plots(self.events["comparison"])
+    d0, d1 = self.results
+    measured = plots[("mAP vs compound scaling factor", "measured")]["data"][0]
+    self.assertEqual(measured["x"], [0, 1])
+    self.assertEqual(measured["y"], [d0.stat("AP"), d1.stat("AP")])
+    self.assertIn("lines", measured["mode"])
+    published = plots[("mAP vs compound scaling factor", "published (TF2 zoo)")]["data"][0]
+    self.assertEqual(published["y"], [0.336, 0.384])
+    ap75 = plots[("AP vs compound scaling factor", "AP75")]["data"][0]
+    self.assertEqual(ap75["y"], [d0.stat("AP75"), d1.stat("AP75")])
+    ar100 = plots[("AR vs compound scaling factor", "AR100")]["data"][0]
+    self.assertEqual(ar100["y"], [d0.stat("AR100"), d1.stat("AR100")])
+    small = plots[("AP by object area vs compound scaling factor", "AP_small")]["data"][0]
+    self.assertEqual(small["y"], [d0.stat("AP_small"), d1.stat("AP_small")])
+
+    per_category = {v: p for (m, v), p in plots.items()
+                    if m == "per-category mAP vs scaling factor"}
+    self.assertLen(per_category, 79)  # every category with ground truth
+    for name in ("person", "toothbrush", "traffic light"):
+      series = per_category[name]["data"][0]
+      self.assertEqual(series["x"], [0, 1])
+      self.assertEqual(series["y"], [d0.category_stat(name), d1.category_stat(name)])
+    animals = {v for (m, v) in plots if m == "per-category mAP vs scaling factor: animal"}
+    self.assertEqual(animals, {n for _, n, s in tracking.COCO_CATEGORIES if s == "animal"})
+
+    table = plots[("models x statistics", "bbox")]["data"][0]
+    columns = table["cells"]["values"]
+    self.assertEqual(columns[0], ["d0", "d1"])
+    header = table["header"]["values"]
+    self.assertEqual(columns[header.index("AP")], [round(d0.stat("AP"), 4),
+                                                   round(d1.stat("AP"), 4)])
+    by_model = plots[("per-category mAP by model", "bbox")]["data"][0]
+    self.assertEqual(by_model["header"]["values"][:4], ["category", "supercategory", "d0", "d1"])
+    self.assertLen(by_model["cells"]["values"][0], 80)
+
+    speed = plots[("accuracy vs published speed", "measured mAP")]["data"][0]
+    self.assertEqual(speed["x"], [39, 54])
+    self.assertEqual(speed["y"], [d0.stat("AP"), d1.stat("AP")])
+    summary = _summary(self.events["comparison"])
+    self.assertEqual(summary["models compared"], 2)
+    self.assertEqual(summary["most accurate (phi)"], 1)
+    self.assertEqual(self.spot.most_accurate, "d1")
+
+  def test_split_key(self):
+    self.assertEqual(clearml_report.split_key("DetectionBoxes_Precision/mAP"),
+                     ("DetectionBoxes_Precision", "mAP"))
+    self.assertEqual(clearml_report.split_key("DetectionBoxes_PerformanceByCategory/mAP/a/b"),
+                     ("DetectionBoxes_PerformanceByCategory", "mAP/a/b"))
+    self.assertEqual(clearml_report.split_key("loss"), ("loss", "loss"))
+
+
+if __name__ == "__main__":
+  absltest.main()

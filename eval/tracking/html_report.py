@@ -1,0 +1,499 @@
+r"""A local comparison report for users without ClearML: OUT/report/index.html.
+
+  html_report.write_report(out_dir, results)         # from the sweep
+  bazel run //eval/tracking:html_report -- --out=OUT  # again, from OUT/*/metrics.json
+  bazel run //eval/tracking:html_report -- --out=/tmp/demo --demo   # synthetic numbers
+
+Writes, each file atomically, index.html last:
+  OUT/report/index.html   self-contained: inline CSS, figures embedded as base64 PNG data URIs
+                          (each also linked as its PNG file), no external URL; opens from disk.
+  OUT/report/*.png        overall_vs_phi, accuracy_vs_speed, per_category_heatmap,
+                          per_category_small_multiples, selected_categories
+  OUT/report/*.csv        models_stats.csv (model x statistics), category_ap_by_model.csv
+                          (category x model mAP), per_category_all_models.csv (long form). CSVs
+                          hold the evaluator's values unchanged (fractions, -1 = no ground
+                          truth); the HTML shows percent with "–" for -1.
+Links to each model's OUT/<task_name>/metrics.json and per_category.csv are relative.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import html
+import io
+import os
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+
+from eval import atomic_io  # pylint: disable=g-import-not-at-top
+from eval import tracking
+from eval.tracking import ModelResult
+
+REPORT_DIR = "report"
+PNG_METADATA = {"Software": None}  # no matplotlib URL inside the PNGs
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+  return tracking.fmt(value, digits, scale=100.0)
+
+
+def _save(fig: Figure, path: str) -> bytes:
+  buf = io.BytesIO()
+  fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
+  data = buf.getvalue()
+  with atomic_io.atomic_path(path) as tmp:
+    with open(tmp, "wb") as f:
+      f.write(data)
+  return data
+
+
+def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
+  out = io.StringIO()
+  writer = csv.writer(out, lineterminator="\n")
+  for row in rows:
+    writer.writerow([repr(v) if isinstance(v, float) else v for v in row])
+  return out.getvalue()
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+def _plot_vs_phi(results: Sequence[ModelResult]) -> Figure:
+  fig = Figure(figsize=(15, 4.6))
+  axes = fig.subplots(1, 3)
+  phis = [r.info.phi for r in results]
+  groups = (("Average precision", ("AP", "AP50", "AP75")),
+            ("AP by object area", ("AP_small", "AP_medium", "AP_large")),
+            ("Average recall", ("AR1", "AR10", "AR100")))
+  for ax, (title, stats) in zip(axes, groups):
+    for stat in stats:
+      if stat not in results[0].stat_names:
+        continue
+      pts = [(r.info.phi, r.stat(stat) * 100) for r in results
+             if not tracking.is_missing(r.stat(stat))]
+      if pts:
+        ax.plot(*zip(*pts), marker="o", label=tracking.STAT_LABELS.get(stat, stat))
+    if title == "Average precision":
+      pub = [(r.info.phi, r.info.published_map) for r in results
+             if r.info.published_map is not None]
+      if pub:
+        ax.plot(*zip(*pub), linestyle="--", marker="x", color="black",
+                label="published mAP (TF2 zoo)")
+    ax.set_title(title)
+    ax.set_xlabel("compound scaling factor phi")
+    ax.set_ylabel("%")
+    ax.set_xticks(phis)
+    ax.set_xticklabels([f"{r.info.phi}\n{r.info.key.upper()}" for r in results])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+  fig.suptitle("COCO statistics vs compound scaling factor")
+  return fig
+
+
+def _plot_speed(results: Sequence[ModelResult], spot: tracking.SweetSpot | None) -> Figure:
+  fig = Figure(figsize=(8, 5.2))
+  ax = fig.subplots()
+  timed = sorted((r for r in results if r.info.published_ms and
+                  not tracking.is_missing(r.stat("AP"))), key=lambda r: r.info.published_ms)
+  if timed:
+    xs = [r.info.published_ms for r in timed]
+    ax.plot(xs, [r.stat("AP") * 100 for r in timed], marker="o", label="measured mAP")
+    for r in timed:
+      ax.annotate(r.info.key.upper(), (r.info.published_ms, r.stat("AP") * 100),
+                  textcoords="offset points", xytext=(4, -12), fontsize=9)
+    pub = [(r.info.published_ms, r.info.published_map) for r in timed
+           if r.info.published_map is not None]
+    if pub:
+      ax.plot(*zip(*pub), linestyle="--", marker="x", color="gray", label="published mAP")
+    if spot is not None:
+      marks = (("knee", spot.knee, "tab:red", "s"),
+               ("most AP per ms", spot.best_ap_per_ms, "tab:green", "D"))
+      for label, key, color, marker in marks:
+        r = next((r for r in timed if r.info.key == key), None)
+        if r is not None:
+          ax.scatter([r.info.published_ms], [r.stat("AP") * 100], s=160, facecolors="none",
+                     edgecolors=color, marker=marker, linewidths=2,
+                     label=f"{label}: {key.upper()}", zorder=5)
+  else:
+    ax.text(0.5, 0.5, "no published speeds", ha="center", transform=ax.transAxes)
+  ax.set_xlabel("published speed (ms per image, TF2 zoo, V100)")
+  ax.set_ylabel("mAP (%)")
+  ax.set_title("Accuracy vs published speed")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8, loc="lower right")
+  return fig
+
+
+def _category_order(results: Sequence[ModelResult]) -> list[str]:
+  best = max(results, key=lambda r: (not tracking.is_missing(r.stat("AP")), r.stat("AP")))
+  names = tracking.common_categories(results)
+  return sorted(names, key=lambda n: (tracking.is_missing(best.category_stat(n)),
+                                      -best.category_stat(n), n))
+
+
+def _plot_heatmap(results: Sequence[ModelResult]) -> Figure:
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  names = _category_order(results)
+  grid = np.array([[r.category_stat(n) for r in results] for n in names], dtype=float)
+  masked = np.ma.masked_less(grid, 0)
+  fig = Figure(figsize=(2.6 + 0.9 * len(results), 1.4 + 0.2 * len(names)))
+  ax = fig.subplots()
+  cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
+  image = ax.imshow(masked * 100, aspect="auto", cmap=cmap, vmin=0, vmax=100,
+                    interpolation="nearest")
+  for i in range(len(names)):
+    for j in range(len(results)):
+      v = grid[i, j]
+      text = tracking.MISSING if v < 0 else f"{v * 100:.1f}"
+      ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
+              color="white" if 0 <= v < 0.55 else "black")
+  ax.set_xticks(range(len(results)))
+  ax.set_xticklabels([f"{r.info.key.upper()}\nphi={r.info.phi}" for r in results], fontsize=8)
+  ax.xaxis.tick_top()
+  ax.set_yticks(range(len(names)))
+  ax.set_yticklabels(names, fontsize=7)
+  ax.set_title("Per-category mAP (%) by model, categories by the best model's mAP", pad=28)
+  fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="mAP (%)")
+  return fig
+
+
+def _plot_small_multiples(results: Sequence[ModelResult]) -> Figure:
+  names = tracking.common_categories(results)
+  groups: dict[str, list[str]] = {}
+  for n in names:
+    groups.setdefault(tracking.supercategory(n), []).append(n)
+  order = [s for s in tracking.SUPERCATEGORY_ORDER if s in groups] + \
+      [s for s in groups if s not in tracking.SUPERCATEGORY_ORDER]
+  cols = 4
+  rows = max(1, -(-len(order) // cols))
+  fig = Figure(figsize=(4.2 * cols, 3.4 * rows))
+  axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+  phis = [r.info.phi for r in results]
+  overall = [(r.info.phi, r.stat("AP") * 100) for r in results
+             if not tracking.is_missing(r.stat("AP"))]
+  for k, ax in enumerate(axes.flat):
+    if k >= len(order):
+      ax.set_visible(False)
+      continue
+    sup = order[k]
+    for n in groups[sup]:
+      pts = [(r.info.phi, r.category_stat(n) * 100) for r in results
+             if not tracking.is_missing(r.category_stat(n))]
+      if pts:
+        ax.plot(*zip(*pts), marker=".", linewidth=1.2, label=n)
+    if overall:
+      ax.plot(*zip(*overall), color="black", linestyle=":", linewidth=1, label="all (mAP)")
+    ax.set_title(sup, fontsize=10)
+    ax.set_xticks(phis)
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="upper left", ncol=2)
+    if k % cols == 0:
+      ax.set_ylabel("mAP (%)")
+    if k // cols == rows - 1:
+      ax.set_xlabel("phi")
+  fig.suptitle("Per-category mAP vs compound scaling factor, by COCO supercategory")
+  return fig
+
+
+def selected_categories(results: Sequence[ModelResult], count: int = 5) -> list[str]:
+  """The `count` categories gaining most and the `count` gaining least from first to last model."""
+  first, last = results[0], results[-1]
+  gains = [(last.category_stat(n) - first.category_stat(n), n)
+           for n in tracking.common_categories(results)
+           if not tracking.is_missing(first.category_stat(n))
+           and not tracking.is_missing(last.category_stat(n))]
+  gains.sort(key=lambda t: (-t[0], t[1]))
+  if len(gains) <= 2 * count:
+    return [n for _, n in gains]
+  return [n for _, n in gains[:count]] + [n for _, n in gains[-count:]]
+
+
+def _plot_selected(results: Sequence[ModelResult], names: Sequence[str]) -> Figure:
+  fig = Figure(figsize=(9, 5.4))
+  ax = fig.subplots()
+  half = (len(names) + 1) // 2
+  for i, n in enumerate(names):
+    pts = [(r.info.phi, r.category_stat(n) * 100) for r in results
+           if not tracking.is_missing(r.category_stat(n))]
+    if pts:
+      ax.plot(*zip(*pts), marker="o", linestyle="-" if i < half else "--",
+              label=f"{n} ({'gains most' if i < half else 'gains least'})")
+  overall = [(r.info.phi, r.stat("AP") * 100) for r in results
+             if not tracking.is_missing(r.stat("AP"))]
+  if overall:
+    ax.plot(*zip(*overall), color="black", linewidth=3, label="all categories (mAP)")
+  ax.set_xticks([r.info.phi for r in results])
+  ax.set_xticklabels([f"{r.info.phi}\n{r.info.key.upper()}" for r in results])
+  ax.set_xlabel("compound scaling factor phi")
+  ax.set_ylabel("mAP (%)")
+  ax.set_title("Selected categories: largest and smallest gain with scaling")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+  return fig
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+def models_csv_rows(results: Sequence[ModelResult]) -> list[list[Any]]:
+  stat_names = list(results[0].stat_names)
+  rows = [["model", "task_name", "phi", "input_size", "published_map_percent",
+           "published_ms", "iou_type"] + stat_names + ["ap_points_per_ms"]]
+  for r in results:
+    i = r.info
+    rows.append([i.key, i.task_name, i.phi, i.input_size, i.published_map, i.published_ms,
+                 r.iou_type] + [r.stat(n) for n in stat_names] + [r.ap_per_ms])
+  return [[("" if v is None else v) for v in row] for row in rows]
+
+
+def category_csv_rows(results: Sequence[ModelResult]) -> list[list[Any]]:
+  ids = {}
+  for r in results:
+    for row in r.per_category:
+      ids.setdefault(row["name"], row["id"])
+  rows = [["category_id", "category", "supercategory"] + [r.info.key for r in results]]
+  for n in tracking.common_categories(results):
+    rows.append([ids.get(n, ""), n, tracking.supercategory(n)]
+                + [r.category_stat(n) for r in results])
+  return rows
+
+
+def long_csv_rows(results: Sequence[ModelResult]) -> list[list[Any]]:
+  rows = [["model", "phi", "category_id", "category"] + list(results[0].stat_names)]
+  for r in results:
+    for row in r.per_category:
+      rows.append([r.info.key, r.info.phi, row["id"], row["name"]] + list(row["stats"]))
+  return rows
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int,
+           css: str = "") -> str:
+  head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+  body = []
+  for row in rows:
+    cells = []
+    for k, v in enumerate(row):
+      cls = ' class="num"' if k >= numeric_from else ""
+      cells.append(f"<td{cls}>{v}</td>")
+    body.append("<tr>" + "".join(cells) + "</tr>")
+  return (f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>'
+          + "".join(body) + "</tbody></table>")
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;
+max-width:1280px;padding:0 1em;color:#222}
+h1{margin-bottom:.1em} .sub{color:#666;margin-top:0}
+.hint{background:#eef6ee;border-left:5px solid #3a3;padding:.8em 1em;margin:1em 0}
+table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:3px 7px} th{background:#f3f3f3;position:sticky;top:0}
+td.num{text-align:right;font-variant-numeric:tabular-nums} tr:nth-child(even){background:#fafafa}
+td.best{font-weight:bold} figure{margin:1em 0} img{max-width:100%;border:1px solid #eee}
+figcaption{color:#555;font-size:13px} .scroll{max-height:640px;overflow:auto;display:inline-block}
+code{background:#f4f4f4;padding:1px 4px}
+"""
+
+
+def _figure_html(name: str, png: bytes, caption: str) -> str:
+  data = base64.b64encode(png).decode("ascii")
+  return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+          f'<figcaption>{html.escape(caption)} (<a href="{name}">{name}</a>)</figcaption>'
+          "</figure>")
+
+
+def _rel_link(path: str | None, report_dir: str, label: str) -> str:
+  if not path or not os.path.exists(path):
+    return f'<span title="not found">{html.escape(label)} (missing)</span>'
+  rel = os.path.relpath(path, report_dir).replace(os.sep, "/")
+  return f'<a href="{html.escape(rel)}">{html.escape(label)}</a>'
+
+
+def _model_files(result: ModelResult, out_dir: str) -> tuple[str | None, str | None]:
+  default_dir = os.path.join(out_dir, result.info.task_name)
+  metrics = result.metrics_path or os.path.join(default_dir, "metrics.json")
+  per_cat = result.per_category_csv or os.path.join(os.path.dirname(metrics),
+                                                    "per_category.csv")
+  return metrics, per_cat
+
+
+def write_report(out_dir: str, results: Sequence[ModelResult], *, title: str | None = None,
+                 description: str | None = None,
+                 now: datetime.datetime | None = None) -> str:
+  """Writes OUT/report/ for `results` (any subset of models); returns index.html's path."""
+  if not results:
+    raise ValueError("write_report: no results")
+  results = tracking.by_phi(results)
+  report_dir = os.path.join(out_dir, REPORT_DIR)
+  os.makedirs(report_dir, exist_ok=True)
+  now = now or datetime.datetime.now(datetime.timezone.utc)
+  spot = tracking.sweet_spot(results)
+  title = title or "EfficientDet D0-D7 on COCO: accuracy vs compound scaling"
+
+  csvs = {
+      "models_stats.csv": ("Models x statistics", models_csv_rows(results)),
+      "category_ap_by_model.csv": ("Category x model mAP", category_csv_rows(results)),
+      "per_category_all_models.csv": ("All 12 statistics per category and model (long form)",
+                                      long_csv_rows(results)),
+  }
+  for name, (_, rows) in csvs.items():
+    atomic_io.write_text(os.path.join(report_dir, name), _csv_text(rows))
+
+  chosen = selected_categories(results)
+  figures = [
+      ("overall_vs_phi.png", _plot_vs_phi(results),
+       "Overall AP, AP50, AP75, AP by area and AR vs the compound scaling factor"),
+      ("accuracy_vs_speed.png", _plot_speed(results, spot),
+       "Measured mAP vs the zoo's published speed; marked: knee and most AP per ms"),
+      ("per_category_heatmap.png", _plot_heatmap(results),
+       "Per-category mAP: category x model heatmap (grey: no ground truth)"),
+      ("per_category_small_multiples.png", _plot_small_multiples(results),
+       "Per-category mAP vs phi, one panel per COCO supercategory (dotted: overall mAP)"),
+      ("selected_categories.png", _plot_selected(results, chosen),
+       "Categories that gain most and least from scaling up"),
+  ]
+  figure_html = {}
+  for name, fig, caption in figures:
+    figure_html[name] = _figure_html(name, _save(fig, os.path.join(report_dir, name)), caption)
+
+  # Models x statistics, by phi; best value of each column in bold.
+  stat_names = list(results[0].stat_names)
+  best = {n: max((r.stat(n) for r in results), default=-1) for n in stat_names}
+  header = (["model", "phi", "input", "published mAP", "published ms"]
+            + [n for n in stat_names] + ["AP per ms", "files"])
+  rows = []
+  for r in results:
+    metrics_path, csv_path = _model_files(r, out_dir)
+    cells = [f"<b>{html.escape(r.info.key.upper())}</b><br><small>"
+             f"{html.escape(r.info.task_name)}</small>", str(r.info.phi),
+             str(r.info.input_size) if r.info.input_size else tracking.MISSING,
+             tracking.fmt(r.info.published_map, 1) if r.info.published_map else tracking.MISSING,
+             f"{r.info.published_ms:g}" if r.info.published_ms else tracking.MISSING]
+    for n in stat_names:
+      v = r.stat(n)
+      text = _pct(v)
+      cells.append(f"<b>{text}</b>" if not tracking.is_missing(v) and v == best[n] else text)
+    cells.append(tracking.fmt(r.ap_per_ms, 3))
+    cells.append(_rel_link(metrics_path, report_dir, "metrics.json") + " · "
+                 + _rel_link(csv_path, report_dir, "per_category.csv"))
+    rows.append(cells)
+  models_table = _table(header, rows, numeric_from=1)
+
+  # Category x model mAP, sorted by the most accurate model's mAP.
+  order = _category_order(results)
+  cat_header = ["category", "supercategory"] + [r.info.key.upper() for r in results]
+  if len(results) > 1:
+    cat_header.append(f"gain {results[0].info.key.upper()}\u2192{results[-1].info.key.upper()}")
+  cat_rows = []
+  for n in order:
+    values = [r.category_stat(n) for r in results]
+    row = [html.escape(n), html.escape(tracking.supercategory(n))] + [_pct(v) for v in values]
+    if len(results) > 1:
+      a, b = values[0], values[-1]
+      row.append(tracking.MISSING if tracking.is_missing(a) or tracking.is_missing(b)
+                 else f"{(b - a) * 100:+.1f}")
+    cat_rows.append(row)
+  category_table = _table(cat_header, cat_rows, numeric_from=2)
+
+  first = results[0]
+  params = first.raw.get("params", {}) if first.raw else {}
+  evaluated = (
+      f"{len(results)} model(s): "
+      + ", ".join(f"{html.escape(r.info.key.upper())} (phi {r.info.phi}, "
+                  f"{r.info.input_size or '?'} px)" for r in results)
+      + f". IoU type <code>{html.escape(first.iou_type)}</code>; "
+      + f"{len(tracking.common_categories(results))} categories"
+      + (f"; {params['num_images']} images" if params.get("num_images") else "")
+      + (f"; object areas from <code>{html.escape(str(first.raw['area_source']))}</code>"
+         if first.raw.get("area_source") else "") + ".")
+  hint = html.escape(spot.text) if spot else "No valid AP: no sweet spot."
+  downloads = " · ".join(f'<a href="{n}">{n}</a> ({html.escape(t)})'
+                         for n, (t, _) in csvs.items())
+  pngs = " · ".join(f'<a href="{n}">{n}</a>' for n, _, _ in figures)
+  page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="sub">Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by //eval/tracking:html_report.
+{html.escape(description) if description else ''}</p>
+<p><b>Evaluated:</b> {evaluated} Values are COCO statistics in percent; "{tracking.MISSING}" means
+no ground truth (the evaluator's -1). Speeds are the TF2 zoo's published figures, not
+measured here.</p>
+<div class="hint"><b>Sweet spot.</b> {hint}</div>
+<h2>Overall statistics vs compound scaling factor</h2>
+{figure_html['overall_vs_phi.png']}
+<h2>Accuracy vs published speed</h2>
+{figure_html['accuracy_vs_speed.png']}
+<h2>Models &times; statistics</h2>
+<p>Ordered by phi; the best value of each statistic in bold.
+CSV: <a href="models_stats.csv">models_stats.csv</a>.</p>
+{models_table}
+<h2>Per-category mAP</h2>
+{figure_html['per_category_small_multiples.png']}
+{figure_html['selected_categories.png']}
+{figure_html['per_category_heatmap.png']}
+<h3>Category &times; model mAP</h3>
+<p>Sorted by the most accurate model's mAP, best first.
+CSV: <a href="category_ap_by_model.csv">category_ap_by_model.csv</a>.</p>
+<div class="scroll">{category_table}</div>
+<h2>Files</h2>
+<p>Tables: {downloads}.</p>
+<p>Figures: {pngs}.</p>
+</body></html>
+"""
+  index = os.path.join(report_dir, "index.html")
+  atomic_io.write_text(index, page)
+  return index
+
+
+# --- command line -------------------------------------------------------------------------------
+
+def results_from_out(out_dir: str) -> list[ModelResult]:
+  """The EfficientDet results under OUT/<task_name>/metrics.json (zoo info from the TF2 zoo)."""
+  results = []
+  for key, *_ in tracking.EFFICIENTDET_ZOO:
+    info = tracking.efficientdet_info(key)
+    path = os.path.join(out_dir, info.task_name, "metrics.json")
+    if os.path.exists(path):
+      results.append(tracking.load_model_result(path, info))
+  return results
+
+
+def write_demo_results(out_dir: str, keys: Sequence[str] | None = None) -> list[ModelResult]:
+  """Synthetic metrics.json/per_category.csv for `keys` (default d0-d7) under OUT (demo, tests)."""
+  keys = keys or [k for k, *_ in tracking.EFFICIENTDET_ZOO]
+  results = []
+  for key in keys:
+    info = tracking.efficientdet_info(key)
+    data = tracking.synthetic_metrics(info, no_ground_truth=("hair drier",))
+    model_dir = os.path.join(out_dir, info.task_name)
+    rows = [["iou_type", "category_id", "category"] + data["stat_names"]]
+    rows += [[data["iou_type"], r["id"], r["name"]] + r["stats"] for r in data["per_category"]]
+    atomic_io.write_text(os.path.join(model_dir, "per_category.csv"), _csv_text(rows))
+    atomic_io.write_json(os.path.join(model_dir, "metrics.json"), data)
+    results.append(tracking.load_model_result(os.path.join(model_dir, "metrics.json"), info))
+  return results
+
+
+def main(argv: Sequence[str]) -> None:
+  del argv
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from eval import user_paths  # pylint: disable=g-import-not-at-top
+  out = user_paths.resolve(flags.FLAGS.out)
+  results = write_demo_results(out) if flags.FLAGS.demo else results_from_out(out)
+  if not results:
+    raise SystemExit(f"html_report: no OUT/efficientdet_*/metrics.json under {out}")
+  print(write_report(out, results, description="Synthetic numbers (demo)."
+                     if flags.FLAGS.demo else None))
+
+
+if __name__ == "__main__":
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
+  _flags.DEFINE_string("out", None, "The sweep's output folder (OUT).", required=True)
+  _flags.DEFINE_bool("demo", False, "Write synthetic D0-D7 results into OUT first.")
+  app.run(main)

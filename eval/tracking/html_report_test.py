@@ -1,0 +1,175 @@
+"""Tests of //eval/tracking:html_report: files, references, CSV contents, no external URLs."""
+import csv
+import html.parser
+import os
+import re
+import tempfile
+import time
+
+from absl.testing import absltest
+
+from eval import tracking
+from eval.tracking import html_report
+
+
+class _Refs(html.parser.HTMLParser):
+
+  def __init__(self):
+    super().__init__()
+    self.refs = []
+
+  def handle_starttag(self, tag, attrs):
+    for name, value in attrs:
+      if name in ("href", "src", "action", "data", "poster", "srcset") and value is not None:
+        self.refs.append((tag, name, value))
+
+
+def _read_csv(path):
+  with open(path, newline="") as f:
+    return list(csv.reader(f))
+
+
+class HtmlReportTest(absltest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.out = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())
+    # Three models written as //eval:evaluate_model writes them, one model only in memory.
+    cls.results = html_report.write_demo_results(cls.out, ["d0", "d3", "d7"])
+    info = tracking.efficientdet_info("d1")
+    cls.results.append(tracking.result_from_dict(
+        tracking.synthetic_metrics(info, no_ground_truth=("hair drier",)), info))
+    start = time.monotonic()
+    cls.index = html_report.write_report(cls.out, cls.results)
+    cls.seconds = time.monotonic() - start
+    cls.report_dir = os.path.join(cls.out, "report")
+    with open(cls.index) as f:
+      cls.page = f.read()
+    parser = _Refs()
+    parser.feed(cls.page)
+    cls.refs = parser.refs
+
+  def test_files_exist(self):
+    self.assertEqual(self.index, os.path.join(self.report_dir, "index.html"))
+    names = set(os.listdir(self.report_dir))
+    for name in ("index.html", "models_stats.csv", "category_ap_by_model.csv",
+                 "per_category_all_models.csv", "overall_vs_phi.png", "accuracy_vs_speed.png",
+                 "per_category_heatmap.png", "per_category_small_multiples.png",
+                 "selected_categories.png"):
+      self.assertIn(name, names)
+    self.assertFalse([n for n in names if n.endswith(".tmp")], "temporary files left")
+    for name in names:
+      if name.endswith(".png"):
+        with open(os.path.join(self.report_dir, name), "rb") as f:
+          self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", name)
+    self.assertLess(self.seconds, 30)
+
+  def test_index_references_every_png_and_csv(self):
+    hrefs = {v for tag, name, v in self.refs if tag == "a" and name == "href"}
+    for name in os.listdir(self.report_dir):
+      if name.endswith((".png", ".csv")):
+        self.assertIn(name, hrefs)
+    # ... and every figure is embedded too, so index.html alone shows everything.
+    embedded = [v for tag, name, v in self.refs if tag == "img"]
+    self.assertLen(embedded, 5)
+    for src in embedded:
+      self.assertTrue(src.startswith("data:image/png;base64,"), src[:40])
+
+  def test_no_external_urls(self):
+    for tag, name, value in self.refs:
+      self.assertFalse(re.match(r"^\s*([a-z][a-z0-9+.-]*:|//)", value, re.I)
+                       and not value.startswith("data:image/png;base64,"),
+                       f"<{tag} {name}={value[:60]}>")
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", self.page)
+    self.assertNotRegex(text, r"(?i)(https?:|ftp:|//[a-z0-9-]+\.[a-z]|@import|url\()")
+
+  def test_relative_links_resolve(self):
+    for tag, name, value in self.refs:
+      if value.startswith("data:"):
+        continue
+      path = os.path.normpath(os.path.join(self.report_dir, value))
+      self.assertTrue(os.path.exists(path), value)
+    for key in ("d0", "d3", "d7"):
+      task = tracking.efficientdet_info(key).task_name
+      self.assertIn(f'href="../{task}/metrics.json"', self.page)
+      self.assertIn(f'href="../{task}/per_category.csv"', self.page)
+    # The in-memory model has no files: shown as missing, not linked.
+    self.assertIn("metrics.json (missing)", self.page)
+
+  def test_models_csv_matches_input(self):
+    rows = _read_csv(os.path.join(self.report_dir, "models_stats.csv"))
+    header, body = rows[0], rows[1:]
+    self.assertEqual(header[:3], ["model", "task_name", "phi"])
+    self.assertEqual([r[0] for r in body], ["d0", "d1", "d3", "d7"])  # ordered by phi
+    by_key = {r.info.key: r for r in self.results}
+    for row in body:
+      result = by_key[row[0]]
+      self.assertEqual(row[1], result.info.task_name)
+      self.assertEqual(int(row[2]), result.info.phi)
+      self.assertEqual(float(row[4]), result.info.published_map)
+      for name, value in zip(result.stat_names, result.stats):
+        self.assertEqual(float(row[header.index(name)]), value, (row[0], name))
+
+  def test_category_csv_matches_input(self):
+    rows = _read_csv(os.path.join(self.report_dir, "category_ap_by_model.csv"))
+    header, body = rows[0], rows[1:]
+    self.assertEqual(header, ["category_id", "category", "supercategory", "d0", "d1", "d3",
+                              "d7"])
+    self.assertLen(body, 80)
+    by_key = {r.info.key: r for r in self.results}
+    for row in body:
+      for key in ("d0", "d1", "d3", "d7"):
+        expected = next(c for c in by_key[key].per_category if c["name"] == row[1])
+        self.assertEqual(int(row[0]), expected["id"])
+        self.assertEqual(float(row[header.index(key)]), expected["stats"][0])
+    hair_drier = next(r for r in body if r[1] == "hair drier")
+    self.assertEqual(hair_drier[3:], ["-1.0"] * 4)  # the CSV keeps the evaluator's -1
+    long_rows = _read_csv(os.path.join(self.report_dir, "per_category_all_models.csv"))
+    self.assertLen(long_rows, 1 + 4 * 80)
+    self.assertEqual(long_rows[0][4:], list(tracking.STAT_NAMES))
+
+  def test_readable(self):
+    self.assertIn("<title>EfficientDet D0-D7 on COCO", self.page)
+    self.assertRegex(self.page, r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    self.assertIn("Sweet spot.", self.page)
+    self.assertIn("Most accuracy per ms: D0", self.page)
+    self.assertIn("Knee of the AP-vs-speed curve", self.page)
+    self.assertIn("4 model(s)", self.page)
+    # -1 is shown as a dash: hair drier has no ground truth in these results.
+    row = re.search(r"<tr><td>hair drier</td>.*?</tr>", self.page).group(0)
+    self.assertEqual(row, "<tr><td>hair drier</td><td>indoor</td>"
+                     + f'<td class="num">{tracking.MISSING}</td>' * 5 + "</tr>")
+    self.assertNotIn(">-1", self.page)
+    self.assertNotIn(">-100.0", self.page)
+    # Category table sorted by the most accurate model's mAP (D7), best first.
+    d7 = next(r for r in self.results if r.info.key == "d7")
+    best_first = sorted((c for c in d7.per_category if c["stats"][0] >= 0),
+                        key=lambda c: -c["stats"][0])
+    positions = [self.page.index(f"<td>{c['name']}</td><td>") for c in best_first[:5]]
+    self.assertEqual(positions, sorted(positions))
+
+  def test_sweet_spot(self):
+    spot = tracking.sweet_spot(tracking.by_phi(self.results))
+    self.assertEqual(spot.most_accurate, "d7")
+    self.assertEqual(spot.best_ap_per_ms, "d0")
+    self.assertIn(spot.knee, ("d1", "d3"))
+    full = html_report.write_demo_results(tempfile.mkdtemp(
+        dir=absltest.get_default_test_tmpdir()))
+    self.assertEqual(tracking.sweet_spot(full).knee, "d4")
+
+  def test_fmt(self):
+    self.assertEqual(tracking.fmt(-1.0), tracking.MISSING)
+    self.assertEqual(tracking.fmt(None), tracking.MISSING)
+    self.assertEqual(tracking.fmt(float("nan")), tracking.MISSING)
+    self.assertEqual(tracking.fmt(0.0), "0.000")
+    self.assertEqual(tracking.fmt(0.3361, 1, 100), "33.6")
+
+  def test_regenerate_from_out(self):
+    results = html_report.results_from_out(self.out)
+    self.assertEqual([r.info.key for r in results], ["d0", "d3", "d7"])
+    self.assertTrue(results[0].per_category_csv.endswith("per_category.csv"))
+
+
+if __name__ == "__main__":
+  absltest.main()
