@@ -1,0 +1,86 @@
+"""What the sweep downloads: zoo model exports and COCO 2017 val, fetched and extracted once."""
+from __future__ import annotations
+
+import os
+import typing
+
+from absl import logging
+
+from configs import model_registry
+from eval.download import cache as cache_lib
+from eval.download import extract
+
+ZOO_OFFLINE_HINT = (
+    "Without network access, put the tarballs in a directory with the zoo's layout "
+    "(<dir>/<release>/<file>, e.g. <dir>/20200711/efficientdet_d0_coco17_tpu-32.tar.gz) and pass "
+    "--zoo_base_url=file:///that/dir, or point --zoo_base_url at an http(s) mirror with that "
+    "layout (local copies of the zoo's files work the same).")
+COCO_OFFLINE_HINT = (
+    "Without network access, put local copies in a directory with COCO's layout "
+    f"(<dir>/{model_registry.COCO_VAL2017_IMAGES_ZIP}, <dir>/{model_registry.COCO_ANNOTATIONS_ZIP})"
+    " and pass --coco_base_url=file:///that/dir, or point --coco_base_url at an http(s) mirror "
+    "with that layout.")
+
+
+class CocoVal2017(typing.NamedTuple):
+  annotations_json: str   # instances_val2017.json
+  image_dir: str          # holds the val2017 *.jpg files
+
+
+def download_model(entry: model_registry.ZooModel,
+                   zoo_base_url: str = model_registry.ZOO_BASE_URL,
+                   cache: cache_lib.DownloadCache | None = None) -> str:
+  """Downloads and extracts one zoo tarball; returns the exported model directory (the one
+  holding saved_model/ and pipeline.config)."""
+  cache = cache or cache_lib.DownloadCache()
+  url = entry.url(zoo_base_url)
+  archive = cache.get(url, offline_hint=ZOO_OFFLINE_HINT)
+  root = extract.extract(archive.path, cache.extract_dir(url), fingerprint=archive.sha256)
+  return find_exported_model(root, entry.model_name, url)
+
+
+def find_exported_model(root: str, model_name: str, source: str = "") -> str:
+  """`root/model_name` if it is an export (the zoo's layout), else the only export under root."""
+  preferred = os.path.join(root, model_name)
+  if _is_export(preferred):
+    return preferred
+  found = sorted(d for d, _, _ in os.walk(root) if _is_export(d))
+  if len(found) == 1:
+    return found[0]
+  source = source or root
+  if not found:
+    raise FileNotFoundError(
+        f"{source}: no exported model in the archive (a directory with saved_model/"
+        f"saved_model.pb and pipeline.config; extracted to {root}); is it a TF2 zoo tarball?")
+  raise ValueError(f"{source}: several exported models in the archive ({', '.join(found)}); "
+                   f"none is named {model_name}")
+
+
+def _is_export(directory: str) -> bool:
+  return (os.path.isfile(os.path.join(directory, "saved_model", "saved_model.pb"))
+          and os.path.isfile(os.path.join(directory, "pipeline.config")))
+
+
+def download_coco_val2017(coco_base_url: str = model_registry.COCO_BASE_URL,
+                          cache: cache_lib.DownloadCache | None = None) -> CocoVal2017:
+  """Downloads both COCO 2017 zips; extracts instances_val2017.json and the val2017 images."""
+  cache = cache or cache_lib.DownloadCache()
+  annotations = _fetch_and_extract(cache, coco_base_url, model_registry.COCO_ANNOTATIONS_ZIP,
+                                   model_registry.COCO_VAL2017_INSTANCES_MEMBER)
+  images = _fetch_and_extract(cache, coco_base_url, model_registry.COCO_VAL2017_IMAGES_ZIP,
+                              model_registry.COCO_VAL2017_IMAGE_DIR)
+  count = sum(1 for name in os.listdir(images) if name.lower().endswith(".jpg"))
+  if count != model_registry.COCO_VAL2017_NUM_IMAGES:
+    logging.warning("%s holds %d images; COCO val2017 has %d", images, count,
+                    model_registry.COCO_VAL2017_NUM_IMAGES)
+  return CocoVal2017(annotations, images)
+
+
+def _fetch_and_extract(cache: cache_lib.DownloadCache, base_url: str, relative: str,
+                       member: str) -> str:
+  """Path of `member` in the zip at `base_url/relative` (extracting only that member)."""
+  url = model_registry.coco_url(relative, base_url)
+  archive = cache.get(url, offline_hint=COCO_OFFLINE_HINT)
+  root = extract.extract(archive.path, cache.extract_dir(url), fingerprint=archive.sha256,
+                         members=[member])
+  return os.path.join(root, member)
