@@ -26,111 +26,151 @@ inline uint64_t OrderedBits(double x) {
 
 // Per-category scratch, reused across categories on one thread.
 struct Work {
-  std::vector<uint32_t> order, tmp;   // entries (offsets from the first) sorted
-  std::vector<uint64_t> keys, tmp_keys;
-  std::vector<uint32_t> rank;         // entry's position in its group
-  std::vector<uint32_t> subset;       // sorted entries kept for one maxDet
-  std::vector<uint32_t> tp, ig;       // one word per subset entry
-  std::vector<uint32_t> ev_fp;        // false positives at each true positive
-  std::vector<uint32_t> ev_pos;       // position of each true positive
-  std::vector<double> env;            // precision envelope at true positives
+  std::vector<uint32_t> order;       // entries (offsets from the first), sorted
+  std::vector<uint32_t> entry_rank;  // entry's position in its group
+  std::vector<uint32_t> rank;        // the same, in sorted order
+  std::vector<double> score;         // sorted scores
+  std::vector<uint32_t> tp, ig;      // sorted words: [j][a][w]
+  std::vector<uint32_t> tp_count, fp_extra;    // per threshold
+  std::vector<std::vector<uint32_t>> ev_fp;    // per threshold, per true positive
+  std::vector<std::vector<double>> ev_score;   // score at each true positive
+  std::vector<double> env;
 };
+
+// Precision / recall / scores of one (category, area, maxDet) slice.
+void SliceCurves(size_t k, size_t a, size_t m, uint64_t max_det, double npig_d,
+                 const std::vector<double>& rec_thrs, Accumulated* out, Work* w) {
+  const size_t A = out->A, R = out->R, T = out->T;
+  const size_t W = (T + 31) / 32;
+  std::vector<uint32_t> full(W);
+  for (size_t x = 0; x < W; ++x) {
+    full[x] = (x + 1) * 32 <= T ? 0xFFFFFFFFu : ((1u << (T % 32)) - 1u);
+  }
+  for (size_t t = 0; t < T; ++t) {
+    w->tp_count[t] = 0;
+    w->fp_extra[t] = 0;
+    w->ev_fp[t].clear();
+    w->ev_score[t].clear();
+  }
+  // One pass over the sorted detections for all thresholds. Most are a
+  // false positive at every threshold (counted once in fp_all) or ignored at
+  // every threshold (no effect); only the rest are looked at per threshold.
+  uint32_t fp_all = 0;
+  uint32_t nd = 0;
+  double first_score = 0.0;
+  const size_t n = w->order.size();
+  for (size_t j = 0; j < n; ++j) {
+    if (w->rank[j] >= max_det) continue;
+    if (nd++ == 0) first_score = w->score[j];
+    const uint32_t* tpw = &w->tp[(j * A + a) * W];
+    const uint32_t* igw = &w->ig[(j * A + a) * W];
+    bool all_fp = true, all_ig = true;
+    for (size_t x = 0; x < W; ++x) {
+      all_fp &= (tpw[x] | igw[x]) == 0;
+      all_ig &= tpw[x] == 0 && igw[x] == full[x];
+    }
+    if (all_fp) {
+      ++fp_all;
+      continue;
+    }
+    if (all_ig) continue;
+    for (size_t t = 0; t < T; ++t) {
+      const uint32_t x = (tpw[t / 32] >> (t % 32)) & 1u;
+      const uint32_t y = (igw[t / 32] >> (t % 32)) & 1u;
+      if (x) {
+        ++w->tp_count[t];
+        w->ev_fp[t].push_back(fp_all + w->fp_extra[t]);
+        w->ev_score[t].push_back(w->score[j]);
+      } else if (!y) {
+        ++w->fp_extra[t];
+      }
+    }
+  }
+  for (size_t t = 0; t < T; ++t) {
+    const size_t nev = w->ev_fp[t].size();
+    out->recall[out->RecallIndex(t, k, a, m)] =
+        nd ? static_cast<double>(w->tp_count[t]) / npig_d : 0.0;
+    // The slice is overwritten as a whole: zero past the last match.
+    for (size_t r = 0; r < R; ++r) {
+      const size_t pi = out->PrecisionIndex(t, r, k, a, m);
+      out->precision[pi] = 0.0;
+      out->scores[pi] = 0.0;
+    }
+    if (nd == 0) continue;
+    // Precision only rises at true positives, so the right-to-left maximum
+    // at any position is the maximum over the true positives from there on
+    // (env[v] for the v-th, 1-based).
+    std::vector<double>& env = w->env;
+    env.resize(nev + 2);
+    env[nev + 1] = 0.0;
+    for (size_t v = nev; v >= 1; --v) {
+      const double tpd = static_cast<double>(v);
+      const double pr = tpd / (static_cast<double>(w->ev_fp[t][v - 1]) + tpd + kEps);
+      env[v] = std::max(pr, env[v + 1]);
+    }
+    // searchsorted(rc, recThrs, side='left'); stop at the first miss.
+    size_t v = 1;
+    double prev_thr = -1.0;
+    for (size_t r = 0; r < R; ++r) {
+      const double thr = rec_thrs[r];
+      double q, score;
+      if (thr <= 0.0) {
+        q = nev ? env[1] : 0.0;
+        score = first_score;
+      } else {
+        if (!(thr >= prev_thr)) v = 1;
+        prev_thr = thr;
+        while (v <= nev && static_cast<double>(v) / npig_d < thr) ++v;
+        if (v > nev) break;
+        q = env[v];
+        score = w->ev_score[t][v - 1];
+      }
+      const size_t pi = out->PrecisionIndex(t, r, k, a, m);
+      out->precision[pi] = q;
+      out->scores[pi] = score;
+    }
+  }
+}
 
 void CategoryCurves(const EvalState& s, size_t k, size_t g_begin, size_t g_end,
                     const std::vector<double>& rec_thrs, const std::vector<int64_t>& max_dets,
                     Accumulated* out, Work* w) {
-  const size_t A = out->A, M = out->M, R = out->R, T = out->T;
-  const size_t W = s.words();
+  const size_t A = out->A, M = out->M, T = out->T;
+  const size_t AW = A * s.words();
   const uint64_t e_begin = s.group_begin[g_begin];
   const uint64_t e_end = s.group_begin[g_end];
   const size_t n = e_end - e_begin;
-  // Concatenation over images is entry order; sort it by score, stably.
+  // Concatenation over images is entry order; sort it by score, stably,
+  // then lay the entries out in that order once.
   SortByScoreDescending(s.score.data() + e_begin, n, &w->order);
-  w->rank.resize(n);
+  w->entry_rank.resize(n);
   for (size_t g = g_begin; g < g_end; ++g) {
     for (uint64_t e = s.group_begin[g]; e < s.group_begin[g + 1]; ++e) {
-      w->rank[e - e_begin] = static_cast<uint32_t>(e - s.group_begin[g]);
+      w->entry_rank[e - e_begin] = static_cast<uint32_t>(e - s.group_begin[g]);
     }
   }
+  w->rank.resize(n);
+  w->score.resize(n);
+  w->tp.resize(n * AW);
+  w->ig.resize(n * AW);
+  for (size_t j = 0; j < n; ++j) {
+    const uint32_t o = w->order[j];
+    w->rank[j] = w->entry_rank[o];
+    w->score[j] = s.score[e_begin + o];
+    std::memcpy(&w->tp[j * AW], &s.tp_bits[(e_begin + o) * AW], AW * sizeof(uint32_t));
+    std::memcpy(&w->ig[j * AW], &s.ig_bits[(e_begin + o) * AW], AW * sizeof(uint32_t));
+  }
+  w->tp_count.resize(T);
+  w->fp_extra.resize(T);
+  w->ev_fp.resize(T);
+  w->ev_score.resize(T);
   for (size_t a = 0; a < A; ++a) {
     uint64_t npig = 0;
     for (size_t g = g_begin; g < g_end; ++g) npig += s.npig[g * A + a];
     if (npig == 0) continue;  // no ground truth: the slice stays -1
-    const double npig_d = static_cast<double>(npig);
     for (size_t m = 0; m < M; ++m) {
-      const uint64_t max_det = static_cast<uint64_t>(max_dets[m]);
-      w->subset.clear();
-      for (uint32_t o : w->order) {
-        if (w->rank[o] < max_det) w->subset.push_back(o);
-      }
-      const size_t nd = w->subset.size();
-      w->tp.resize(nd);
-      w->ig.resize(nd);
-      w->ev_fp.resize(nd + 1);
-      w->ev_pos.resize(nd + 1);
-      w->env.resize(nd + 2);
-      for (size_t t = 0; t < T; ++t) {
-        const size_t word = t / 32;
-        const uint32_t shift = t % 32;
-        if (shift == 0) {
-          for (size_t j = 0; j < nd; ++j) {
-            const uint64_t idx = ((e_begin + w->subset[j]) * A + a) * W + word;
-            w->tp[j] = s.tp_bits[idx];
-            w->ig[j] = s.ig_bits[idx];
-          }
-        }
-        // Cumulative counts; remember each true positive's position.
-        uint32_t tp = 0, fp = 0;
-        size_t nev = 0;
-        for (size_t j = 0; j < nd; ++j) {
-          const uint32_t x = (w->tp[j] >> shift) & 1u;
-          const uint32_t y = (w->ig[j] >> shift) & 1u;
-          tp += x;
-          fp += 1u - x - y;  // tp and ignored are exclusive
-          w->ev_fp[nev] = fp;
-          w->ev_pos[nev] = static_cast<uint32_t>(j);
-          nev += x;
-        }
-        out->recall[out->RecallIndex(t, k, a, m)] = nd ? static_cast<double>(tp) / npig_d : 0.0;
-        // Precision only rises at true positives, so the right-to-left
-        // maximum at any position equals the maximum over the true
-        // positives from there on (env[v] for the v-th, 1-based).
-        w->env[nev + 1] = 0.0;
-        for (size_t v = nev; v >= 1; --v) {
-          const double tpd = static_cast<double>(v);
-          const double pr = tpd / (static_cast<double>(w->ev_fp[v - 1]) + tpd + kEps);
-          w->env[v] = std::max(pr, w->env[v + 1]);
-        }
-        // The slice is overwritten as a whole: zero past the last match.
-        for (size_t r = 0; r < R; ++r) {
-          const size_t pi = out->PrecisionIndex(t, r, k, a, m);
-          out->precision[pi] = 0.0;
-          out->scores[pi] = 0.0;
-        }
-        // searchsorted(rc, recThrs, side='left'); stop at the first miss.
-        size_t v = 1;
-        double prev_thr = -1.0;
-        for (size_t r = 0; r < R; ++r) {
-          const double thr = rec_thrs[r];
-          size_t pos;
-          double q;
-          if (nd == 0) break;
-          if (thr <= 0.0) {
-            pos = 0;
-            q = nev ? w->env[1] : 0.0;
-          } else {
-            if (!(thr >= prev_thr)) v = 1;
-            prev_thr = thr;
-            while (v <= nev && static_cast<double>(v) / npig_d < thr) ++v;
-            if (v > nev) break;
-            pos = w->ev_pos[v - 1];
-            q = w->env[v];
-          }
-          const size_t pi = out->PrecisionIndex(t, r, k, a, m);
-          out->precision[pi] = q;
-          out->scores[pi] = s.score[e_begin + w->subset[pos]];
-        }
-      }
+      SliceCurves(k, a, m, static_cast<uint64_t>(max_dets[m]), static_cast<double>(npig),
+                  rec_thrs, out, w);
     }
   }
 }

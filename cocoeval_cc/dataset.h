@@ -38,14 +38,16 @@ class IdIndex {
   std::vector<uint32_t> sorted_pos_;
 };
 
-// Raw JSON text of each record's segmentation; decoded only when segm
-// evaluation asks for masks, so bbox evaluation never pays for them.
+// Raw JSON text of each record's segmentation, left in (or copied from) the
+// source document; decoded only when segm evaluation asks for masks, so bbox
+// evaluation never pays for them.
 struct SegmText {
-  std::string arena;               // texts back to back, plus simdjson padding
-  std::vector<uint64_t> offsets;   // n + 1 entries; an empty range = absent
-  bool Has(size_t i) const { return offsets[i + 1] > offsets[i]; }
+  std::shared_ptr<const void> owner;  // keeps the text alive
+  const char* base = nullptr;         // followed by >= SIMDJSON_PADDING readable bytes
+  std::vector<uint64_t> begin, end;   // per record, from base; equal: absent
+  bool Has(size_t i) const { return i < end.size() && end[i] > begin[i]; }
   std::string_view Get(size_t i) const {
-    return std::string_view(arena.data() + offsets[i], offsets[i + 1] - offsets[i]);
+    return std::string_view(base + begin[i], end[i] - begin[i]);
   }
 };
 

@@ -50,6 +50,16 @@ struct Group {
   uint32_t dt_begin, dt_end;  // into the sorted detection rows
 };
 
+struct Scratch {
+  std::vector<uint32_t> dt;  // detection rows, best first
+  std::vector<double> dt_box, gt_box, ious;
+  std::vector<uint8_t> crowd, gt_ignore;
+  std::vector<uint32_t> mt, mi;  // matched / matched-to-ignored words
+  std::vector<Rle> dt_rle, gt_rle;
+  MatchScratch match;
+};
+
+// Runs fn(begin, end, scratch) over chunks of [0, n); one scratch per worker.
 template <typename Fn>
 void ParallelChunks(size_t n, size_t chunk, int num_threads, Fn fn) {
   const size_t chunks = (n + chunk - 1) / chunk;
@@ -58,11 +68,12 @@ void ParallelChunks(size_t n, size_t chunk, int num_threads, Fn fn) {
   std::exception_ptr error;
   std::mutex error_mutex;
   auto work = [&]() {
+    Scratch scratch;
     try {
       for (;;) {
         const size_t c = next.fetch_add(1);
         if (c >= chunks) break;
-        fn(c * chunk, std::min(n, (c + 1) * chunk));
+        fn(c * chunk, std::min(n, (c + 1) * chunk), scratch);
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
@@ -77,66 +88,82 @@ void ParallelChunks(size_t n, size_t chunk, int num_threads, Fn fn) {
   if (error) std::rethrow_exception(error);
 }
 
-struct Scratch {
-  std::vector<uint32_t> dt;  // detection rows, best first
-  std::vector<double> dt_box, gt_box, ious;
-  std::vector<uint8_t> crowd, gt_ignore, dt_out;
-  std::vector<Rle> dt_rle, gt_rle;
-};
+
 
 }  // namespace
 
 void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t* gt_ignore,
-                const uint8_t* gt_crowd, const uint8_t* dt_out_of_range,
-                const std::vector<double>& iou_thrs, uint32_t* tp_words, uint32_t* ig_words) {
-  const size_t words = (iou_thrs.size() + 31) / 32;
-  thread_local std::vector<uint32_t> order;
-  thread_local std::vector<uint8_t> ign, crowd, matched;
-  thread_local std::vector<double> sorted_ious;
+                const uint8_t* gt_crowd, const std::vector<double>& iou_thrs,
+                uint32_t* matched_words, uint32_t* matched_ignored_words, size_t stride,
+                MatchScratch* sc) {
   // Ground truth stable-sorted with non-ignored first.
-  order.clear();
-  for (size_t g = 0; g < num_gt; ++g) if (!gt_ignore[g]) order.push_back(static_cast<uint32_t>(g));
-  for (size_t g = 0; g < num_gt; ++g) if (gt_ignore[g]) order.push_back(static_cast<uint32_t>(g));
-  ign.resize(num_gt);
-  crowd.resize(num_gt);
+  sc->order.resize(num_gt);
+  size_t pos = 0;
+  for (size_t g = 0; g < num_gt; ++g) if (!gt_ignore[g]) sc->order[pos++] = static_cast<uint32_t>(g);
+  for (size_t g = 0; g < num_gt; ++g) if (gt_ignore[g]) sc->order[pos++] = static_cast<uint32_t>(g);
+  sc->ign.resize(num_gt);
+  sc->crowd.resize(num_gt);
   for (size_t j = 0; j < num_gt; ++j) {
-    ign[j] = gt_ignore[order[j]] != 0;
-    crowd[j] = gt_crowd[order[j]] != 0;
+    sc->ign[j] = gt_ignore[sc->order[j]] != 0;
+    sc->crowd[j] = gt_crowd[sc->order[j]] != 0;
   }
-  sorted_ious.resize(num_dt * num_gt);
+  // Only pairs whose IoU reaches the lowest starting threshold can ever
+  // match; skipping the others changes nothing (they neither match nor
+  // stop the scan), so each detection keeps a short candidate list and
+  // detections without any are left out of the threshold loop.
+  double min_start = 1 - 1e-10;
+  for (double t : iou_thrs) min_start = std::min(min_start, std::min(t, 1 - 1e-10));
+  sc->active.resize(num_dt);
+  sc->cand_begin.resize(num_dt + 1);
+  sc->cand.resize(num_dt * num_gt);
+  sc->cand_iou.resize(num_dt * num_gt);
+  size_t num_active = 0, num_cand = 0;
   for (size_t d = 0; d < num_dt; ++d) {
-    for (size_t j = 0; j < num_gt; ++j) sorted_ious[d * num_gt + j] = ious[d * num_gt + order[j]];
+    const size_t first = num_cand;
+    const double* row = ious + d * num_gt;
+    for (size_t j = 0; j < num_gt; ++j) {
+      const double v = row[sc->order[j]];
+      if (!(v < min_start)) {  // NaN stays a candidate, as in pycocotools
+        sc->cand[num_cand] = static_cast<uint32_t>(j);
+        sc->cand_iou[num_cand] = v;
+        ++num_cand;
+      }
+    }
+    if (num_cand > first) {
+      sc->active[num_active] = static_cast<uint32_t>(d);
+      sc->cand_begin[num_active] = static_cast<uint32_t>(first);
+      ++num_active;
+    }
   }
-  matched.resize(num_gt);
+  if (num_active == 0) return;
+  sc->cand_begin[num_active] = static_cast<uint32_t>(num_cand);
+  sc->matched.resize(num_gt);
+  const uint8_t* ign = sc->ign.data();
+  const uint8_t* crowd = sc->crowd.data();
+  uint8_t* matched = sc->matched.data();
   for (size_t t = 0; t < iou_thrs.size(); ++t) {
     const double start = std::min(iou_thrs[t], 1 - 1e-10);
     const uint32_t bit = 1u << (t % 32);
     const size_t word = t / 32;
-    std::fill(matched.begin(), matched.end(), 0);
-    for (size_t d = 0; d < num_dt; ++d) {
-      const double* row = sorted_ious.data() + d * num_gt;
+    std::fill(sc->matched.begin(), sc->matched.end(), 0);
+    for (size_t i = 0; i < num_active; ++i) {
+      const size_t d = sc->active[i];
       double best = start;
       ptrdiff_t m = -1;
-      for (size_t j = 0; j < num_gt; ++j) {
+      for (uint32_t c = sc->cand_begin[i]; c < sc->cand_begin[i + 1]; ++c) {
+        const uint32_t j = sc->cand[c];
         if (matched[j] && !crowd[j]) continue;
         // A match to regular ground truth beats any ignored one.
         if (m > -1 && !ign[m] && ign[j]) break;
-        if (row[j] < best) continue;  // an equal IoU replaces the match
-        best = row[j];
+        const double v = sc->cand_iou[c];
+        if (v < best) continue;  // an equal IoU replaces the match
+        best = v;
         m = static_cast<ptrdiff_t>(j);
       }
-      uint32_t* tp = tp_words + d * words + word;
-      uint32_t* ig = ig_words + d * words + word;
-      if (m == -1) {
-        if (dt_out_of_range[d]) *ig |= bit;
-        continue;
-      }
+      if (m == -1) continue;
       matched[m] = 1;
-      if (ign[m]) {
-        *ig |= bit;
-      } else {
-        *tp |= bit;
-      }
+      matched_words[d * stride + word] |= bit;
+      if (ign[m]) matched_ignored_words[d * stride + word] |= bit;
     }
   }
 }
@@ -210,28 +237,31 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
       groups.push_back(g);
     }
   }
-  // Reorder to (k, image) and lay out the entries.
+  // The state lists groups by (k, image); they are processed by image,
+  // which keeps each thread's reads of detections and ground truth local.
+  const size_t G = groups.size();
+  std::vector<uint32_t> out_pos(G);
   {
     const size_t K = p.use_cats ? num_cat : 1;
-    std::vector<uint32_t> order(groups.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+    std::vector<uint32_t> order(G);
+    for (size_t i = 0; i < G; ++i) order[i] = static_cast<uint32_t>(i);
     CountingSort(&order, K, [&](uint32_t i) { return groups[i].k; });
-    std::vector<Group> sorted;
-    sorted.reserve(groups.size());
-    for (uint32_t i : order) sorted.push_back(groups[i]);
-    groups.swap(sorted);
+    for (size_t o = 0; o < G; ++o) out_pos[order[o]] = static_cast<uint32_t>(o);
   }
-  const size_t G = groups.size();
   s.group_cat.resize(G);
   s.group_image.resize(G);
   s.group_begin.resize(G + 1);
   s.group_begin[0] = 0;
   const uint64_t max_det = static_cast<uint64_t>(s.max_det);
-  for (size_t g = 0; g < G; ++g) {
-    s.group_cat[g] = groups[g].k;
-    s.group_image[g] = gt.image_ids[sel.images[groups[g].img]];
-    const uint64_t n = std::min<uint64_t>(groups[g].dt_end - groups[g].dt_begin, max_det);
-    s.group_begin[g + 1] = s.group_begin[g] + n;
+  {
+    std::vector<uint64_t> count(G);
+    for (size_t g = 0; g < G; ++g) {
+      const uint32_t o = out_pos[g];
+      s.group_cat[o] = groups[g].k;
+      s.group_image[o] = gt.image_ids[sel.images[groups[g].img]];
+      count[o] = std::min<uint64_t>(groups[g].dt_end - groups[g].dt_begin, max_det);
+    }
+    for (size_t o = 0; o < G; ++o) s.group_begin[o + 1] = s.group_begin[o] + count[o];
   }
   const size_t E = s.group_begin[G];
   s.npig.assign(G * A, 0);
@@ -244,10 +274,13 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
   const std::vector<Rle>* dt_masks = segm ? &dt.Masks(gt, num_threads) : nullptr;
   if (!segm) gt.RequireBoxes();
 
-  auto process = [&](size_t begin, size_t end) {
-    thread_local Scratch sc;
-    for (size_t gi = begin; gi < end; ++gi) {
-      const Group& g = groups[gi];
+  const size_t T = s.iou_thrs.size();
+  std::vector<uint32_t> full(W);
+  for (size_t w = 0; w < W; ++w) full[w] = (w + 1) * 32 <= T ? 0xFFFFFFFFu : ((1u << (T % 32)) - 1u);
+  auto process = [&](size_t begin, size_t end, Scratch& sc) {
+    for (size_t gi_image = begin; gi_image < end; ++gi_image) {
+      const Group& g = groups[gi_image];
+      const size_t gi = out_pos[gi_image];
       // Detections best first (stable: ties keep file order), truncated.
       sc.dt.assign(dt_rows.begin() + g.dt_begin, dt_rows.begin() + g.dt_end);
       const double* score = dt.score.data();
@@ -271,9 +304,24 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
       const uint64_t e0 = s.group_begin[gi];
       for (size_t d = 0; d < D; ++d) s.score[e0 + d] = score[sc.dt[d]];
 
+      if (NG == 0) {
+        // No ground truth: no matches; out-of-range detections are ignored.
+        for (size_t a = 0; a < A; ++a) {
+          const double lo = s.area_rng[a][0], hi = s.area_rng[a][1];
+          for (size_t d = 0; d < D; ++d) {
+            const double area = dt.area[sc.dt[d]];
+            const bool out = area < lo || area > hi;
+            for (size_t w = 0; w < W; ++w) {
+              s.tp_bits[((e0 + d) * A + a) * W + w] = 0;
+              s.ig_bits[((e0 + d) * A + a) * W + w] = out ? full[w] : 0u;
+            }
+          }
+        }
+        continue;
+      }
       sc.crowd.resize(NG);
       for (size_t j = 0; j < NG; ++j) sc.crowd[j] = gt.ann_iscrowd[gt_rows[g.gt_begin + j]];
-      sc.ious.assign(D * NG, 0.0);
+      sc.ious.resize(D * NG);
       if (D > 0 && NG > 0) {
         if (segm) {
           sc.dt_rle.resize(D);
@@ -291,41 +339,48 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
           BoxIou(sc.dt_box.data(), D, sc.gt_box.data(), NG, sc.crowd.data(), sc.ious.data());
         }
       }
-      sc.gt_ignore.resize(NG);
-      sc.dt_out.resize(D);
+      // Matching depends on the area range only through gt_ignore: area
+      // ranges with the same pattern share one matching.
+      sc.gt_ignore.resize(A * NG);
+      sc.mt.assign(A * D * W, 0);
+      sc.mi.assign(A * D * W, 0);
       for (size_t a = 0; a < A; ++a) {
         const double lo = s.area_rng[a][0], hi = s.area_rng[a][1];
+        uint8_t* ignore = &sc.gt_ignore[a * NG];
         uint32_t npig = 0;
         for (size_t j = 0; j < NG; ++j) {
           const double area = gt.ann_area[gt_rows[g.gt_begin + j]];
-          sc.gt_ignore[j] = sc.crowd[j] || area < lo || area > hi;
-          npig += !sc.gt_ignore[j];
+          ignore[j] = sc.crowd[j] || area < lo || area > hi;
+          npig += !ignore[j];
         }
         s.npig[gi * A + a] = npig;
-        for (size_t d = 0; d < D; ++d) {
-          const double area = dt.area[sc.dt[d]];
-          sc.dt_out[d] = area < lo || area > hi;
-        }
         if (D == 0) continue;
-        // Words of entry e, area a live at (e * A + a) * W: stride A * W.
-        thread_local std::vector<uint32_t> tp, ig;
-        tp.assign(D * W, 0);
-        ig.assign(D * W, 0);
+        size_t same = a;
         if (NG > 0) {
-          MatchGroup(sc.ious.data(), D, NG, sc.gt_ignore.data(), sc.crowd.data(), sc.dt_out.data(),
-                     s.iou_thrs, tp.data(), ig.data());
-        } else {
-          // No ground truth: nothing matches; out-of-range detections are ignored.
-          const size_t T = s.iou_thrs.size();
-          for (size_t d = 0; d < D; ++d) {
-            if (!sc.dt_out[d]) continue;
-            for (size_t t = 0; t < T; ++t) ig[d * W + t / 32] |= 1u << (t % 32);
+          for (size_t b = 0; b < a; ++b) {
+            if (std::memcmp(&sc.gt_ignore[b * NG], ignore, NG) == 0) {
+              same = b;
+              break;
+            }
+          }
+          if (same == a) {
+            MatchGroup(sc.ious.data(), D, NG, ignore, sc.crowd.data(), s.iou_thrs, &sc.mt[a * D * W],
+                       &sc.mi[a * D * W], W, &sc.match);
           }
         }
+        // tp = matched to regular ground truth; ignored = matched to
+        // ignored ground truth, or unmatched and outside the area range.
+        const uint32_t* mt = &sc.mt[same * D * W];
+        const uint32_t* mi = &sc.mi[same * D * W];
+        uint32_t* tp = &s.tp_bits[(e0 * A + a) * W];
+        uint32_t* ig = &s.ig_bits[(e0 * A + a) * W];
         for (size_t d = 0; d < D; ++d) {
+          const double area = dt.area[sc.dt[d]];
+          const bool out = area < lo || area > hi;
           for (size_t w = 0; w < W; ++w) {
-            s.tp_bits[((e0 + d) * A + a) * W + w] = tp[d * W + w];
-            s.ig_bits[((e0 + d) * A + a) * W + w] = ig[d * W + w];
+            const uint32_t m = mt[d * W + w], i = mi[d * W + w];
+            tp[d * A * W + w] = m & ~i;
+            ig[d * A * W + w] = i | (out ? (~m & full[w]) : 0u);
           }
         }
       }

@@ -58,13 +58,25 @@ struct EvalSelection {
 EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Params& p,
                          const EvalSelection& sel, int num_threads);
 
-// Greedy matching of one group for one area range, exposed for tests.
+// Reusable buffers for MatchGroup.
+struct MatchScratch {
+  std::vector<uint32_t> order, active, cand_begin, cand;
+  std::vector<uint8_t> ign, crowd, matched;
+  std::vector<double> cand_iou;
+};
+
+// Greedy matching of one group for one area range (evaluateImg's loop).
 // ious: D x G (detections sorted best first, ground truth in input order).
-// gt_ignore / gt_crowd: per ground truth; dt_out_of_range: per detection.
-// Writes tp/ig words for every detection (D x words, zeroed by the caller).
+// gt_ignore / gt_crowd: per ground truth. ORs bit t of detection d into
+// matched_words[d * stride + t / 32] when it matches at threshold t, and
+// into matched_ignored_words when that match is an ignored ground truth
+// (callers zero both first). Area-range ignoring of unmatched detections
+// is the caller's job, so one result serves every area range with the
+// same gt_ignore.
 void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t* gt_ignore,
-                const uint8_t* gt_crowd, const uint8_t* dt_out_of_range,
-                const std::vector<double>& iou_thrs, uint32_t* tp_words, uint32_t* ig_words);
+                const uint8_t* gt_crowd, const std::vector<double>& iou_thrs,
+                uint32_t* matched_words, uint32_t* matched_ignored_words, size_t stride,
+                MatchScratch* scratch);
 
 std::string SerializeState(const EvalState& s);
 // Throws InputError on malformed bytes.

@@ -45,12 +45,29 @@ py::array View(const std::vector<double>& v, std::vector<py::ssize_t> shape, py:
   return a;
 }
 
+// Borrows the bytes of a bytes / str / buffer object without copying; the
+// object (and `keep`, for buffers) must outlive the view.
+std::string_view BorrowBytes(const py::object& o, std::unique_ptr<py::buffer_info>* keep) {
+  if (PyBytes_Check(o.ptr())) {
+    char* p = nullptr;
+    Py_ssize_t n = 0;
+    if (PyBytes_AsStringAndSize(o.ptr(), &p, &n) != 0) throw py::error_already_set();
+    return std::string_view(p, static_cast<size_t>(n));
+  }
+  if (PyUnicode_Check(o.ptr())) {
+    Py_ssize_t n = 0;
+    const char* p = PyUnicode_AsUTF8AndSize(o.ptr(), &n);
+    if (p == nullptr) throw py::error_already_set();
+    return std::string_view(p, static_cast<size_t>(n));
+  }
+  *keep = std::make_unique<py::buffer_info>(py::buffer(o).request());
+  return std::string_view(static_cast<const char*>((*keep)->ptr),
+                          static_cast<size_t>((*keep)->size * (*keep)->itemsize));
+}
+
 std::string BytesOf(const py::object& o) {
-  if (py::isinstance<py::bytes>(o)) return std::string(o.cast<py::bytes>());
-  if (py::isinstance<py::str>(o)) return o.cast<std::string>();
-  // bytearray / memoryview / anything with the buffer protocol.
-  py::buffer_info info = py::buffer(o).request();
-  return std::string(static_cast<const char*>(info.ptr), static_cast<size_t>(info.size * info.itemsize));
+  std::unique_ptr<py::buffer_info> keep;
+  return std::string(BorrowBytes(o, &keep));
 }
 
 // ---- RLE <-> Python dict {'size': [h, w], 'counts': bytes}
@@ -172,7 +189,8 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
         return GtPtr(LoadGroundTruthFile(path));
       }, py::arg("path"), "Loads a COCO ground-truth JSON file.");
   m.def("load_ground_truth_bytes", [](py::object data, const std::string& source) {
-        const std::string buf = BytesOf(data);
+        std::unique_ptr<py::buffer_info> keep;
+        const std::string_view buf = BorrowBytes(data, &keep);
         py::gil_scoped_release release;
         return GtPtr(LoadGroundTruthBuffer(buf, source));
       }, py::arg("data"), py::arg("source") = "<bytes>", "Loads ground truth from JSON bytes/str.");
@@ -182,7 +200,8 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       }, py::arg("gt"), py::arg("path"), py::arg("num_threads") = 0,
       "Loads a results JSON file (loadRes semantics).");
   m.def("load_results_bytes", [](GtPtr gt, py::object data, const std::string& source, int num_threads) {
-        const std::string buf = BytesOf(data);
+        std::unique_ptr<py::buffer_info> keep;
+        const std::string_view buf = BorrowBytes(data, &keep);
         py::gil_scoped_release release;
         return DtPtr(LoadDetectionsBuffer(*gt, buf, source, num_threads));
       }, py::arg("gt"), py::arg("data"), py::arg("source") = "<bytes>", py::arg("num_threads") = 0);

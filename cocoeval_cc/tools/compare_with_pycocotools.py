@@ -132,6 +132,96 @@ def per_category_check(name, ref_ev, ours):
     return ok
 
 
+def arrays_equal(name, ref_ev, ours, ref_stats=None):
+    """Arrays bit for bit; stats against ref_stats (default: pycocotools')."""
+    ok = True
+    for what in ("precision", "recall", "scores"):
+        ref, got = ref_ev.eval[what], np.asarray(getattr(ours, what))
+        same = ref.shape == got.shape and np.array_equal(ref, got)
+        ok &= same
+    ref_stats = np.asarray(ref_ev.stats if ref_stats is None else ref_stats)
+    same_stats = np.array_equal(ref_stats, np.asarray(ours.stats))
+    print(f"  {name:40s} arrays {'bit-identical' if ok else 'DIFFERENT'}, "
+          f"stats {'bit-identical' if same_stats else 'DIFFERENT'}")
+    return ok and same_stats
+
+
+def extra_cases(cc, gt_path, fx):
+    """Non-default parameters, ndarray results and sharded evaluation."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    bbox_path = os.path.join(fx, "instances_val2014_fakebbox100_results.json")
+    ok = True
+    with contextlib.redirect_stdout(io.StringIO()):
+        cgt = COCO(gt_path)
+        cdt = cgt.loadRes(bbox_path)
+    gt = cc.load_ground_truth(gt_path)
+    dt = cc.load_results(gt, bbox_path)
+    img_ids = sorted(cgt.getImgIds())
+    cat_ids = sorted(cgt.getCatIds())
+
+    def ref_eval(setup, coco_dt=cdt):
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev = COCOeval(cgt, coco_dt, "bbox")
+            setup(ev.params)
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        return ev
+
+    def ours_eval(setup, d=dt, threads=0):
+        p = cc.Params("bbox")
+        setup(p)
+        ev = cc.Evaluator(gt, d, p, num_threads=threads)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        return ev
+
+    cases = {
+        "useCats=0": (lambda p: setattr(p, "useCats", 0), lambda p: setattr(p, "use_cats", False)),
+        "maxDets [1, 5, 20]": (lambda p: setattr(p, "maxDets", [1, 5, 20]),
+                               lambda p: setattr(p, "max_dets", [1, 5, 20])),
+        "iouThrs linspace(.3,.9,7)": (lambda p: setattr(p, "iouThrs", np.linspace(.3, .9, 7)),
+                                      lambda p: setattr(p, "iou_thrs", list(np.linspace(.3, .9, 7)))),
+        "imgIds subset, catIds subset": (
+            lambda p: (setattr(p, "imgIds", img_ids[::3]), setattr(p, "catIds", cat_ids[::2])),
+            lambda p: (setattr(p, "img_ids", img_ids[::3]), setattr(p, "cat_ids", cat_ids[::2]))),
+    }
+    for name, (ref_setup, our_setup) in cases.items():
+        ref = ref_eval(ref_setup)
+        # pycocotools' summarize() hard-codes maxDets=100 for AP rows and
+        # gives -1 when 100 is not among maxDets; we use the last maxDets
+        # (coco-semantics.md rule 8), i.e. the generalized list.
+        ref_stats = pycocotools_custom_stats(ref) if name.startswith("maxDets") else None
+        ok &= arrays_equal(name, ref, ours_eval(our_setup), ref_stats)
+
+    # loadRes(ndarray): [image_id, x, y, w, h, score, category_id]
+    recs = json.load(open(bbox_path))
+    arr = np.array([[r["image_id"], *r["bbox"], r["score"], r["category_id"]] for r in recs], dtype=np.float64)
+    with contextlib.redirect_stdout(io.StringIO()):
+        cdt_arr = cgt.loadRes(arr)
+    ok &= arrays_equal("loadRes(ndarray)", ref_eval(lambda p: None, cdt_arr),
+                       ours_eval(lambda p: None, cc.load_results_array(gt, arr)))
+
+    # Sharding: three image subsets evaluated separately, pickled, merged.
+    import pickle
+    full = ours_eval(lambda p: None)
+    shard_ev = cc.Evaluator(gt, dt, cc.Params("bbox"))
+    states = [pickle.loads(pickle.dumps(shard_ev.evaluate_images(img_ids[i::3]))) for i in range(3)]
+    merged = cc.merge_states(states)
+    acc = cc.Evaluator(gt, None, cc.Params("bbox"))
+    acc.set_state(cc.EvalState.from_bytes(merged.to_bytes()))
+    acc.accumulate()
+    acc.summarize()
+    same = all(np.array_equal(np.asarray(getattr(full, w)), np.asarray(getattr(acc, w)))
+               for w in ("precision", "recall", "scores", "stats"))
+    print(f"  {'3 shards, pickled, merged':40s} {'bit-identical' if same else 'DIFFERENT'}")
+    ok &= same
+    return ok
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -166,6 +256,7 @@ def main():
         ours_c = run_ours(cc, gt_path, dt_path, iou_type, custom_rng, custom_lbl)
         all_ok &= compare(f"{iou_type} custom areas", ref_c, ours_c, pycocotools_custom_stats(ref_c),
                           expected["custom_area_ranges"][iou_type], expected_exact=False)
+    all_ok &= extra_cases(cc, gt_path, fx)
     print("ALL BIT-IDENTICAL" if all_ok else "MISMATCHES FOUND")
     return 0 if all_ok else 1
 

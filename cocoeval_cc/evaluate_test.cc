@@ -1,0 +1,146 @@
+#include "cocoeval_cc/evaluate.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cocoeval_cc/errors.h"
+#include "cocoeval_cc/evaluator.h"
+
+namespace cocoeval {
+namespace {
+
+struct MatchResult {
+  std::vector<uint32_t> matched, ignored;
+};
+
+MatchResult Match(const std::vector<double>& ious, size_t nd, size_t ng, std::vector<uint8_t> ignore,
+                  std::vector<uint8_t> crowd, const std::vector<double>& thrs) {
+  MatchResult r;
+  r.matched.assign(nd, 0);
+  r.ignored.assign(nd, 0);
+  MatchScratch scratch;
+  MatchGroup(ious.data(), nd, ng, ignore.data(), crowd.data(), thrs, r.matched.data(),
+             r.ignored.data(), 1, &scratch);
+  return r;
+}
+
+TEST(MatchGroupTest, EqualIouReplacesTheMatch) {
+  // dt0 ties on gt0 and gt1: the later (gt1) wins, which leaves gt0 to dt1.
+  const std::vector<double> ious = {0.6, 0.6,   // dt0
+                                    0.6, 0.0};  // dt1
+  const MatchResult r = Match(ious, 2, 2, {0, 0}, {0, 0}, {0.5});
+  EXPECT_EQ(r.matched, (std::vector<uint32_t>{1, 1}));
+  EXPECT_EQ(r.ignored, (std::vector<uint32_t>{0, 0}));
+}
+
+TEST(MatchGroupTest, MatchedGroundTruthIsTakenOnce) {
+  const std::vector<double> ious = {0.9, 0.9};
+  const MatchResult r = Match(ious, 2, 1, {0}, {0}, {0.5, 0.95});
+  EXPECT_EQ(r.matched, (std::vector<uint32_t>{1, 0}));  // bit 0 only: IoU 0.9 < 0.95
+}
+
+TEST(MatchGroupTest, CrowdMatchesManyAndIsIgnored) {
+  const std::vector<double> ious = {0.9, 0.8, 0.7};
+  const MatchResult r = Match(ious, 3, 1, {1}, {1}, {0.5, 0.75});
+  EXPECT_EQ(r.matched, (std::vector<uint32_t>{3, 3, 1}));
+  EXPECT_EQ(r.ignored, (std::vector<uint32_t>{3, 3, 1}));
+}
+
+TEST(MatchGroupTest, RegularMatchStopsAtIgnoredGroundTruth) {
+  // gt0 ignored (listed first in the input, sorted last), gt1 regular.
+  const std::vector<double> ious = {0.9, 0.55};
+  const MatchResult r = Match(ious, 1, 2, {1, 0}, {0, 0}, {0.5, 0.6});
+  // t=0.5: matches regular gt1 and stops. t=0.6: gt1 fails, ignored gt0 matches.
+  EXPECT_EQ(r.matched, (std::vector<uint32_t>{3}));
+  EXPECT_EQ(r.ignored, (std::vector<uint32_t>{2}));
+}
+
+TEST(MatchGroupTest, ThresholdOneStartsJustBelowOne) {
+  const std::vector<double> ious = {1.0, 1 - 1e-11, 1 - 1e-9};
+  const MatchResult r = Match(ious, 3, 1, {0}, {1}, {1.0});
+  EXPECT_EQ(r.matched, (std::vector<uint32_t>{1, 1, 0}));
+}
+
+TEST(MatchGroupTest, BelowThresholdNeverMatches) {
+  const std::vector<double> ious = {0.49999, 0.5};
+  const MatchResult r = Match(ious, 2, 1, {0}, {0}, {0.5});
+  EXPECT_EQ(r.matched, (std::vector<uint32_t>{0, 1}));
+}
+
+std::shared_ptr<GroundTruth> Gt(const std::string& json) {
+  return std::shared_ptr<GroundTruth>(LoadGroundTruthBuffer(json, "gt.json"));
+}
+
+const char kGt[] = R"({"images": [{"id": 0, "height": 100, "width": 100},
+                                  {"id": 5000000000, "height": 100, "width": 100}],
+  "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+  "annotations": [
+    {"id": 0, "image_id": 0, "category_id": 1, "bbox": [10, 10, 20, 20], "area": 400, "iscrowd": 0},
+    {"id": 7, "image_id": 5000000000, "category_id": 2, "bbox": [0, 0, 50, 50], "area": 2500, "iscrowd": 0},
+    {"id": 8, "image_id": 5000000000, "category_id": 2, "bbox": [60, 60, 10, 10], "area": 100, "iscrowd": 1}]})";
+
+TEST(EvaluatorTest, GroundTruthIdZeroAndLargeImageIds) {
+  auto gt = Gt(kGt);
+  const std::string results = R"([
+    {"image_id": 0, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.9},
+    {"image_id": 5000000000, "category_id": 2, "bbox": [0, 0, 50, 50], "score": 0.8},
+    {"image_id": 5000000000, "category_id": 2, "bbox": [60, 60, 10, 10], "score": 0.7}])";
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, results, "res.json", 1));
+  Evaluator ev(gt, dt, Params(), 1);
+  ev.Evaluate();
+  ev.Accumulate();
+  const std::vector<double>& stats = ev.Summarize();
+  // Both regular objects are found exactly (the one with id 0 included);
+  // the crowd match is ignored, not a false positive.
+  EXPECT_NEAR(stats[0], 1.0, 1e-15);  // 1 / (1 + eps) at the first detection
+  EXPECT_EQ(stats[8], 1.0);
+}
+
+TEST(EvaluateStateTest, ShardsMergeToTheSameStateAndSerialize) {
+  auto gt = Gt(kGt);
+  const std::string results = R"([
+    {"image_id": 5000000000, "category_id": 2, "bbox": [1, 1, 50, 50], "score": 0.5},
+    {"image_id": 0, "category_id": 1, "bbox": [12, 10, 20, 20], "score": 0.5},
+    {"image_id": 0, "category_id": 2, "bbox": [12, 10, 20, 20], "score": 0.25}])";
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, results, "res.json", 1));
+  Evaluator ev(gt, dt, Params(), 2);
+  ev.Evaluate();
+  const EvalState a = ev.EvaluateImages({0});
+  const EvalState b = ev.EvaluateImages({5000000000});
+  const EvalState merged = MergeStates({&b, &a});
+  EXPECT_EQ(SerializeState(merged), SerializeState(ev.state()));
+  const EvalState back = DeserializeState(SerializeState(merged));
+  EXPECT_EQ(SerializeState(back), SerializeState(merged));
+  EXPECT_THROW(MergeStates({&a, &a}), InputError);
+  EXPECT_THROW(DeserializeState("nonsense"), InputError);
+  std::string truncated = SerializeState(merged);
+  truncated.resize(truncated.size() - 3);
+  EXPECT_THROW(DeserializeState(truncated), InputError);
+}
+
+TEST(EvaluateStateTest, ThreadCountDoesNotChangeResults) {
+  auto gt = Gt(kGt);
+  std::string results = "[";
+  for (int i = 0; i < 300; ++i) {
+    results += std::string(i ? "," : "") + "{\"image_id\": " + (i % 2 ? "0" : "5000000000") +
+               ", \"category_id\": " + std::to_string(1 + i % 2) + ", \"bbox\": [" +
+               std::to_string(i % 37) + ", " + std::to_string(i % 11) + ", 20, 30], \"score\": " +
+               std::to_string((i * 7 % 13) / 13.0) + "}";
+  }
+  results += "]";
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, results, "res.json", 1));
+  std::string reference;
+  for (int threads : {1, 2, 3, 8}) {
+    Evaluator ev(gt, dt, Params(), threads);
+    ev.Evaluate();
+    const std::string bytes = SerializeState(ev.state());
+    if (reference.empty()) reference = bytes;
+    EXPECT_EQ(bytes, reference) << threads;
+  }
+}
+
+}  // namespace
+}  // namespace cocoeval
