@@ -1,0 +1,364 @@
+"""//eval:evaluate_model end to end, with real TensorFlow SavedModels on synthetic images.
+
+Every image has its own size (the fake models recognise images by size) and the set mixes
+landscape, portrait, grayscale JPEG and PNG, so a coordinate mix-up between axes or between
+original and resized sizes cannot pass.
+"""
+import glob
+import json
+import os
+import subprocess
+
+from absl.testing import absltest
+import numpy as np
+from PIL import Image
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from eval.data import label_map
+from eval.data import tfrecords
+from eval.model.testing import fake_models
+
+_BINARY = os.path.join(os.path.dirname(__file__), "evaluate_model")
+# pycocotools' perfect AP where its epsilon shows (precision tp / (tp + fp + eps) with tp = 1:
+# a category with a single instance); elsewhere float rounding may absorb it into 1.0.
+_PERFECT = 0.9999999999999998
+# (height, width, mode, format)
+_IMAGES = [(480, 640, "RGB", "jpg"), (427, 640, "RGB", "jpg"), (640, 480, "RGB", "jpg"),
+           (333, 500, "L", "jpg"), (200, 300, "RGB", "png"), (512, 512, "RGB", "jpg"),
+           (90, 700, "RGB", "png")]
+_CATEGORIES = [{"id": 1, "name": "person"}, {"id": 3, "name": "car"},
+               {"id": 7, "name": "train"}, {"id": 9, "name": "boat"}]
+_NOT_IN_LABEL_MAP = 2
+
+
+def _write_dataset(root, rng):
+  """Images, and ground truth whose annotation area is 0.6 * box area (not box-like objects)."""
+  image_dir = os.path.join(root, "images")
+  os.makedirs(image_dir)
+  images, annotations = [], []
+  for index, (h, w, mode, fmt) in enumerate(_IMAGES):
+    image_id = 100 + 7 * index
+    name = f"img_{index}.{fmt}"
+    pixels = rng.integers(0, 255, size=(h, w) if mode == "L" else (h, w, 3), dtype=np.uint8)
+    Image.fromarray(pixels, mode).save(os.path.join(image_dir, name))
+    images.append({"id": image_id, "file_name": name, "height": h, "width": w})
+    for k in range(1 + index % 3):
+      bw = [12.0, 40.0, 150.0, 35.0][(index + k) % 4]   # small, medium, large, 35*35 straddles
+      bh = min([14.0, 30.0, 120.0, 35.0][(index + k) % 4], h - 2)
+      x = float(rng.integers(0, w - bw))
+      y = float(rng.integers(0, h - bh))
+      annotations.append({
+          "id": len(annotations) + 1, "image_id": image_id, "bbox": [x, y, bw, bh],
+          "area": 0.6 * bw * bh, "iscrowd": 0,
+          # One boat in all: pycocotools' epsilon shows in a single-instance category's AP.
+          "category_id": 9 if (index, k) == (4, 1) else _CATEGORIES[(index + k) % 3]["id"],
+          "segmentation": [[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]})
+  gt = {"images": images, "annotations": annotations, "categories": _CATEGORIES}
+  gt_path = os.path.join(root, "gt.json")
+  with open(gt_path, "w") as f:
+    json.dump(gt, f)
+  return gt, gt_path, image_dir
+
+
+def _normalised(x, y, w, h, height, width):
+  return [y / height, x / width, (y + h) / height, (x + w) / width]
+
+
+def _oracle_table(gt, masks=False):
+  table = {}
+  for im in gt["images"]:
+    anns = [a for a in gt["annotations"] if a["image_id"] == im["id"]]
+    n = len(anns)
+    table[(im["height"], im["width"])] = fake_models.ImageDetections(
+        boxes=np.array([_normalised(*a["bbox"], im["height"], im["width"]) for a in anns]),
+        scores=np.linspace(0.9, 0.5, n), classes=np.array([a["category_id"] for a in anns]),
+        masks=np.ones([n, fake_models.MASK_SIZE, fake_models.MASK_SIZE]) if masks else None)
+  return table
+
+
+def _perturbed_table(gt, rng):
+  """Jittered boxes, wrong classes, false positives, duplicates and an id outside the map;
+  returns the table and the pixel boxes expected in detections.json per image."""
+  table, expected = {}, {}
+  for im in gt["images"]:
+    h, w = im["height"], im["width"]
+    boxes, scores, classes = [], [], []
+    for a in gt["annotations"]:
+      if a["image_id"] != im["id"]:
+        continue
+      x, y, bw, bh = a["bbox"]
+      for _ in range(3):
+        dx, dy = rng.normal(0, 0.08 * bw), rng.normal(0, 0.08 * bh)
+        sw, sh = bw * rng.uniform(0.8, 1.2), bh * rng.uniform(0.8, 1.2)
+        boxes.append([x + dx, y + dy, sw, sh])
+        scores.append(rng.uniform(0.05, 1.0))
+        classes.append(a["category_id"] if rng.random() < 0.8 else
+                       rng.choice([1, 3, 7, 9, _NOT_IN_LABEL_MAP]))
+    for _ in range(4):  # false positives
+      bw, bh = rng.uniform(5, w / 2), rng.uniform(5, h / 2)
+      boxes.append([rng.uniform(0, w - bw), rng.uniform(0, h - bh), bw, bh])
+      scores.append(rng.uniform(0.05, 1.0))
+      classes.append(rng.choice([1, 3, 7, 9, _NOT_IN_LABEL_MAP]))
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    boxes = [boxes[i] for i in order]
+    scores = np.asarray(scores, np.float32)[order]
+    classes = np.asarray(classes)[order]
+    table[(h, w)] = fake_models.ImageDetections(
+        boxes=np.array([_normalised(*b, h, w) for b in boxes]), scores=scores, classes=classes)
+    expected[im["id"]] = [(b, int(c)) for b, c in zip(boxes, classes)
+                          if c != _NOT_IN_LABEL_MAP]
+  return table, expected
+
+
+def _write_json(root, name, data):
+  path = os.path.join(root, name)
+  with open(path, "w") as f:
+    json.dump(data, f)
+  return path
+
+
+def _without_image(gt, image_id):
+  return {**gt, "images": [im for im in gt["images"] if im["id"] != image_id],
+          "annotations": [a for a in gt["annotations"] if a["image_id"] != image_id]}
+
+
+def _pycocotools_stats(gt_path, results_path, iou_type="bbox"):
+  gt = COCO(gt_path)
+  dt = gt.loadRes(results_path)
+  e = COCOeval(gt, dt, iou_type)
+  e.evaluate()
+  e.accumulate()
+  e.summarize()
+  return [float(v) for v in e.stats]
+
+
+class EvaluateModelTest(absltest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    rng = np.random.default_rng(0)
+    cls.root = absltest.get_default_test_tmpdir()
+    cls.data = os.path.join(cls.root, "data")
+    cls.gt, cls.gt_path, cls.image_dir = _write_dataset(cls.data, rng)
+    models = os.path.join(cls.root, "models")
+    cls.oracle = fake_models.save_table_model(os.path.join(models, "oracle"),
+                                              _oracle_table(cls.gt))
+    table, cls.expected_boxes = _perturbed_table(cls.gt, rng)
+    cls.perturbed = fake_models.save_table_model(os.path.join(models, "perturbed"), table)
+
+  def run_binary(self, *args, model=None, out=None, check=True):
+    out = out or self.create_tempdir().full_path
+    proc = subprocess.run(
+        [_BINARY, f"--model_dir={model or self.oracle}", f"--annotations={self.gt_path}",
+         f"--image_dir={self.image_dir}", f"--output_dir={out}", *args],
+        capture_output=True, text=True)
+    if check:
+      self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    return proc, out
+
+  def read_json(self, out, name):
+    with open(os.path.join(out, name)) as f:
+      return json.load(f)
+
+  def assert_complete(self, out):
+    names = os.listdir(out)
+    for name in ("detections.json", "metrics.json", "per_category.csv"):
+      self.assertIn(name, names)
+    self.assertLen(glob.glob(os.path.join(out, "events.out.tfevents.*")), 1)
+    self.assertEqual([n for n in names if n.endswith(".tmp")], [])
+
+  def assert_perfect(self, metrics, out, gt_path=None):
+    """pycocotools' perfect score, bit for bit, with its epsilon in the single-boat category."""
+    self.assertEqual(metrics["stats"], _pycocotools_stats(gt_path or self.gt_path,
+                                                          f"{out}/detections.json"))
+    for stat in metrics["stats"]:
+      self.assertBetween(stat, 1.0 - 3e-16, 1.0)
+    self.assertEqual(metrics["metrics"]["DetectionBoxes_PerformanceByCategory/mAP/boat"],
+                     _PERFECT)
+
+  def test_oracle_is_perfect_and_the_cache_is_reused(self):
+    proc, out = self.run_binary()
+    self.assert_complete(out)
+    metrics = self.read_json(out, "metrics.json")
+    self.assert_perfect(metrics, out)
+    self.assertEqual(metrics["metrics"]["DetectionBoxes_Precision/mAP"], metrics["stats"][0])
+    self.assertEqual(metrics["model"]["input_type"], "image_tensor")
+    self.assertEqual(metrics["model"]["device"], "/CPU:0")
+    self.assertFalse(metrics["inference"]["cached"])
+    self.assertEqual(metrics["inference"]["num_images"], len(_IMAGES))
+    self.assertIn("DetectionBoxes_Recall/AR@100 ByCategory/car", metrics["metrics"])
+    with open(f"{out}/per_category.csv") as f:
+      rows = f.read().splitlines()
+    self.assertTrue(rows[0].startswith("iou_type,category_id,category,AP,AP50,AP75"))
+    self.assertLen(rows, 1 + len(_CATEGORIES))
+    self.assertIn("inference: 7/7 images", proc.stderr)
+
+    detections_mtime = os.stat(f"{out}/detections.json").st_mtime_ns
+    proc, _ = self.run_binary(out=out)
+    self.assertIn("detection cache hit", proc.stderr)
+    self.assertNotIn("inference: 7/7 images", proc.stderr)
+    self.assertEqual(os.stat(f"{out}/detections.json").st_mtime_ns, detections_mtime)
+    metrics2 = self.read_json(out, "metrics.json")
+    self.assertTrue(metrics2["inference"]["cached"])
+    self.assertEqual(metrics2["stats"], metrics["stats"])
+    self.assert_complete(out)
+
+    proc, _ = self.run_binary("--force_inference", out=out)
+    self.assertNotIn("detection cache hit", proc.stderr)
+    self.assertIn("inference: 7/7 images", proc.stderr)
+    self.assertNotEqual(os.stat(f"{out}/detections.json").st_mtime_ns, detections_mtime)
+
+    # Other data (fewer images) is another fingerprint: inference runs again.
+    proc, _ = self.run_binary("--max_images=3", out=out)
+    self.assertNotIn("detection cache hit", proc.stderr)
+    self.assertEqual(self.read_json(out, "metrics.json")["params"]["num_images"], 3)
+
+  def test_perturbed_model_scores_as_pycocotools_says(self):
+    _, out = self.run_binary(model=self.perturbed)
+    self.assert_complete(out)
+    metrics = self.read_json(out, "metrics.json")
+    expected = _pycocotools_stats(self.gt_path, f"{out}/detections.json")
+    self.assertEqual(metrics["stats"], expected)
+    self.assertLess(metrics["stats"][0], 0.9)
+    self.assertGreater(metrics["stats"][1], 0.1)
+    # Every box in original pixels, whatever the image's shape; id 2 is not in the map.
+    detections = self.read_json(out, "detections.json")
+    for image_id, boxes in self.expected_boxes.items():
+      got = [(d["bbox"], d["category_id"]) for d in detections if d["image_id"] == image_id]
+      self.assertLen(got, len(boxes))
+      for (box, cls), (want, want_cls) in zip(got, boxes):
+        np.testing.assert_allclose(box, want, atol=2e-3, rtol=1e-5)
+        self.assertEqual(cls, want_cls)
+
+  def test_area_source_box(self):
+    _, out = self.run_binary("--area_source=box", model=self.perturbed)
+    metrics = self.read_json(out, "metrics.json")
+    gt = json.loads(json.dumps(self.gt))
+    for a in gt["annotations"]:
+      a["area"] = a["bbox"][2] * a["bbox"][3]
+    box_gt = os.path.join(self.create_tempdir().full_path, "gt_box_area.json")
+    with open(box_gt, "w") as f:
+      json.dump(gt, f)
+    self.assertEqual(metrics["stats"], _pycocotools_stats(box_gt, f"{out}/detections.json"))
+    self.assertEqual(metrics["area_source"], "box")
+    annotation = _pycocotools_stats(self.gt_path, f"{out}/detections.json")
+    self.assertNotEqual(metrics["stats"][3:6], annotation[3:6])  # small/medium/large moved
+
+  def test_missing_image_fails_unless_skipped(self):
+    root = self.create_tempdir().full_path
+    gt = json.loads(json.dumps(self.gt))
+    gt["images"][1]["file_name"] = "not_there.jpg"
+    gt_path = os.path.join(root, "gt.json")
+    with open(gt_path, "w") as f:
+      json.dump(gt, f)
+    args = [f"--model_dir={self.oracle}", f"--annotations={gt_path}",
+            f"--image_dir={self.image_dir}", f"--output_dir={root}/out"]
+    proc = subprocess.run([_BINARY, *args], capture_output=True, text=True)
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("not_there.jpg", proc.stderr)
+    self.assertFalse(os.path.exists(f"{root}/out/metrics.json"))
+    proc = subprocess.run([_BINARY, *args, "--skip_missing_images"], capture_output=True,
+                          text=True)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(f"{root}/out/metrics.json") as f:
+      metrics = json.load(f)
+    self.assertEqual(metrics["params"]["num_images"], len(_IMAGES) - 1)
+    self.assertEqual(metrics["stats"], _pycocotools_stats(
+        _write_json(root, "gt_present.json", _without_image(gt, gt["images"][1]["id"])),
+        f"{root}/out/detections.json"))
+    self.assertBetween(metrics["stats"][0], 1.0 - 3e-16, 1.0)
+
+  def test_mask_model_float_and_batched_exports(self):
+    models = self.create_tempdir().full_path
+    masks = fake_models.save_table_model(f"{models}/masks", _oracle_table(self.gt, masks=True),
+                                         input_type="float_image_tensor")
+    _, out = self.run_binary(model=masks)
+    metrics = self.read_json(out, "metrics.json")
+    self.assertEqual(metrics["iou_types"], ["bbox", "segm"])
+    self.assertEqual(metrics["model"]["input_type"], "float_image_tensor")
+    self.assert_perfect(metrics, out)
+    self.assertEqual(metrics["segm"]["stats"], _pycocotools_stats(
+        self.gt_path, f"{out}/segmentations.json", "segm"))
+    self.assertGreater(metrics["metrics"]["DetectionMasks_Precision/mAP@.50IOU"], 0.99)
+    with open(f"{out}/per_category.csv") as f:
+      self.assertLen(f.read().splitlines(), 1 + 2 * len(_CATEGORIES))
+
+    batched = fake_models.save_table_model(f"{models}/batched", _oracle_table(self.gt),
+                                           input_type="batched", exported_layout=False)
+    _, out = self.run_binary("--batch_size=4", "--noinclude_metrics_per_category",
+                             model=batched)
+    metrics = self.read_json(out, "metrics.json")
+    self.assertEqual(metrics["stats"], _pycocotools_stats(self.gt_path, f"{out}/detections.json"))
+    self.assertBetween(metrics["stats"][0], 1.0 - 3e-16, 1.0)
+    self.assertFalse([k for k in metrics["metrics"] if "ByCategory" in k])
+
+  def test_pipeline_config_and_tfrecords(self):
+    root = self.create_tempdir().full_path
+    stats = tfrecords.write_coco(self.gt, self.image_dir, f"{root}/val.record", num_shards=2,
+                                 include_masks=True)
+    label_map.write(f"{root}/label_map.pbtxt", {c["id"]: c["name"] for c in _CATEGORIES})
+    with open(f"{root}/pipeline.config", "w") as f:
+      f.write(f"""
+model {{ ssd {{ num_classes: 90 }} }}
+train_config {{ batch_size: 64 }}
+eval_config {{
+  metrics_set: "coco_detection_metrics"
+  metrics_set: "coco_mask_metrics"
+  include_metrics_per_category: true
+}}
+eval_input_reader {{
+  label_map_path: "{root}/label_map.pbtxt"
+  tf_record_input_reader {{ input_path: "{root}/val.record-?????-of-00002" }}
+}}
+""")
+    masks = fake_models.save_table_model(f"{root}/masks", _oracle_table(self.gt, masks=True))
+    proc = subprocess.run(
+        [_BINARY, f"--model_dir={masks}", f"--pipeline_config_path={root}/pipeline.config",
+         f"--output_dir={root}/out"], capture_output=True, text=True)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(f"{root}/out/metrics.json") as f:
+      metrics = json.load(f)
+    self.assertEqual(metrics["iou_types"], ["bbox", "segm"])
+    self.assertEqual(metrics["params"]["num_images"], len(_IMAGES))
+    for stat in metrics["stats"]:
+      self.assertBetween(stat, 1.0 - 3e-16, 1.0)
+    keys = metrics["metrics"]
+    self.assertIn("DetectionBoxes_PerformanceByCategory/mAP/boat", keys)
+    self.assertIn("DetectionMasks_PerformanceByCategory/mAP/boat", keys)
+    self.assertFalse([k for k in keys if "ByCategory/" in k and "PerformanceByCategory" not in k])
+    self.assertTrue(metrics["include_metrics_per_category"])
+    self.assertFalse(metrics["all_metrics_per_category"])
+
+    # The same records given directly; the flag adds every per-category statistic.
+    proc = subprocess.run(
+        [_BINARY, f"--model_dir={self.oracle}", f"--tfrecord={','.join(stats.shard_paths)}",
+         f"--label_map_path={root}/label_map.pbtxt", f"--output_dir={root}/out2",
+         "--all_metrics_per_category"], capture_output=True, text=True)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(f"{root}/out2/metrics.json") as f:
+      metrics = json.load(f)
+    self.assertEqual(metrics["iou_types"], ["bbox"])
+    self.assertIn("DetectionBoxes_Recall/AR@100 (small) ByCategory/boat", metrics["metrics"])
+
+  def test_a_model_that_finds_nothing_scores_zero(self):
+    blind = fake_models.save_table_model(
+        os.path.join(self.create_tempdir().full_path, "blind"), {}, masks=True)
+    _, out = self.run_binary(model=blind)
+    self.assertEqual(self.read_json(out, "detections.json"), [])
+    metrics = self.read_json(out, "metrics.json")
+    self.assertEqual(metrics["iou_types"], ["bbox", "segm"])
+    self.assertEqual(metrics["stats"], [0.0] * 12)
+    self.assertEqual(metrics["segm"]["stats"], [0.0] * 12)
+
+  def test_not_a_detector(self):
+    path = fake_models.save_non_detector(os.path.join(self.create_tempdir().full_path, "m"))
+    proc, _ = self.run_binary(model=path, check=False)
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("does not look like a TF2 Object Detection API export", proc.stderr)
+    self.assertIn("features: float32 [None,10]", proc.stderr)
+
+
+if __name__ == "__main__":
+  absltest.main()

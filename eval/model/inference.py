@@ -1,0 +1,212 @@
+"""Runs a detector over an image source and caches the COCO results in the output directory.
+
+The tf.data pipeline decodes in parallel and prefetches, and results are converted on a
+worker thread while the model runs the next batch, so the accelerator does not wait for input
+or for Python. A second run with the same model, data and options reuses
+OUT/detections.json (and OUT/segmentations.json for masks); its fingerprint sits next to it.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import time
+from typing import Any
+
+from absl import logging
+import tensorflow as tf
+
+from eval import atomic_io
+from eval.model import postprocess
+
+DETECTIONS = "detections.json"
+SEGMENTATIONS = "segmentations.json"
+FINGERPRINT = "detections.fingerprint.json"
+
+
+@dataclasses.dataclass
+class Detections:
+  bbox: list[dict]            # COCO results with "bbox"
+  segm: list[dict] | None     # COCO results with "segmentation" (models with masks)
+  num_images: int
+  seconds: float              # inference wall time (0 when cached)
+  cached: bool = False
+
+  @property
+  def images_per_second(self) -> float:
+    return self.num_images / self.seconds if self.seconds else 0.0
+
+
+def model_fingerprint(saved_model_dir: str) -> dict:
+  """Identifies a model cheaply: its path and saved_model.pb's size and modification time."""
+  pb = os.path.join(saved_model_dir, "saved_model.pb")
+  st = os.stat(pb)
+  return {"saved_model": os.path.realpath(saved_model_dir), "pb_size": st.st_size,
+          "pb_mtime_ns": st.st_mtime_ns}
+
+
+def _format_eta(seconds: float) -> str:
+  seconds = int(seconds)
+  return f"{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s"
+
+
+class _Progress:
+  """Logs images done/total, throughput and ETA at most every `interval` seconds."""
+
+  def __init__(self, total: int | None, interval: float):
+    self.total, self.interval = total, interval
+    self.start = self.last = time.perf_counter()
+    self.done = 0
+
+  def update(self, n: int) -> None:
+    self.done += n
+    now = time.perf_counter()
+    if now - self.last >= self.interval:
+      self.last = now
+      self.log()
+
+  def log(self) -> None:
+    elapsed = time.perf_counter() - self.start
+    rate = self.done / elapsed if elapsed > 0 else 0.0
+    if self.total:
+      eta = _format_eta((self.total - self.done) / rate) if rate else "?"
+      logging.info("inference: %d/%d images (%.1f%%), %.2f images/s, ETA %s", self.done,
+                   self.total, 100.0 * self.done / self.total, rate, eta)
+    else:
+      logging.info("inference: %d images, %.2f images/s", self.done, rate)
+
+
+def input_dataset(model, source, *, max_images: int | None = None, skip_missing: bool = False,
+                  batch_size: int = 1) -> tf.data.Dataset:
+  """The source's elements with "image" batched as the model's input, prefetched.
+
+  Batches hold images of one size only (a signature's batch is one dense tensor; padding
+  would change what the model sees), so batch_size > 1 groups images by size.
+  """
+  ds = source.dataset(max_images=max_images, skip_missing=skip_missing)
+  if model.input_type != "image_tensor":  # uint8 images go in as decoded: no extra stage
+    ds = ds.map(lambda e: {**e, "image": model.prepare(e["image"])},
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if model.max_batch_size is not None:
+    batch_size = min(batch_size, model.max_batch_size)
+  if batch_size > 1:
+    def size_key(example):
+      return (tf.cast(example["height"], tf.int64) * 100003 + tf.cast(example["width"], tf.int64))
+    ds = ds.group_by_window(size_key, lambda _, window: window.batch(batch_size),
+                            window_size=batch_size)
+  else:
+    ds = ds.batch(1)
+  return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def run(model, source, category_ids, *, max_images: int | None = None,
+        skip_missing: bool = False, batch_size: int = 1, with_masks: bool = True,
+        box_frame: str = "image", log_interval: float = 5.0) -> Detections:
+  """Runs `model` on every image of `source`; returns its COCO results."""
+  total = source.num_images if max_images is None else min(max_images, source.num_images)
+  ds = input_dataset(model, source, max_images=max_images, skip_missing=skip_missing,
+                     batch_size=batch_size)
+  category_ids = frozenset(int(c) for c in category_ids)
+  progress = _Progress(total, log_interval)
+  bbox, segm, pending = [], [], []
+
+  def convert(outputs, batch):
+    return postprocess.batch_results(outputs, batch["image_id"], batch["height"],
+                                     batch["width"], category_ids, with_masks=with_masks,
+                                     box_frame=box_frame)
+
+  def collect(done):
+    b, s = done.result()
+    bbox.extend(b)
+    segm.extend(s)
+
+  logging.info("inference: %d images on %s", total, model.device)
+  start = time.perf_counter()
+  # One worker: conversion overlaps the next model call (TF releases the GIL) and the results
+  # stay in input order.
+  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+    for batch in ds:
+      outputs = model(batch["image"])
+      meta = {k: batch[k].numpy() for k in ("image_id", "height", "width")}
+      pending.append(pool.submit(convert, outputs, meta))
+      while pending and (pending[0].done() or len(pending) > 8):
+        collect(pending.pop(0))
+      progress.update(len(meta["image_id"]))
+    for done in pending:
+      collect(done)
+  seconds = time.perf_counter() - start
+  progress.log()
+  has_masks = with_masks and model.has_masks
+  return Detections(bbox, segm if has_masks else None, progress.done, seconds)
+
+
+def _file_size(path: str) -> int | None:
+  return os.path.getsize(path) if os.path.exists(path) else None
+
+
+def load_cached(out_dir: str, fingerprint: dict[str, Any]) -> Detections | None:
+  """The cached results if OUT/ holds results made with exactly this fingerprint."""
+  try:
+    with open(os.path.join(out_dir, FINGERPRINT)) as f:
+      stored = json.load(f)
+  except (FileNotFoundError, json.JSONDecodeError):
+    return None
+  if stored.get("fingerprint") != json.loads(json.dumps(fingerprint)):
+    logging.info("detection cache: %s differs from this run, running inference", FINGERPRINT)
+    return None
+  files = stored.get("files", {})
+  # The sizes guard against results replaced or truncated after the fingerprint was written.
+  if any(_file_size(os.path.join(out_dir, name)) != size for name, size in files.items()):
+    logging.info("detection cache: results files changed, running inference")
+    return None
+  with open(os.path.join(out_dir, DETECTIONS)) as f:
+    bbox = json.load(f)
+  segm = None
+  if SEGMENTATIONS in files:
+    with open(os.path.join(out_dir, SEGMENTATIONS)) as f:
+      segm = json.load(f)
+  logging.info("detection cache hit: reusing %s (%d detections, %d images)",
+               os.path.join(out_dir, DETECTIONS), len(bbox), stored.get("num_images", 0))
+  return Detections(bbox, segm, stored.get("num_images", 0), 0.0, cached=True)
+
+
+def store(out_dir: str, fingerprint: dict[str, Any], detections: Detections) -> None:
+  """Writes the results atomically, then the fingerprint that vouches for them."""
+  fp_path = os.path.join(out_dir, FINGERPRINT)
+  if os.path.exists(fp_path):
+    os.unlink(fp_path)  # stale results must never pass for fresh ones, even if we die midway
+  files = {DETECTIONS: detections.bbox}
+  if detections.segm is not None:
+    files[SEGMENTATIONS] = detections.segm
+  elif os.path.exists(os.path.join(out_dir, SEGMENTATIONS)):
+    os.unlink(os.path.join(out_dir, SEGMENTATIONS))
+  sizes = {}
+  for name, results in files.items():
+    path = os.path.join(out_dir, name)
+    atomic_io.write_text(path, json.dumps(results, separators=(",", ":")) + "\n")
+    sizes[name] = os.path.getsize(path)
+  atomic_io.write_json(fp_path, {"fingerprint": fingerprint, "files": sizes,
+                                 "num_images": detections.num_images,
+                                 "inference_seconds": detections.seconds})
+
+
+def cached_run(model, source, category_ids, out_dir: str, input_identity: dict[str, Any], *,
+               force: bool = False, max_images: int | None = None, skip_missing: bool = False,
+               **kwargs) -> Detections:
+  """run() unless OUT/ already holds results for the same model, data and options."""
+  fingerprint = {"model": model_fingerprint(model.paths.saved_model_dir),
+                 "input": input_identity, "max_images": max_images,
+                 "skip_missing": skip_missing,
+                 # Options that change the results (batch size and logging do not).
+                 "options": {k: kwargs[k] for k in ("with_masks", "box_frame") if k in kwargs}}
+  if not force:
+    cached = load_cached(out_dir, fingerprint)
+    if cached is not None:
+      return cached
+  else:
+    logging.info("--force_inference: running inference")
+  detections = run(model, source, category_ids, max_images=max_images,
+                   skip_missing=skip_missing, **kwargs)
+  store(out_dir, fingerprint, detections)
+  return detections
