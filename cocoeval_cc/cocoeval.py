@@ -28,8 +28,11 @@ class Params:
     if iouType not in ("bbox", "segm"):
       raise ValueError(f"unknown iouType {iouType!r} (expected 'bbox' or 'segm')")
     self.iouType = iouType
-    self.imgIds: list[int] = []
-    self.catIds: list[int] = []
+    # None means every ground-truth image / category (COCOeval fills them in from the ground
+    # truth, as pycocotools does); a list, even an empty one, means exactly those ids, so
+    # imgIds = [] or (with useCats) catIds = [] evaluates nothing, as in pycocotools.
+    self.imgIds: list[int] | None = None
+    self.catIds: list[int] | None = None
     self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
     self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
     self.maxDets = [1, 10, 100]
@@ -39,10 +42,12 @@ class Params:
 
   def to_native(self, iou_type: str) -> "_native.Params":
     p = _native.Params(iou_type)
-    p.img_ids = [int(i) for i in np.unique(np.asarray(self.imgIds, dtype=np.int64))]
-    # Pooled (useCats=0) evaluation keeps the given category order, as pycocotools does.
-    cat_ids = np.asarray(self.catIds, dtype=np.int64)
-    p.cat_ids = [int(i) for i in (np.unique(cat_ids) if self.useCats else cat_ids)]
+    if self.imgIds is not None:
+      p.img_ids = [int(i) for i in np.unique(np.asarray(self.imgIds, dtype=np.int64))]
+    if self.catIds is not None:
+      # Pooled (useCats=0) evaluation keeps the given category order, as pycocotools does.
+      cat_ids = np.asarray(self.catIds, dtype=np.int64).ravel()
+      p.cat_ids = [int(i) for i in (np.unique(cat_ids) if self.useCats else cat_ids)]
     p.iou_thrs = [float(t) for t in np.asarray(self.iouThrs, dtype=np.float64).ravel()]
     p.rec_thrs = [float(t) for t in np.asarray(self.recThrs, dtype=np.float64).ravel()]
     p.max_dets = sorted(int(m) for m in self.maxDets)
@@ -77,8 +82,9 @@ class COCOeval:
     if self.cocoDt is not None and not self.cocoDt.is_results:
       raise ValueError("cocoDt must come from cocoGt.loadRes(...)")
     p = self.params
-    p.imgIds = [int(i) for i in np.unique(np.asarray(p.imgIds, dtype=np.int64))]
-    if p.useCats:
+    if p.imgIds is not None:
+      p.imgIds = [int(i) for i in np.unique(np.asarray(p.imgIds, dtype=np.int64))]
+    if p.useCats and p.catIds is not None:
       p.catIds = [int(i) for i in np.unique(np.asarray(p.catIds, dtype=np.int64))]
     p.maxDets = sorted(p.maxDets)
     return _native.Evaluator(self.cocoGt._gt_native, dt, p.to_native(p.iouType),

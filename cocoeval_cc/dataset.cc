@@ -147,7 +147,8 @@ error_code GetDouble(od::value v, double* out) {
 }
 
 // Reads an integer id; integral doubles (1.0) are accepted as Python's dict
-// lookups would, anything else is a type error.
+// lookups would, anything else is a type error. Integers outside the int64
+// range (and non-finite numbers such as 1e400) give NUMBER_OUT_OF_RANGE.
 error_code GetId(od::value v, int64_t* out) {
   error_code e = v.get_int64().get(*out);
   if (e == simdjson::SUCCESS) return e;
@@ -176,6 +177,13 @@ int GetBox(od::value v, double* out, error_code* err) {
     if (n < 5) ++n;
   }
   return n;
+}
+
+// The message for a bad integer field (ids, iscrowd, height / width).
+std::string IntProblem(const char* field, error_code e) {
+  std::string m = std::string("'") + field + "' must be an integer";
+  if (e == simdjson::NUMBER_OUT_OF_RANGE) m += " (the value is out of the int64 range or not finite)";
+  return m;
 }
 
 std::string CheckBox(const double* b) {
@@ -255,7 +263,7 @@ void ParseImages(od::value v, const std::string& src, ScannedGroundTruth* gt) {
       if ((e = field.key().get(key))) Fail(src, RecordName("images", index, has_id, id), JsonProblem(e));
       od::value val = field.value();
       if (key == "id") {
-        if ((e = GetId(val, &id))) Fail(src, RecordName("images", index, false, 0), "'id' must be an integer");
+        if ((e = GetId(val, &id))) Fail(src, RecordName("images", index, false, 0), IntProblem("id", e));
         has_id = true;
       } else if (key == "height" || key == "width") {
         int64_t x;
@@ -290,7 +298,7 @@ void ParseCategories(od::value v, const std::string& src, ScannedGroundTruth* gt
       if ((e = field.key().get(key))) Fail(src, RecordName("categories", index, has_id, id), JsonProblem(e));
       od::value val = field.value();
       if (key == "id") {
-        if ((e = GetId(val, &id))) Fail(src, RecordName("categories", index, false, 0), "'id' must be an integer");
+        if ((e = GetId(val, &id))) Fail(src, RecordName("categories", index, false, 0), IntProblem("id", e));
         has_id = true;
       } else if (key == "name" || key == "supercategory") {
         std::string_view s;
@@ -329,24 +337,24 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc, Scan
         Fail(src, RecordName("annotations", index, has_id, id), what);
       };
       if (key == "id") {
-        if (GetId(val, &id)) bad("'id' must be an integer");
+        if ((e = GetId(val, &id))) bad(IntProblem("id", e).c_str());
         has_id = true;
       } else if (key == "image_id") {
-        if (GetId(val, &image_id)) bad("'image_id' must be an integer");
+        if ((e = GetId(val, &image_id))) bad(IntProblem("image_id", e).c_str());
         has_image = true;
       } else if (key == "category_id") {
-        if (GetId(val, &category_id)) bad("'category_id' must be an integer");
+        if ((e = GetId(val, &category_id))) bad(IntProblem("category_id", e).c_str());
         has_cat = true;
       } else if (key == "area") {
         if (GetDouble(val, &area)) bad("'area' must be a number");
-        if (std::isnan(area)) bad("'area' is NaN");
+        if (!std::isfinite(area)) bad("'area' must be finite (NaN, inf or a number out of double range)");
         has_area = true;
       } else if (key == "iscrowd") {
         bool b;
         if (val.get_bool().get(b) == simdjson::SUCCESS) {
           iscrowd = b;
-        } else if (GetId(val, &iscrowd)) {
-          bad("'iscrowd' must be 0 or 1");
+        } else if ((e = GetId(val, &iscrowd))) {
+          bad("'iscrowd' must be 0 or 1 (or a boolean)");
         }
       } else if (key == "bbox") {
         const int n = GetBox(val, box, &e);
@@ -569,10 +577,10 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
         Fail(src, ResultName(index, has_image, image_id), what);
       };
       if (key == "image_id") {
-        if (GetId(val, &image_id)) bad("'image_id' must be an integer");
+        if ((e = GetId(val, &image_id))) bad(IntProblem("image_id", e));
         has_image = true;
       } else if (key == "category_id") {
-        if (GetId(val, &category_id)) bad("'category_id' must be an integer");
+        if ((e = GetId(val, &category_id))) bad(IntProblem("category_id", e));
         has_cat = true;
       } else if (key == "bbox") {
         box_n = GetBox(val, box, &e);
@@ -740,7 +748,7 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt, std::vector<
     return det;
   }
   // Segm results: the area (and a missing bbox) come from the mask.
-  det->segm_rles.resize(n);
+  det->segm_masks.Resize(n);
   ParallelFor(n, num_threads, [&](size_t i) {
     auto name = [&] { return src + ": " + ResultName(i, true, gt.image_ids[det->image[i]]); };
     if (!segm.Has(i)) throw InputError(name() + ": missing 'segmentation'");
@@ -751,12 +759,14 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt, std::vector<
     } catch (const InputError& err) {
       throw InputError(name() + ": " + err.what());
     }
-    det->area[i] = static_cast<double>(Area(rle));
+    det->segm_masks.Set(i, std::move(rle));
+    det->area[i] = static_cast<double>(det->segm_masks.areas[i]);
     if (!has_bbox[i]) {
-      const std::array<double, 4> bb = ToBbox(rle);
+      const std::array<double, 4>& bb = det->segm_masks.boxes[i];
+      // loadRes's toBbox; NaN means it throws.
+      if (std::isnan(bb[0])) ToBbox(det->segm_masks.rles[i]);
       std::copy(bb.begin(), bb.end(), &det->bbox[4 * i]);
     }
-    det->segm_rles[i] = std::move(rle);
   });
   return det;
 }
@@ -1044,16 +1054,17 @@ void GroundTruth::RequireBoxes() const {
   }
 }
 
-const std::vector<Rle>& GroundTruth::Masks(int num_threads) const {
+const MaskSet& GroundTruth::MaskData(int num_threads) const {
   std::lock_guard<std::mutex> lock(masks_mutex_);
   if (masks_ready_) return masks_;
-  std::vector<Rle> masks(ann_ids.size());
+  MaskSet masks;
+  masks.Resize(ann_ids.size());
   ParallelFor(masks.size(), ResolveThreads(num_threads), [&](size_t i) {
     auto name = [&] { return source + ": " + AnnotationName(i); };
     if (!ann_segm.Has(i)) throw InputError(name() + ": missing 'segmentation' (needed for segm evaluation)");
     const uint32_t img = ann_image[i];
     try {
-      masks[i] = SegmentationToRle(ann_segm.Get(i), image_heights[img], image_widths[img], "");
+      masks.Set(i, SegmentationToRle(ann_segm.Get(i), image_heights[img], image_widths[img], ""));
     } catch (const InputError& err) {
       throw InputError(name() + ": " + err.what());
     }
@@ -1063,11 +1074,12 @@ const std::vector<Rle>& GroundTruth::Masks(int num_threads) const {
   return masks_;
 }
 
-const std::vector<Rle>& Detections::Masks(const GroundTruth& gt, int num_threads) const {
-  if (!bbox_mode) return segm_rles;
+const MaskSet& Detections::MaskData(const GroundTruth& gt, int num_threads) const {
+  if (!bbox_mode) return segm_masks;
   std::lock_guard<std::mutex> lock(masks_mutex_);
   if (masks_ready_) return masks_;
-  std::vector<Rle> masks(size());
+  MaskSet masks;
+  masks.Resize(size());
   ParallelFor(masks.size(), ResolveThreads(num_threads), [&](size_t i) {
     const uint32_t img = image[i];
     const int64_t h = gt.image_heights[img], w = gt.image_widths[img];
@@ -1078,7 +1090,7 @@ const std::vector<Rle>& Detections::Masks(const GroundTruth& gt, int num_threads
     }
     if (segm.Has(i)) {
       try {
-        masks[i] = SegmentationToRle(segm.Get(i), h, w, "");
+        masks.Set(i, SegmentationToRle(segm.Get(i), h, w, ""));
       } catch (const InputError& err) {
         throw InputError(name() + ": " + err.what());
       }
@@ -1087,7 +1099,7 @@ const std::vector<Rle>& Detections::Masks(const GroundTruth& gt, int num_threads
       const double* b = &bbox[4 * i];
       const double x1 = b[0], x2 = b[0] + b[2], y1 = b[1], y2 = b[1] + b[3];
       const double poly[8] = {x1, y1, x1, y2, x2, y2, x2, y1};
-      masks[i] = FromPolygon(poly, 8, static_cast<uint64_t>(h), static_cast<uint64_t>(w));
+      masks.Set(i, FromPolygon(poly, 8, static_cast<uint64_t>(h), static_cast<uint64_t>(w)));
     }
   });
   masks_ = std::move(masks);

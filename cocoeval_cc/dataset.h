@@ -81,16 +81,18 @@ struct GroundTruth {
   // "annotations[12] (id 34)", for error messages.
   std::string AnnotationName(size_t i) const;
 
-  // Compressed masks of every annotation, built on first use (thread-safe).
-  // Throws InputError for missing or malformed segmentations.
-  const std::vector<Rle>& Masks(int num_threads) const;
+  // Compressed masks of every annotation (with their boxes and areas),
+  // decoded once, in parallel, on first use (thread-safe). Throws
+  // InputError for missing or malformed segmentations.
+  const MaskSet& MaskData(int num_threads) const;
+  const std::vector<Rle>& Masks(int num_threads) const { return MaskData(num_threads).rles; }
   // Throws InputError naming the first annotation without a bbox.
   void RequireBoxes() const;
 
  private:
   mutable std::mutex masks_mutex_;
   mutable bool masks_ready_ = false;
-  mutable std::vector<Rle> masks_;
+  mutable MaskSet masks_;
 };
 
 struct Detections {
@@ -108,17 +110,20 @@ struct Detections {
   std::vector<double> area;
   SegmText segm;                   // raw text, bbox mode only
 
-  std::vector<Rle> segm_rles;      // segm mode: decoded at load time
+  MaskSet segm_masks;              // segm mode: decoded at load time
 
   size_t size() const { return score.size(); }
-  // Masks for segm evaluation: segm_rles, or (bbox mode) built on first use
+  // Masks for segm evaluation: segm_masks, or (bbox mode) built on first use
   // from the results' segmentations or their boxes' polygons.
-  const std::vector<Rle>& Masks(const GroundTruth& gt, int num_threads) const;
+  const MaskSet& MaskData(const GroundTruth& gt, int num_threads) const;
+  const std::vector<Rle>& Masks(const GroundTruth& gt, int num_threads) const {
+    return MaskData(gt, num_threads).rles;
+  }
 
  private:
   mutable std::mutex masks_mutex_;
   mutable bool masks_ready_ = false;
-  mutable std::vector<Rle> masks_;
+  mutable MaskSet masks_;
 };
 
 // Loading. Every problem raises InputError naming `source`, the record and

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -99,6 +101,63 @@ TEST(GroundTruthTest, Errors) {
   const std::string typed = R"({"images": [{"id": "1"}], "categories": [], "annotations": []})";
   EXPECT_TRUE(Contains(ErrorOf([&] { LoadGroundTruthBuffer(typed, "g.json"); }), "images[0]: 'id' must be an integer"));
   EXPECT_TRUE(Contains(ErrorOf([] { LoadGroundTruthFile("/nonexistent/x.json"); }), "/nonexistent/x.json: cannot open file"));
+}
+
+// Every number the loaders read: values that overflow a double (1e400) or
+// an int64 must raise an InputError naming the source, record and field,
+// on the scanner fast path and the simdjson path alike.
+TEST(GroundTruthTest, HugeAndNonFiniteNumbersAreErrors) {
+  const std::string base = R"({"images": [{"id": 1, "height": 10, "width": 10}], "categories": [{"id": 1}],
+    "annotations": [{"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1,
+                     "iscrowd": 0}]})";
+  ASSERT_EQ(ErrorOf([&] { LoadGroundTruthBuffer(base, "g.json"); }), "");
+  struct Case {
+    const char* from;
+    const char* to;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {R"("area": 1)", R"("area": 1e400)", "g.json: annotations[0] (id 4): 'area' must be finite"},
+      {R"("area": 1)", R"("area": -1e400)", "annotations[0] (id 4): 'area'"},
+      {R"("bbox": [0, 0, 1, 1])", R"("bbox": [0, 1e400, 1, 1])", "annotations[0] (id 4): bbox has a NaN or infinite"},
+      {R"("id": 4,)", R"("id": 1e400,)", "annotations[0]: 'id' must be an integer (the value is out of the int64 range"},
+      {R"("id": 4,)", R"("id": 9223372036854775808,)", "annotations[0]: 'id' must be an integer (the value is out"},
+      {R"("id": 4,)", R"("id": -9223372036854775809,)", "annotations[0]: 'id' must be an integer"},
+      {R"("image_id": 1, "category_id": 1, "bbox")", R"("image_id": 1e19, "category_id": 1, "bbox")",
+       "annotations[0] (id 4): 'image_id' must be an integer"},
+      {R"("category_id": 1, "bbox")", R"("category_id": 1e400, "bbox")", "annotations[0] (id 4): 'category_id'"},
+      {R"("iscrowd": 0)", R"("iscrowd": 1e400)", "annotations[0] (id 4): 'iscrowd'"},
+      {R"("height": 10)", R"("height": 1e400)", "images[0] (id 1): 'height'"},
+      {R"("width": 10)", R"("width": 99999999999999999999)", "images[0] (id 1): 'width'"},
+      {R"({"id": 1, "height")", R"({"id": 1e400, "height")", "images[0]: 'id' must be an integer"},
+      {R"("categories": [{"id": 1}])", R"("categories": [{"id": -1e400}])", "categories[0]: 'id' must be an integer"},
+  };
+  for (const Case& c : cases) {
+    std::string text = base;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, std::strlen(c.from), c.to);
+    const std::string e = ErrorOf([&] { LoadGroundTruthBuffer(text, "g.json"); });
+    EXPECT_TRUE(Contains(e, c.expect)) << c.to << " -> " << e;
+  }
+  // The largest int64 id is fine.
+  std::string text = base;
+  text.replace(text.find(R"("id": 4,)"), 8, R"("id": 9223372036854775807,)");
+  EXPECT_EQ(ErrorOf([&] { LoadGroundTruthBuffer(text, "g.json"); }), "");
+}
+
+TEST(DetectionsTest, HugeNumbersAreErrors) {
+  auto gt = Gt();
+  const char* cases[][2] = {
+      {R"([{"image_id": 3, "category_id": 7, "bbox": [1, 2, 3, 4], "score": 1e400}])", "results[0] (image_id 3): 'score' must be finite"},
+      {R"([{"image_id": 3, "category_id": 7, "bbox": [1, 2, 1e400, 4], "score": 0.5}])", "results[0] (image_id 3): bbox has a NaN or infinite"},
+      {R"([{"image_id": 1e400, "category_id": 7, "bbox": [1, 2, 3, 4], "score": 0.5}])", "results[0]: 'image_id' must be an integer (the value is out"},
+      {R"([{"image_id": 3, "category_id": 18446744073709551616, "bbox": [1, 2, 3, 4], "score": 0.5}])", "results[0] (image_id 3): 'category_id' must be an integer"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = ErrorOf([&] { LoadDetectionsBuffer(*gt, c[0], "r.json", 1); });
+    EXPECT_TRUE(Contains(e, std::string("r.json: ") + c[1])) << c[0] << " -> " << e;
+  }
 }
 
 TEST(GroundTruthTest, MaskErrors) {

@@ -55,7 +55,6 @@ struct Scratch {
   std::vector<double> dt_box, gt_box, ious;
   std::vector<uint8_t> crowd, gt_ignore;
   std::vector<uint32_t> mt, mi;  // matched / matched-to-ignored words
-  std::vector<Rle> dt_rle, gt_rle;
   MatchScratch match;
 };
 
@@ -180,6 +179,7 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
     for (uint32_t c : sel.categories) s.cat_ids.push_back(gt.category_ids[c]);
   } else {
     s.cat_ids = {-1};
+    for (uint32_t c : sel.categories) s.pooled_cat_ids.push_back(gt.category_ids[c]);
   }
   const size_t A = s.num_areas();
   const size_t W = s.words();
@@ -270,8 +270,8 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
   s.ig_bits.assign(E * A * W, 0);
 
   const bool segm = p.iou_type == IouType::kSegm;
-  const std::vector<Rle>* gt_masks = segm ? &gt.Masks(num_threads) : nullptr;
-  const std::vector<Rle>* dt_masks = segm ? &dt.Masks(gt, num_threads) : nullptr;
+  const MaskSet* gt_masks = segm ? &gt.MaskData(num_threads) : nullptr;
+  const MaskSet* dt_masks = segm ? &dt.MaskData(gt, num_threads) : nullptr;
   if (!segm) gt.RequireBoxes();
 
   const size_t T = s.iou_thrs.size();
@@ -324,11 +324,9 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
       sc.ious.resize(D * NG);
       if (D > 0 && NG > 0) {
         if (segm) {
-          sc.dt_rle.resize(D);
-          sc.gt_rle.resize(NG);
-          for (size_t d = 0; d < D; ++d) sc.dt_rle[d] = (*dt_masks)[sc.dt[d]];
-          for (size_t j = 0; j < NG; ++j) sc.gt_rle[j] = (*gt_masks)[gt_rows[g.gt_begin + j]];
-          RleIou(sc.dt_rle.data(), D, sc.gt_rle.data(), NG, sc.crowd.data(), sc.ious.data());
+          // Masks by index (no copies), boxes and areas precomputed.
+          RleIou(*dt_masks, sc.dt.data(), D, *gt_masks, &gt_rows[g.gt_begin], NG, sc.crowd.data(),
+                 sc.ious.data());
         } else {
           sc.dt_box.resize(4 * D);
           sc.gt_box.resize(4 * NG);
@@ -394,7 +392,8 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
 
 namespace {
 
-constexpr char kMagic[8] = {'C', 'C', 'E', 'V', 'S', 'T', '0', '1'};
+// Version 02 added pooled_cat_ids.
+constexpr char kMagic[8] = {'C', 'C', 'E', 'V', 'S', 'T', '0', '2'};
 
 template <typename T>
 void Put(std::string* out, const T& v) {
@@ -450,7 +449,9 @@ void CheckConsistent(const EvalState& s) {
   const size_t A = s.area_rng.size(), W = s.words();
   if (s.score.size() != E || s.tp_bits.size() != E * A * W || s.ig_bits.size() != E * A * W) bad("entries");
   if (s.npig.size() != G * A) bad("npig");
-  if (s.iou_thrs.empty() || A == 0 || s.max_det < 0 || s.cat_ids.empty()) bad("parameters");
+  if (s.iou_thrs.empty() || A == 0 || s.max_det < 0) bad("parameters");
+  // With use_cats K may be 0 (catIds = []); without, the axis is {-1}.
+  if (s.use_cats ? !s.pooled_cat_ids.empty() : s.cat_ids != std::vector<int64_t>{-1}) bad("categories");
 }
 
 }  // namespace
@@ -461,6 +462,7 @@ std::string SerializeState(const EvalState& s) {
   Put<uint8_t>(&out, s.use_cats);
   Put<int64_t>(&out, s.max_det);
   PutVec(&out, s.cat_ids);
+  PutVec(&out, s.pooled_cat_ids);
   PutVec(&out, s.iou_thrs);
   PutVec(&out, s.area_rng);
   PutVec(&out, s.group_cat);
@@ -484,6 +486,7 @@ EvalState DeserializeState(std::string_view bytes) {
   s.use_cats = r.Get<uint8_t>() != 0;
   s.max_det = r.Get<int64_t>();
   s.cat_ids = r.GetVec<int64_t>();
+  s.pooled_cat_ids = r.GetVec<int64_t>();
   s.iou_thrs = r.GetVec<double>();
   s.area_rng = r.GetVec<std::array<double, 2>>();
   s.group_cat = r.GetVec<uint32_t>();
@@ -503,7 +506,8 @@ EvalState MergeStates(const std::vector<const EvalState*>& parts) {
   const EvalState& first = *parts[0];
   for (const EvalState* p : parts) {
     if (p->iou_type != first.iou_type || p->use_cats != first.use_cats ||
-        p->cat_ids != first.cat_ids || p->iou_thrs != first.iou_thrs ||
+        p->cat_ids != first.cat_ids || p->pooled_cat_ids != first.pooled_cat_ids ||
+        p->iou_thrs != first.iou_thrs ||
         p->area_rng != first.area_rng || p->max_det != first.max_det) {
       throw InputError("merge: evaluation states were computed with different parameters");
     }
@@ -512,6 +516,7 @@ EvalState MergeStates(const std::vector<const EvalState*>& parts) {
   s.iou_type = first.iou_type;
   s.use_cats = first.use_cats;
   s.cat_ids = first.cat_ids;
+  s.pooled_cat_ids = first.pooled_cat_ids;
   s.iou_thrs = first.iou_thrs;
   s.area_rng = first.area_rng;
   s.max_det = first.max_det;

@@ -21,7 +21,11 @@ struct EvalState {
   // What the state was computed with; merges require these to agree.
   IouType iou_type = IouType::kBbox;
   bool use_cats = true;
-  std::vector<int64_t> cat_ids;  // the K categories ({-1} without use_cats)
+  std::vector<int64_t> cat_ids;  // the K categories ({-1} without use_cats; K may be 0)
+  // Without use_cats: the categories pooled into k = 0, in pooling order
+  // (a parameter like any other: states pooled differently must not merge).
+  // Empty with use_cats.
+  std::vector<int64_t> pooled_cat_ids;
   std::vector<double> iou_thrs;
   std::vector<std::array<double, 2>> area_rng;
   int64_t max_det = 0;           // maxDets[-1]: detections kept per group

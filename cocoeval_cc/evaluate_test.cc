@@ -142,5 +142,83 @@ TEST(EvaluateStateTest, ThreadCountDoesNotChangeResults) {
   }
 }
 
+const char kTwoResults[] = R"([
+    {"image_id": 0, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.9},
+    {"image_id": 5000000000, "category_id": 2, "bbox": [0, 0, 50, 50], "score": 0.8}])";
+
+TEST(EvaluatorTest, ExplicitEmptyImageIdsEvaluateNothing) {
+  auto gt = Gt(kGt);
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, kTwoResults, "res.json", 1));
+  Params p;
+  p.img_ids = std::vector<int64_t>{};
+  Evaluator ev(gt, dt, p, 2);
+  ev.Evaluate();
+  EXPECT_EQ(ev.state().num_groups(), 0u);
+  ev.Accumulate();
+  const Accumulated& acc = ev.accumulation();
+  EXPECT_EQ(acc.K, 2u);
+  for (double v : acc.precision) EXPECT_EQ(v, -1.0);
+  for (double v : ev.Summarize()) EXPECT_EQ(v, -1.0);
+  const std::vector<double> per_cat = ev.PerCategoryStats();
+  EXPECT_EQ(per_cat.size(), ev.stat_specs().size() * 2);
+  for (double v : per_cat) EXPECT_EQ(v, -1.0);
+  // Unset ids still mean every ground-truth image.
+  Evaluator all(gt, dt, Params(), 2);
+  all.Evaluate();
+  EXPECT_GT(all.state().num_groups(), 0u);
+}
+
+TEST(EvaluatorTest, ExplicitEmptyCategoryIdsGiveAnEmptyAxis) {
+  auto gt = Gt(kGt);
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, kTwoResults, "res.json", 1));
+  Params p;
+  p.cat_ids = std::vector<int64_t>{};
+  Evaluator ev(gt, dt, p, 2);
+  EXPECT_TRUE(ev.category_axis().empty());
+  ev.Evaluate();
+  ev.Accumulate();
+  const Accumulated& acc = ev.accumulation();
+  EXPECT_EQ(acc.K, 0u);
+  EXPECT_TRUE(acc.precision.empty());
+  EXPECT_TRUE(acc.recall.empty());
+  for (double v : ev.Summarize()) EXPECT_EQ(v, -1.0);
+  EXPECT_TRUE(ev.PerCategoryStats().empty());
+  // A K = 0 state serializes, merges and is adopted.
+  const EvalState back = DeserializeState(SerializeState(ev.state()));
+  const EvalState merged = MergeStates({&back});
+  Evaluator again(gt, dt, p, 1);
+  again.SetState(merged);
+  again.Accumulate();
+  EXPECT_EQ(again.accumulation().K, 0u);
+  // Without use_cats, an empty pool keeps the {-1} axis with nothing in it.
+  p.use_cats = false;
+  Evaluator pooled(gt, dt, p, 1);
+  pooled.Evaluate();
+  pooled.Accumulate();
+  EXPECT_EQ(pooled.accumulation().K, 1u);
+  for (double v : pooled.accumulation().precision) EXPECT_EQ(v, -1.0);
+}
+
+TEST(EvaluateStateTest, PooledCategoriesArePartOfTheParameters) {
+  auto gt = Gt(kGt);
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, kTwoResults, "res.json", 1));
+  Params p12, p1;
+  p12.use_cats = p1.use_cats = false;
+  p12.cat_ids = std::vector<int64_t>{1, 2};
+  p1.cat_ids = std::vector<int64_t>{1};
+  Evaluator e12(gt, dt, p12, 1), e1(gt, dt, p1, 1);
+  const EvalState a = e12.EvaluateImages({0});
+  const EvalState b = e1.EvaluateImages({5000000000});
+  EXPECT_EQ(a.pooled_cat_ids, (std::vector<int64_t>{1, 2}));
+  EXPECT_THROW(MergeStates({&a, &b}), InputError);
+  EXPECT_THROW(e12.SetState(b), InputError);
+  const EvalState b_back = DeserializeState(SerializeState(b));
+  EXPECT_EQ(b_back.pooled_cat_ids, (std::vector<int64_t>{1}));
+  EXPECT_THROW(e12.SetState(b_back), InputError);
+  // The same pool (in the same order) merges.
+  const EvalState c = e12.EvaluateImages({5000000000});
+  EXPECT_NO_THROW(e12.SetState(MergeStates({&a, &c})));
+}
+
 }  // namespace
 }  // namespace cocoeval

@@ -74,7 +74,7 @@ class EvaluationResult:
             "areaRng": [[float(lo), float(hi)] for lo, hi in p.areaRng],
             "areaRngLbl": list(p.areaRngLbl),
             "useCats": bool(p.useCats),
-            "num_images": len(p.imgIds) if p.imgIds else None,
+            "num_images": len(p.imgIds) if p.imgIds is not None else None,
         },
         "timings_seconds": dict(self.timings),
     }

@@ -15,54 +15,56 @@ Evaluator::Evaluator(std::shared_ptr<const GroundTruth> gt, std::shared_ptr<cons
       num_threads_(ResolveThreads(num_threads)) {
   if (!gt_) throw InputError("evaluator: no ground truth given");
   NormalizeParams(&params_);
-  // Resolve and validate ids now so that bad params fail early.
+  // Resolve and validate ids now so that bad params fail early. Unset ids
+  // mean every ground-truth image / category; an explicit empty list means
+  // none (pycocotools evaluates nothing then).
+  std::vector<int64_t> cats = params_.cat_ids ? *params_.cat_ids : gt_->category_ids;
   if (params_.use_cats) {
-    std::sort(params_.cat_ids.begin(), params_.cat_ids.end());
-    params_.cat_ids.erase(std::unique(params_.cat_ids.begin(), params_.cat_ids.end()),
-                          params_.cat_ids.end());
+    std::sort(cats.begin(), cats.end());
+    cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
   } else {
     // Pooling follows the given order (pycocotools keeps it without useCats).
     std::vector<int64_t> kept;
     std::unordered_set<int64_t> seen;
-    for (int64_t c : params_.cat_ids) {
+    for (int64_t c : cats) {
       if (seen.insert(c).second) kept.push_back(c);
     }
-    params_.cat_ids.swap(kept);
+    cats.swap(kept);
   }
-  if (params_.cat_ids.empty()) params_.cat_ids = gt_->category_ids;
-  for (int64_t c : params_.cat_ids) {
+  for (int64_t c : cats) {
     if (gt_->category_index.Find(c) < 0) {
       throw InputError("params: category id " + std::to_string(c) + " is not in the ground truth " +
                        gt_->source);
     }
   }
-  std::sort(params_.img_ids.begin(), params_.img_ids.end());
-  params_.img_ids.erase(std::unique(params_.img_ids.begin(), params_.img_ids.end()),
-                        params_.img_ids.end());
-  if (params_.img_ids.empty()) params_.img_ids = gt_->image_ids;
-  for (int64_t i : params_.img_ids) {
+  std::vector<int64_t> imgs = params_.img_ids ? *params_.img_ids : gt_->image_ids;
+  std::sort(imgs.begin(), imgs.end());
+  imgs.erase(std::unique(imgs.begin(), imgs.end()), imgs.end());
+  for (int64_t i : imgs) {
     if (gt_->image_index.Find(i) < 0) {
       throw InputError("params: image id " + std::to_string(i) + " is not in the ground truth " +
                        gt_->source);
     }
   }
+  params_.cat_ids = std::move(cats);
+  params_.img_ids = std::move(imgs);
   specs_ = StatSpecs(params_);
 }
 
 EvalSelection Evaluator::Select(const std::vector<int64_t>* img_ids) const {
   EvalSelection sel;
-  for (int64_t c : params_.cat_ids) {
+  for (int64_t c : resolved_cat_ids()) {
     sel.categories.push_back(static_cast<uint32_t>(gt_->category_index.Find(c)));
   }
   if (img_ids == nullptr) {
-    for (int64_t i : params_.img_ids) sel.images.push_back(static_cast<uint32_t>(gt_->image_index.Find(i)));
+    for (int64_t i : resolved_img_ids()) sel.images.push_back(static_cast<uint32_t>(gt_->image_index.Find(i)));
     return sel;
   }
   std::vector<int64_t> ids = *img_ids;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   for (int64_t i : ids) {
-    if (!std::binary_search(params_.img_ids.begin(), params_.img_ids.end(), i)) {
+    if (!std::binary_search(resolved_img_ids().begin(), resolved_img_ids().end(), i)) {
       throw InputError("evaluate_images: image id " + std::to_string(i) +
                        " is not among the evaluated images");
     }
@@ -85,8 +87,10 @@ EvalState Evaluator::EvaluateImages(const std::vector<int64_t>& img_ids) const {
 
 void Evaluator::SetState(EvalState state) {
   const std::vector<int64_t> cats = category_axis();
+  const std::vector<int64_t> pooled =
+      params_.use_cats ? std::vector<int64_t>() : resolved_cat_ids();
   if (state.iou_type != params_.iou_type || state.use_cats != params_.use_cats ||
-      state.cat_ids != cats || state.iou_thrs != params_.iou_thrs ||
+      state.cat_ids != cats || state.pooled_cat_ids != pooled || state.iou_thrs != params_.iou_thrs ||
       state.area_rng != params_.area_rng || state.max_det != params_.max_dets.back()) {
     throw InputError("set_state: the state was computed with different parameters");
   }
@@ -96,7 +100,7 @@ void Evaluator::SetState(EvalState state) {
 }
 
 std::vector<int64_t> Evaluator::category_axis() const {
-  return params_.use_cats ? params_.cat_ids : std::vector<int64_t>{-1};
+  return params_.use_cats ? resolved_cat_ids() : std::vector<int64_t>{-1};
 }
 
 const EvalState& Evaluator::state() const {

@@ -22,7 +22,7 @@ class Evaluator {
   Evaluator(std::shared_ptr<const GroundTruth> gt, std::shared_ptr<const Detections> dt,
             Params params, int num_threads = 0);
 
-  // Evaluates every selected image (params.img_ids, or all).
+  // Evaluates every selected image (params.img_ids, or all when unset).
   void Evaluate();
   // Evaluates a subset of the selected images (a shard); does not change
   // this evaluator's state. Merge shards with MergeStates, then SetState.
@@ -32,7 +32,8 @@ class Evaluator {
   void Accumulate();
   // Returns the summary stats (StatSpecs order) and keeps them.
   const std::vector<double>& Summarize();
-  // (S x K) row-major, K = number of categories (1 without use_cats).
+  // (S x K) row-major, K = number of categories (1 without use_cats; may be
+  // 0 with an explicitly empty cat_ids).
   std::vector<double> PerCategoryStats() const;
 
   const Params& params() const { return params_; }
@@ -43,10 +44,14 @@ class Evaluator {
   const Accumulated& accumulation() const;
   const std::vector<double>& stats() const { return stats_; }
   // Category ids along the K axis ({-1} without use_cats).
+  // params().img_ids / cat_ids are resolved (set) after construction.
   std::vector<int64_t> category_axis() const;
 
  private:
   EvalSelection Select(const std::vector<int64_t>* img_ids) const;
+  // The resolved ids (always set after construction).
+  const std::vector<int64_t>& resolved_img_ids() const { return *params_.img_ids; }
+  const std::vector<int64_t>& resolved_cat_ids() const { return *params_.cat_ids; }
 
   std::shared_ptr<const GroundTruth> gt_;
   std::shared_ptr<const Detections> dt_;

@@ -125,12 +125,15 @@ class Scanner {
     return p_ < end_ && *p_ == c;
   }
 
-  // A key without escapes; returns its bytes.
+  // An ASCII key without escapes; returns its bytes. Non-ASCII keys go to
+  // simdjson, which validates UTF-8 (found by fuzzing: an invalid byte in a
+  // key was accepted here and rejected there).
   bool Key(const char** key, size_t* len) {
     if (!Eat('"')) return false;
     const char* k = p_;
     while (p_ < end_ && *p_ != '"') {
-      if (*p_ == '\\' || static_cast<unsigned char>(*p_) < 0x20) return false;
+      const unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
       ++p_;
     }
     if (p_ == end_) return false;
@@ -454,7 +457,9 @@ bool ScanAnnotations(Scanner& s, const char* doc, ScannedGroundTruth* out) {
         if (!s.Int(&category_id)) return false;
         has_cat = true;
       } else if (KeyIs(key, len, "area", 4)) {
-        if (!s.Double(&area) || std::isnan(area)) return false;
+        // Non-finite areas (1e400 overflows to inf) go to the simdjson path,
+        // which reports them.
+        if (!s.Double(&area) || !std::isfinite(area)) return false;
         has_area = true;
       } else if (KeyIs(key, len, "iscrowd", 7)) {
         s.Ws();

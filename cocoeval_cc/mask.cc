@@ -175,6 +175,26 @@ class PolygonBoundary {
     int64_t d = increasing ? FirstWhere([](int64_t u) { return u >= 0; })
                            : FirstWhere([hi](int64_t u) { return u <= hi; });
     if (d > n) return;
+    if (edge_.x_major) {
+      // U moves by exactly 1 per sample, so every pair changes U, and Pair
+      // keeps only those whose smaller U is 2 mod 5 ((u + .5) / 5 - .5 is
+      // an integer exactly then: the other residues are >= 0.2 away from
+      // one, far above the rounding error for |u| <= kMaxScaledCoord).
+      // Visit only those; the skipped pairs would add nothing.
+      while (d <= n) {
+        const int64_t up = U(d - 1);
+        if (increasing ? up > hi_ : up < 0) return;
+        const int64_t uc = U(d);
+        const int64_t r = ((std::min(up, uc) - 2) % 5 + 5) % 5;
+        if (r != 0) {
+          d += increasing ? 5 - r : r;
+          continue;
+        }
+        Pair(up, V(d - 1), uc, V(d));
+        d += 5;
+      }
+      return;
+    }
     int64_t cu = U(d - 1);
     for (;;) {
       if (increasing ? cu > hi_ : cu < 0) return;
@@ -323,6 +343,27 @@ uint64_t Area(const Rle& rle) {
   return a;
 }
 
+namespace {
+
+// Exact 32-bit division by an invariant divisor with one multiplication
+// (Lemire, Kaser & Kurz, "Faster remainder by direct computation", 2019:
+// with M = ceil(2^64 / d), floor(M * n / 2^64) = n / d for every 32-bit n
+// and 2 <= d < 2^32). ToBbox divides twice per foreground run.
+class DivBy {
+ public:
+  explicit DivBy(uint32_t d) : d_(d), m_(d > 1 ? ~uint64_t{0} / d + 1 : 0) {}
+  uint32_t Div(uint32_t n) const {
+    if (d_ <= 1) return n;  // d == 0 is excluded by the caller
+    return static_cast<uint32_t>((static_cast<unsigned __int128>(m_) * n) >> 64);
+  }
+
+ private:
+  uint32_t d_;
+  uint64_t m_;
+};
+
+}  // namespace
+
 std::array<double, 4> ToBbox(const Rle& rle) {
   // The reference works in 32-bit unsigned arithmetic throughout, which is
   // why a mask with only empty foreground runs gets a wrapped-around size.
@@ -330,14 +371,20 @@ std::array<double, 4> ToBbox(const Rle& rle) {
   const uint32_t w = static_cast<uint32_t>(rle.w);
   const size_t m = rle.counts.size() / 2 * 2;
   if (m == 0) return {0, 0, 0, 0};
+  const uint32_t* counts = rle.counts.data();
+  const DivBy div(h);
   uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
-  for (size_t j = 0; j < m; ++j) {
+  for (size_t j = 0; j < m; j += 2) {
+    cc += counts[j];  // background run
     const uint32_t start = cc;
-    cc += rle.counts[j];
-    if (j % 2 == 0 || rle.counts[j] == 0) continue;
+    const uint32_t len = counts[j + 1];
+    cc += len;
+    if (len == 0) continue;
     if (h == 0) throw InputError("RLE of height 0 has foreground pixels");
-    const uint32_t y_start = start % h, x_start = (start - y_start) / h;
-    const uint32_t y_end = (cc - 1) % h, x_end = (cc - 1 - y_end) / h;
+    // x = n / h and y = n % h (the reference's (n - y) / h is the same).
+    const uint32_t x_start = div.Div(start), y_start = start - x_start * h;
+    const uint32_t last = cc - 1;
+    const uint32_t x_end = div.Div(last), y_end = last - x_end * h;
     xs = std::min(xs, x_start);
     xe = std::max(xe, x_end);
     if (x_start < x_end) {
@@ -507,45 +554,21 @@ void BoxIou(const double* dt, size_t n, const double* gt, size_t m,
   }
 }
 
-void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m,
-            const uint8_t* iscrowd, double* out) {
-  // Per-thread scratch so the hot path does not allocate once warmed up.
-  thread_local std::vector<double> boxes;
-  thread_local std::vector<uint32_t> dt_area;
-  boxes.resize(4 * (n + m));
-  double* const db = boxes.data();
-  double* const gb = db + 4 * n;
-  for (size_t i = 0; i < n; ++i) {
-    const std::array<double, 4> bb = ToBbox(dt[i]);
-    std::copy(bb.begin(), bb.end(), db + 4 * i);
-  }
-  for (size_t j = 0; j < m; ++j) {
-    const std::array<double, 4> bb = ToBbox(gt[j]);
-    std::copy(bb.begin(), bb.end(), gb + 4 * j);
-  }
-  BoxIou(db, n, gb, m, iscrowd, out);
+namespace {
 
-  bool any_crowd = false;
-  for (size_t j = 0; iscrowd != nullptr && j < m; ++j) any_crowd |= iscrowd[j];
-  if (any_crowd) {
-    // rleArea accumulates in 32 bits.
-    dt_area.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      uint32_t a = 0;
-      const std::vector<uint32_t>& c = dt[i].counts;
-      for (size_t k = 1; k < c.size(); k += 2) a += c[k];
-      dt_area[i] = a;
-    }
-  }
-
+// The run-walking part of rleIou for pairs whose boxes overlap (out[] > 0
+// from BoxIou on entry). dt_rle(i) / gt_rle(j) give the masks.
+template <typename DtRle, typename GtRle, typename DtArea>
+void RleIouWalk(DtRle dt_rle, size_t n, GtRle gt_rle, size_t m, const uint8_t* iscrowd,
+                DtArea dt_area, double* out) {
   for (size_t i = 0; i < n; ++i) {
-    const Rle& d = dt[i];
+    const Rle& d = dt_rle(i);
     const uint32_t* const da = d.counts.data();
     const size_t ka = d.counts.size();
     double* row = out + i * m;
     for (size_t j = 0; j < m; ++j) {
       if (!(row[j] > 0)) continue;
-      const Rle& g = gt[j];
+      const Rle& g = gt_rle(j);
       if (d.h != g.h || d.w != g.w) {
         row[j] = -1;
         continue;
@@ -583,11 +606,73 @@ void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m,
       if (inter == 0) {
         uni = 1;
       } else if (iscrowd != nullptr && iscrowd[j]) {
-        uni = dt_area[i];
+        uni = dt_area(i);
       }
       row[j] = static_cast<double>(inter) / static_cast<double>(uni);
     }
   }
+}
+
+uint32_t Area32(const Rle& r) {
+  uint32_t a = 0;
+  for (size_t k = 1; k < r.counts.size(); k += 2) a += r.counts[k];
+  return a;
+}
+
+}  // namespace
+
+void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m,
+            const uint8_t* iscrowd, double* out) {
+  // Per-thread scratch so the hot path does not allocate once warmed up.
+  thread_local std::vector<double> boxes;
+  boxes.resize(4 * (n + m));
+  double* const db = boxes.data();
+  double* const gb = db + 4 * n;
+  for (size_t i = 0; i < n; ++i) {
+    const std::array<double, 4> bb = ToBbox(dt[i]);
+    std::copy(bb.begin(), bb.end(), db + 4 * i);
+  }
+  for (size_t j = 0; j < m; ++j) {
+    const std::array<double, 4> bb = ToBbox(gt[j]);
+    std::copy(bb.begin(), bb.end(), gb + 4 * j);
+  }
+  BoxIou(db, n, gb, m, iscrowd, out);
+  RleIouWalk([dt](size_t i) -> const Rle& { return dt[i]; }, n,
+             [gt](size_t j) -> const Rle& { return gt[j]; }, m, iscrowd,
+             [dt](size_t i) { return Area32(dt[i]); }, out);
+}
+
+void MaskSet::Set(size_t i, Rle rle) {
+  try {
+    boxes[i] = ToBbox(rle);
+  } catch (const InputError&) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    boxes[i] = {nan, nan, nan, nan};
+  }
+  areas[i] = Area32(rle);
+  rles[i] = std::move(rle);
+}
+
+void RleIou(const MaskSet& dt, const uint32_t* dt_index, size_t n, const MaskSet& gt,
+            const uint32_t* gt_index, size_t m, const uint8_t* iscrowd, double* out) {
+  thread_local std::vector<double> boxes;
+  boxes.resize(4 * (n + m));
+  double* const db = boxes.data();
+  double* const gb = db + 4 * n;
+  for (size_t i = 0; i < n; ++i) {
+    const std::array<double, 4>& bb = dt.boxes[dt_index[i]];
+    if (std::isnan(bb[0])) ToBbox(dt.rles[dt_index[i]]);  // rethrows
+    std::copy(bb.begin(), bb.end(), db + 4 * i);
+  }
+  for (size_t j = 0; j < m; ++j) {
+    const std::array<double, 4>& bb = gt.boxes[gt_index[j]];
+    if (std::isnan(bb[0])) ToBbox(gt.rles[gt_index[j]]);
+    std::copy(bb.begin(), bb.end(), gb + 4 * j);
+  }
+  BoxIou(db, n, gb, m, iscrowd, out);
+  RleIouWalk([&](size_t i) -> const Rle& { return dt.rles[dt_index[i]]; }, n,
+             [&](size_t j) -> const Rle& { return gt.rles[gt_index[j]]; }, m, iscrowd,
+             [&](size_t i) { return dt.areas[dt_index[i]]; }, out);
 }
 
 }  // namespace cocoeval

@@ -88,6 +88,29 @@ void BoxIou(const double* dt, size_t n, const double* gt, size_t m,
 void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m,
             const uint8_t* iscrowd, double* out);
 
+// Masks together with what RleIou needs of each, computed once: the ToBbox
+// box (NaN when ToBbox throws, so the IoU call rethrows) and the area.
+struct MaskSet {
+  std::vector<Rle> rles;
+  std::vector<std::array<double, 4>> boxes;
+  std::vector<uint32_t> areas;  // Area(), 32-bit as rleArea
+
+  size_t size() const { return rles.size(); }
+  void Resize(size_t n) {
+    rles.resize(n);
+    boxes.resize(n);
+    areas.resize(n);
+  }
+  // Stores mask i and computes its box and area (thread-safe for distinct i).
+  void Set(size_t i, Rle rle);
+};
+
+// RleIou of the detections dt.rles[dt_index[0..n)] against the ground truth
+// gt.rles[gt_index[0..m)], without copying masks and with the precomputed
+// boxes as the bounding-box prefilter. Same results as RleIou.
+void RleIou(const MaskSet& dt, const uint32_t* dt_index, size_t n, const MaskSet& gt,
+            const uint32_t* gt_index, size_t m, const uint8_t* iscrowd, double* out);
+
 }  // namespace cocoeval
 
 #endif  // COCOEVAL_CC_MASK_H_

@@ -1,5 +1,6 @@
 #include "cocoeval_cc/mask.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -403,6 +404,92 @@ TEST(RleIouTest, SizeMismatchAndCrowd) {
   const cocoeval::Rle bad = MakeRle(2, 2, {0, 3});  // sums to 3, not 4
   EXPECT_THROW(RleIou(&bad, 1, &b, 1, nullptr, out), InputError);
   RleIou(nullptr, 0, &b, 1, nullptr, out);  // empty: no-op
+}
+
+// ToBbox divides with a multiply-shift: compare with plain division on
+// random masks of odd and extreme heights (including 1 and 2^32 - 1).
+std::array<double, 4> ToBboxReference(const Rle& rle) {
+  const uint32_t h = static_cast<uint32_t>(rle.h), w = static_cast<uint32_t>(rle.w);
+  const size_t m = rle.counts.size() / 2 * 2;
+  if (m == 0) return {0, 0, 0, 0};
+  uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
+  for (size_t j = 0; j < m; ++j) {
+    const uint32_t start = cc;
+    cc += rle.counts[j];
+    if (j % 2 == 0 || rle.counts[j] == 0) continue;
+    const uint32_t y_start = start % h, x_start = (start - y_start) / h;
+    const uint32_t y_end = (cc - 1) % h, x_end = (cc - 1 - y_end) / h;
+    xs = std::min(xs, x_start);
+    xe = std::max(xe, x_end);
+    if (x_start < x_end) {
+      ys = 0;
+      ye = h - 1;
+    } else {
+      ys = std::min(ys, y_start);
+      ye = std::max(ye, y_end);
+    }
+  }
+  return {double(xs), double(ys), double(xe - xs + 1), double(ye - ys + 1)};
+}
+
+TEST(ToBboxTest, FastDivisionMatchesPlainDivision) {
+  std::mt19937_64 rng(7);
+  const uint64_t heights[] = {1, 2, 3, 5, 7, 427, 640, 65537, 0x7FFFFFFFu, 0xFFFFFFFFu};
+  for (uint64_t h : heights) {
+    for (int trial = 0; trial < 200; ++trial) {
+      Rle r;
+      r.h = h;
+      r.w = 1 + rng() % 50;
+      const int runs = 2 + static_cast<int>(rng() % 20);
+      for (int k = 0; k < runs; ++k) {
+        // Mostly small runs, sometimes huge ones (32-bit wrap-around).
+        r.counts.push_back(rng() % 4 == 0 ? static_cast<uint32_t>(rng()) : static_cast<uint32_t>(rng() % (2 * h + 3)));
+      }
+      EXPECT_EQ(ToBbox(r), ToBboxReference(r)) << "h=" << h << " trial " << trial;
+    }
+  }
+}
+
+TEST(RleIouTest, MaskSetOverloadMatches) {
+  std::mt19937_64 rng(11);
+  MaskSet dt, gt;
+  const size_t n = 12, m = 7;
+  dt.Resize(n);
+  gt.Resize(m);
+  auto random_mask = [&](uint64_t h, uint64_t w) {
+    std::vector<uint8_t> px(h * w);
+    const uint64_t x0 = rng() % w, y0 = rng() % h, x1 = x0 + rng() % (w - x0 + 1), y1 = y0 + rng() % (h - y0 + 1);
+    for (uint64_t x = x0; x < x1; ++x) {
+      for (uint64_t y = y0; y < y1; ++y) px[x * h + y] = 1;
+    }
+    if (rng() % 3 == 0) px[rng() % (h * w)] ^= 1;
+    return Encode(px.data(), h, w);
+  };
+  std::vector<Rle> dts, gts;
+  for (size_t i = 0; i < n; ++i) {
+    dts.push_back(random_mask(i % 5 == 4 ? 9 : 12, 10));  // some size mismatches: -1
+    dt.Set(i, dts.back());
+  }
+  for (size_t j = 0; j < m; ++j) {
+    gts.push_back(random_mask(12, 10));
+    gt.Set(j, gts.back());
+  }
+  const uint8_t crowd[m] = {0, 1, 0, 0, 1, 0, 0};
+  std::vector<double> a(n * m), b(n * m);
+  RleIou(dts.data(), n, gts.data(), m, crowd, a.data());
+  std::vector<uint32_t> di(n), gi(m);
+  for (size_t i = 0; i < n; ++i) di[i] = static_cast<uint32_t>(i);
+  for (size_t j = 0; j < m; ++j) gi[j] = static_cast<uint32_t>(j);
+  RleIou(dt, di.data(), n, gt, gi.data(), m, crowd, b.data());
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(double)));
+  // A permuted subset by index equals the same subset by value.
+  const uint32_t dsub[3] = {5, 0, 9}, gsub[2] = {6, 1};
+  double c[6], d[6];
+  const Rle dv[3] = {dts[5], dts[0], dts[9]}, gv[2] = {gts[6], gts[1]};
+  const uint8_t crowd_sub[2] = {crowd[6], crowd[1]};
+  RleIou(dv, 3, gv, 2, crowd_sub, c);
+  RleIou(dt, dsub, 3, gt, gsub, 2, crowd_sub, d);
+  EXPECT_EQ(0, std::memcmp(c, d, sizeof(c)));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -56,9 +57,12 @@ inline const char* IouTypeName(IouType t) {
 
 struct Params {
   IouType iou_type = IouType::kBbox;
-  // Empty means every ground-truth image / category (pycocotools' default).
-  std::vector<int64_t> img_ids;
-  std::vector<int64_t> cat_ids;
+  // Unset (nullopt): every ground-truth image / category. Set: exactly
+  // those ids; an explicitly empty list evaluates nothing, as pycocotools
+  // does with params.imgIds = [] (precision all -1) or, with use_cats,
+  // params.catIds = [] (a K = 0 category axis).
+  std::optional<std::vector<int64_t>> img_ids;
+  std::optional<std::vector<int64_t>> cat_ids;
   std::vector<double> iou_thrs = Linspace(0.5, 0.95, 10);
   std::vector<double> rec_thrs = Linspace(0.0, 1.0, 101);
   std::vector<int64_t> max_dets = {1, 10, 100};

@@ -343,7 +343,8 @@ class PropertyTest(absltest.TestCase):
       np.testing.assert_array_equal(ours.stats, reference_stats(theirs), err_msg="stats (generalised)")
       if theirs.params.useCats:
         k_count = theirs.eval["precision"].shape[2]
-        expected = np.stack([reference_stats(theirs, k) for k in range(k_count)], axis=1)
+        expected = np.array([reference_stats(theirs, k) for k in range(k_count)]).reshape(
+            k_count, len(ours.stats)).T  # (S x K), also for K = 0
         np.testing.assert_array_equal(ours.category_stats, expected, err_msg="category_stats")
 
   def check(self, gt, results, iou_type, p):

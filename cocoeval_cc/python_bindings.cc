@@ -222,6 +222,7 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       .def(py::init(&MakeParams), py::arg("iou_type") = "bbox")
       .def_property("iou_type", [](const Params& p) { return std::string(IouTypeName(p.iou_type)); },
                     [](Params& p, const std::string& s) { p.iou_type = ParseIouType(s); })
+      // None: every ground-truth image / category; a list (even empty): exactly those.
       .def_readwrite("img_ids", &Params::img_ids)
       .def_readwrite("cat_ids", &Params::cat_ids)
       .def_readwrite("iou_thrs", &Params::iou_thrs)
@@ -238,6 +239,9 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       .def_property_readonly("num_groups", &EvalState::num_groups)
       .def_property_readonly("num_detections", [](const EvalState& s) { return s.score.size(); })
       .def_property_readonly("image_ids", [](const EvalState& s) { return ToArray(s.group_image); })
+      .def_property_readonly("category_ids", [](const EvalState& s) { return ToArray(s.cat_ids); })
+      .def_property_readonly("pooled_category_ids",
+                             [](const EvalState& s) { return ToArray(s.pooled_cat_ids); })
       .def("to_bytes", [](const EvalState& s) { return py::bytes(SerializeState(s)); })
       .def_static("from_bytes", [](py::bytes b) { return DeserializeState(std::string(b)); })
       .def(py::pickle([](const EvalState& s) { return py::make_tuple(py::bytes(SerializeState(s))); },
@@ -293,8 +297,9 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       })
       .def("per_category_stats", [](const Evaluator& e) {
         const std::vector<double> v = e.PerCategoryStats();
+        // K may be 0 (an explicitly empty catIds): the shape stays (S, 0).
         const size_t k = e.category_axis().size();
-        py::array_t<double> a({static_cast<py::ssize_t>(v.size() / std::max<size_t>(k, 1)),
+        py::array_t<double> a({static_cast<py::ssize_t>(e.stat_specs().size()),
                                static_cast<py::ssize_t>(k)});
         if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(double));
         return a;
