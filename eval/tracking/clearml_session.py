@@ -84,6 +84,12 @@ FRAMEWORKS = {"matplotlib": False, "tensorboard": False, "tensorflow": True, "tf
               "megengine": False, "catboost": False, "gradio": False}
 
 
+def _frameworks(offline: bool) -> dict:
+  """Offline, repository detection is off: it runs ClearML's check for a newer SDK, which
+  contacts updates.clear.ml, and an offline session must not send anything anywhere."""
+  return dict(FRAMEWORKS, detect_repository=not offline)
+
+
 class ClearMLSessionError(RuntimeError):
   """Base of this module's errors."""
 
@@ -443,7 +449,7 @@ def start_task(task_name: str, project: str = "all_efficientdet", *,
                      task_type=getattr(Task.TaskTypes, task_type),
                      tags=list(tags) or None, reuse_last_task_id=False,
                      continue_last_task=False, output_uri=output_uri,
-                     auto_connect_frameworks=dict(FRAMEWORKS),
+                     auto_connect_frameworks=_frameworks(offline),
                      auto_resource_monitoring=resource_monitoring)
 
   if offline:

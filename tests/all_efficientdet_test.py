@@ -1,0 +1,408 @@
+"""//eval:all_efficientdet end to end, over loopback HTTP only.
+
+The test builds a zoo-like tree (<zoo>/20200711/efficientdet_d{0,1}_coco17_tpu-32.tar.gz, each
+holding <name>/saved_model/ (a real SavedModel with the TF OD API export signature: a table
+model returning perturbed ground truth, D1 less perturbed than D0), <name>/pipeline.config (a
+real EfficientDet config) and <name>/checkpoint/) and a COCO-like one (<coco>/zips/val2017.zip
+with real JPEGs, <coco>/annotations/annotations_trainval2017.zip), serves both from a
+ThreadingHTTPServer on 127.0.0.1 (port 0), and runs the binary as a subprocess with ClearML
+offline. Nothing but 127.0.0.1 is contacted.
+
+Checked: each model's statistics equal pycocotools' on that model's detections.json; the
+ClearML offline sessions (per-model scalars, the comparison's mAP-vs-phi series); the report
+files; a run SIGKILLed in the middle of the second model resumes without redoing the first
+and without partial files; one model failing (its tarball 404s) leaves the other done and the
+exit status non-zero; a stalled COCO server gives a clear error within bounded time.
+"""
+import csv
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+import zipfile
+
+from absl.testing import absltest
+import numpy as np
+from PIL import Image
+from PIL import ImageDraw
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from eval.model.testing import fake_models
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_BINARY = os.path.join(_HERE, "..", "eval", "all_efficientdet")
+_CONFIG = os.path.join(_HERE, "..", "eval", "data", "testdata",
+                       "ssd_efficientdet_d0_512x512_coco17_tpu-8.config")
+_RELEASE = "20200711"
+_NAMES = {"d0": "efficientdet_d0_coco17_tpu-32", "d1": "efficientdet_d1_coco17_tpu-32"}
+_PHI = {"d0": 0, "d1": 1}
+# Every image has its own size: the table models recognise images by size.
+_SIZES = [(480, 640), (427, 640), (640, 480), (375, 500), (500, 375), (333, 500), (612, 612),
+          (360, 640)]
+_CATEGORIES = [{"id": 1, "name": "person", "supercategory": "person"},
+               {"id": 3, "name": "car", "supercategory": "vehicle"},
+               {"id": 18, "name": "dog", "supercategory": "animal"},
+               {"id": 44, "name": "bottle", "supercategory": "kitchen"},
+               {"id": 62, "name": "chair", "supercategory": "furniture"}]
+_BOX_SIZES = [(20.0, 25.0), (60.0, 50.0), (200.0, 150.0), (35.0, 40.0)]  # small..large
+# How far each model is from the ground truth: (box jitter, wrong-class rate, false positives).
+_QUALITY = {"d0": (0.25, 0.35, 4), "d1": (0.04, 0.05, 1)}
+_REPORT_PNGS = ("overall_vs_phi.png", "accuracy_vs_speed.png", "per_category_heatmap.png",
+                "per_category_small_multiples.png", "selected_categories.png")
+_REPORT_CSVS = ("models_stats.csv", "category_ap_by_model.csv", "per_category_all_models.csv")
+_CLEARML_ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
+                "CLEARML_AUTH_TOKEN", "CLEARML_CONFIG_FILE", "TRAINS_CONFIG_FILE",
+                "CLEARML_WEB_HOST", "CLEARML_FILES_HOST")
+_PROXY_ENV = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+              "all_proxy")
+
+
+def _write_coco(root, rng):
+  """COCO val2017-like ground truth and JPEGs; returns (gt dict, gt path, image dir)."""
+  image_dir = os.path.join(root, "val2017")
+  os.makedirs(image_dir)
+  images, annotations = [], []
+  for index, (h, w) in enumerate(_SIZES):
+    image_id = 139 + 1000 * index
+    name = f"{image_id:012d}.jpg"
+    # A real photo-like JPEG: a gradient with noise and the objects drawn in.
+    yy, xx = np.mgrid[0:h, 0:w]
+    pixels = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) * 127 // (w + h)], -1)
+    pixels = np.clip(pixels + rng.normal(0, 12, pixels.shape), 0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    draw = ImageDraw.Draw(image)
+    for k in range(2 + index % 3):
+      bw, bh = _BOX_SIZES[(index + k) % len(_BOX_SIZES)]
+      x, y = float(rng.integers(0, w - bw)), float(rng.integers(0, h - bh))
+      draw.rectangle([x, y, x + bw, y + bh], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+      annotations.append({
+          "id": len(annotations) + 1, "image_id": image_id, "bbox": [x, y, bw, bh],
+          "area": 0.7 * bw * bh, "iscrowd": 0,
+          "category_id": _CATEGORIES[(2 * index + k) % len(_CATEGORIES)]["id"],
+          "segmentation": [[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]})
+    image.save(os.path.join(image_dir, name), quality=90)
+    images.append({"id": image_id, "file_name": name, "height": h, "width": w,
+                   "license": 1, "coco_url": f"http://images.cocodataset.org/val2017/{name}"})
+  gt = {"info": {"description": "test subset"}, "licenses": [{"id": 1, "name": "test"}],
+        "images": images, "annotations": annotations, "categories": _CATEGORIES}
+  gt_path = os.path.join(root, "instances_val2017.json")
+  with open(gt_path, "w") as f:
+    json.dump(gt, f)
+  return gt, gt_path, image_dir
+
+
+def _perturbed_table(gt, rng, jitter, wrong_rate, false_positives):
+  table = {}
+  ids = [c["id"] for c in _CATEGORIES]
+  for im in gt["images"]:
+    h, w = im["height"], im["width"]
+    boxes, scores, classes = [], [], []
+    for a in gt["annotations"]:
+      if a["image_id"] != im["id"]:
+        continue
+      x, y, bw, bh = a["bbox"]
+      for _ in range(2):
+        nx = np.clip(x + rng.normal(0, jitter * bw), 0, w - 2)
+        ny = np.clip(y + rng.normal(0, jitter * bh), 0, h - 2)
+        nw = min(bw * rng.uniform(1 - jitter, 1 + jitter), w - nx)
+        nh = min(bh * rng.uniform(1 - jitter, 1 + jitter), h - ny)
+        boxes.append([nx, ny, nw, nh])
+        scores.append(rng.uniform(0.3, 1.0))
+        classes.append(a["category_id"] if rng.random() >= wrong_rate else rng.choice(ids))
+    for _ in range(false_positives):
+      bw, bh = rng.uniform(10, w / 3), rng.uniform(10, h / 3)
+      boxes.append([rng.uniform(0, w - bw), rng.uniform(0, h - bh), bw, bh])
+      scores.append(rng.uniform(0.05, 0.9))
+      classes.append(rng.choice(ids))
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    table[(h, w)] = fake_models.ImageDetections(
+        boxes=np.array([[b[1] / h, b[0] / w, (b[1] + b[3]) / h, (b[0] + b[2]) / w]
+                        for b in (boxes[i] for i in order)]),
+        scores=np.asarray(scores, np.float32)[order], classes=np.asarray(classes)[order])
+  return table
+
+
+def _zip(path, files):
+  """files: {member name: source path}."""
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    for member, source in files.items():
+      z.write(source, member)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+  """Serves the test tree; /stall/... sends headers and a little data, then goes silent."""
+
+  stop = threading.Event()
+
+  def do_GET(self):  # pylint: disable=invalid-name
+    if self.path.startswith("/stall/"):
+      self.send_response(200)
+      self.send_header("Content-Length", str(10 << 20))
+      self.end_headers()
+      self.wfile.write(b"x" * 1024)
+      self.wfile.flush()
+      self.stop.wait(120)  # never more data: the client must time out
+      return
+    super().do_GET()
+
+  def log_message(self, *args):  # quiet
+    pass
+
+
+def _pycocotools_stats(gt_path, detections_path):
+  gt = COCO(gt_path)
+  e = COCOeval(gt, gt.loadRes(detections_path), "bbox")
+  e.evaluate()
+  e.accumulate()
+  e.summarize()
+  return [float(v) for v in e.stats]
+
+
+def _events(session_folder):
+  events = []
+  with open(os.path.join(session_folder, "metrics.jsonl")) as f:
+    for line in f:
+      if line.strip():
+        events.extend(json.loads(line))
+  return events
+
+
+def _files_under(root):
+  return sorted(os.path.relpath(os.path.join(d, n), root)
+                for d, _, names in os.walk(root) for n in names)
+
+
+class AllEfficientDetTest(absltest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())
+    rng = np.random.default_rng(7)
+    serve = os.path.join(cls.root, "serve")
+    work = os.path.join(cls.root, "work")
+    cls.gt, cls.gt_path, image_dir = _write_coco(os.path.join(work, "coco"), rng)
+    _zip(os.path.join(serve, "coco", "zips", "val2017.zip"),
+         {f"val2017/{n}": os.path.join(image_dir, n) for n in sorted(os.listdir(image_dir))})
+    _zip(os.path.join(serve, "coco", "annotations", "annotations_trainval2017.zip"),
+         {"annotations/instances_val2017.json": cls.gt_path})
+    for key, name in _NAMES.items():
+      model_dir = fake_models.save_table_model(
+          os.path.join(work, "models", name), _perturbed_table(cls.gt, rng, *_QUALITY[key]))
+      shutil.copy(_CONFIG, os.path.join(model_dir, "pipeline.config"))  # a real config
+      tarball = os.path.join(serve, "zoo", _RELEASE, f"{name}.tar.gz")
+      os.makedirs(os.path.dirname(tarball), exist_ok=True)
+      with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(model_dir, arcname=name)
+      if key == "d0":  # a mirror that lacks D1: its tarball 404s
+        partial = os.path.join(serve, "zoo_without_d1", _RELEASE, f"{name}.tar.gz")
+        os.makedirs(os.path.dirname(partial))
+        shutil.copy(tarball, partial)
+
+    handler = lambda *a, **k: _Handler(*a, directory=serve, **k)
+    cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    cls.server.daemon_threads = True
+    cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+    cls.thread.start()
+    cls.base = f"http://127.0.0.1:{cls.server.server_address[1]}"
+    with socket.socket() as s:  # a loopback port nobody listens on
+      s.bind(("127.0.0.1", 0))
+      cls.closed_port = s.getsockname()[1]
+
+  @classmethod
+  def tearDownClass(cls):
+    _Handler.stop.set()
+    cls.server.shutdown()
+    cls.server.server_close()
+    super().tearDownClass()
+
+  def run_sweep(self, name, *args, kill_at=None, zoo="zoo", coco="coco", check=True,
+                timeout=240):
+    """Runs the binary with its own output and cache folders under `name`."""
+    base = os.path.join(self.root, name)
+    env = {k: v for k, v in os.environ.items() if k not in _CLEARML_ENV + _PROXY_ENV}
+    env.update(HOME=os.path.join(base, "home"), CLEARML_OFFLINE_MODE="1",
+               CLEARML_CACHE_DIR=os.path.join(base, "clearml"),
+               MPLCONFIGDIR=os.path.join(base, "mpl"), XDG_CACHE_HOME=os.path.join(base, "xdg"))
+    # Loopback only. Task.init's repository detection asks https://updates.clear.ml for a newer
+    # SDK even offline: that request goes to a dead proxy on 127.0.0.1 instead of the internet
+    # (no DNS lookup either); the test server is reached directly.
+    dead_proxy = f"http://127.0.0.1:{self.closed_port}"
+    env.update({name: dead_proxy for name in _PROXY_ENV if "ALL" not in name.upper()})
+    env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    env.pop("ALL_EFFICIENTDET_TEST_KILL_AT", None)
+    if kill_at:
+      env["ALL_EFFICIENTDET_TEST_KILL_AT"] = kill_at
+    os.makedirs(env["HOME"], exist_ok=True)
+    start = time.monotonic()
+    proc = subprocess.run(
+        [_BINARY, "--models=d0,d1", f"--zoo_base_url={self.base}/{zoo}",
+         f"--coco_base_url={self.base}/{coco}", f"--cache_dir={base}/cache",
+         f"--output_dir={base}/out", *args],
+        capture_output=True, text=True, env=env, timeout=timeout)
+    proc.seconds = time.monotonic() - start
+    if check:
+      self.assertEqual(proc.returncode, 0, proc.stderr[-5000:])
+    return proc, os.path.join(base, "out")
+
+  def read_json(self, *parts):
+    with open(os.path.join(*parts)) as f:
+      return json.load(f)
+
+  def assert_no_partial_files(self, out):
+    for path in _files_under(out):
+      self.assertFalse(path.endswith((".tmp", ".partial")), path)
+
+  def assert_matches_pycocotools(self, out, key):
+    model_out = os.path.join(out, _NAMES[key])
+    metrics = self.read_json(model_out, "metrics.json")
+    expected = _pycocotools_stats(self.gt_path, os.path.join(model_out, "detections.json"))
+    self.assertEqual(metrics["stats"], expected, key)
+    self.assertEqual(metrics["metrics"]["DetectionBoxes_Precision/mAP"], expected[0])
+    self.assertEqual(metrics["params"]["num_images"], len(_SIZES))
+    self.assertIn("DetectionBoxes_Recall/AR@100 (small) ByCategory/dog", metrics["metrics"])
+    with open(os.path.join(model_out, "per_category.csv")) as f:
+      self.assertLen(f.read().splitlines(), 1 + len(_CATEGORIES))
+    return metrics
+
+  def test_sweep_killed_mid_model_resumes_and_reports(self):
+    # Run 1: SIGKILLed in the middle of D1 (its detections written, not yet evaluated).
+    proc, out = self.run_sweep("main", kill_at="inference_done:d1", check=False)
+    self.assertEqual(proc.returncode, -signal.SIGKILL, proc.stderr[-5000:])
+    self.assertIn("model 1/2 (efficientdet_d0_coco17_tpu-32)", proc.stderr)
+    self.assertIn("model 2/2 (efficientdet_d1_coco17_tpu-32)", proc.stderr)
+    d0, d1 = (os.path.join(out, _NAMES[k]) for k in ("d0", "d1"))
+    self.assertTrue(os.path.isfile(os.path.join(d0, "metrics.json")))
+    self.assertTrue(os.path.isfile(os.path.join(d0, "clearml.json")))
+    self.assertTrue(os.path.isfile(os.path.join(d1, "detections.json")))
+    self.assertFalse(os.path.exists(os.path.join(d1, "metrics.json")))
+    self.assertFalse(os.path.exists(os.path.join(out, "report")))
+    self.assert_no_partial_files(out)
+    before = {n: os.stat(os.path.join(d0, n)).st_mtime_ns
+              for n in ("metrics.json", "detections.json", "per_category.csv", "clearml.json")}
+    with open(os.path.join(d0, "detections.json")) as f:
+      d0_detections = f.read()
+    d0_clearml = self.read_json(d0, "clearml.json")
+
+    # Run 2: D0 is reused as it is, D1 picks up its detections and finishes.
+    proc, out = self.run_sweep("main")
+    self.assertRegex(proc.stderr, r"model 1/2 \(efficientdet_d0_coco17_tpu-32\): reused")
+    self.assertIn("ClearML task already logged", proc.stderr)
+    self.assertIn("detection cache hit", proc.stderr)
+    self.assertNotIn("inference: 8/8 images", proc.stderr)  # neither model ran again
+    after = {n: os.stat(os.path.join(d0, n)).st_mtime_ns for n in before}
+    self.assertEqual(after, before)
+    with open(os.path.join(d0, "detections.json")) as f:
+      self.assertEqual(f.read(), d0_detections)
+    self.assertEqual(self.read_json(d0, "clearml.json"), d0_clearml)
+    self.assert_no_partial_files(out)
+
+    # Statistics: pycocotools on each model's own detections is the oracle.
+    m0 = self.assert_matches_pycocotools(out, "d0")
+    m1 = self.assert_matches_pycocotools(out, "d1")
+    self.assertGreater(m1["stats"][0], m0["stats"][0] + 0.05)  # D1 is the better model
+    self.assertEqual(m1["sweep"]["model"], _NAMES["d1"])
+
+    # Summary table: one row per model with its status and AP in percent.
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
+            if line.startswith("efficientdet_")}
+    self.assertEqual(rows[_NAMES["d0"]][1], "reused")
+    self.assertEqual(rows[_NAMES["d1"]][1], "done")
+    self.assertEqual(rows[_NAMES["d1"]][2], f"{m1['stats'][0] * 100:.1f}")
+
+    # ClearML: one offline task per model (D0's from run 1) with the TF OD API scalars.
+    for key, metrics in (("d0", m0), ("d1", m1)):
+      record = self.read_json(out, _NAMES[key], "clearml.json")
+      self.assertTrue(record["offline"])
+      self.assertTrue(os.path.isfile(record["session_zip"]), record)
+      self.assertIn("--import-offline-session", record["upload_command"])
+      scalars = {(e["metric"], e["variant"]): e["value"]
+                 for e in _events(record["session_folder"])
+                 if e["type"] == "training_stats_scalar"}
+      self.assertEqual(scalars[("DetectionBoxes_Precision", "mAP")], metrics["stats"][0])
+      self.assertEqual(scalars[("DetectionBoxes_Recall", "AR@100")], metrics["stats"][8])
+      task = self.read_json(record["session_folder"], "task.json")
+      self.assertEqual(task["name"], _NAMES[key])
+      self.assertIn("ssd_efficientnet-b0_bifpn_keras",
+                    task["configuration"]["pipeline.config"]["value"])
+      self.assertRegex(task["hyperparams"]["TF_DEFINE"]["models"]["value"], r"d0.*d1")
+    self.assertIn(self.read_json(out, _NAMES["d1"], "clearml.json")["session_zip"],
+                  proc.stdout)  # where the new session is, and how to upload it
+    self.assertIn("clearml-task --import-offline-session", proc.stdout)
+
+    # The comparison task: mAP vs the compound scaling factor, x = phi.
+    comparison = self.read_json(out, "report", "clearml_comparison.json")
+    plots = {(e["metric"], e["variant"]): json.loads(e["plot_str"])
+             for e in _events(comparison["session_folder"]) if e["type"] == "plot"}
+    measured = plots[("mAP vs compound scaling factor", "measured")]["data"][0]
+    self.assertEqual(measured["x"], [0, 1])
+    self.assertEqual(measured["y"], [m0["stats"][0], m1["stats"][0]])
+    per_category = [v for (m, v) in plots if m == "per-category mAP vs scaling factor"]
+    self.assertCountEqual(per_category, [c["name"] for c in _CATEGORIES])
+    self.assertIn(("models x statistics", "bbox"), plots)
+
+    # The local report.
+    report = os.path.join(out, "report")
+    for name in ("index.html",) + _REPORT_PNGS + _REPORT_CSVS:
+      self.assertGreater(os.path.getsize(os.path.join(report, name)), 0, name)
+    with open(os.path.join(report, "models_stats.csv")) as f:
+      models = list(csv.DictReader(f))
+    self.assertLen(models, 2)
+    with open(os.path.join(report, "index.html")) as f:
+      page = f.read()
+    self.assertIn(_NAMES["d1"], page)
+    self.assertNotRegex(page, r"(src|href)=\"https?://")
+
+    # Run 3: nothing left to do; no new task, comparison not logged again.
+    proc, _ = self.run_sweep("main")
+    self.assertRegex(proc.stderr, r"model 2/2 \(efficientdet_d1_coco17_tpu-32\): reused")
+    self.assertIn("comparison of these 2 models already logged", proc.stderr)
+    self.assertEqual(self.read_json(out, "report", "clearml_comparison.json"), comparison)
+
+  def test_one_model_failing_leaves_the_others_done(self):
+    proc, out = self.run_sweep("failing", "--noclearml", zoo="zoo_without_d1", check=False)
+    self.assertEqual(proc.returncode, 1, proc.stderr[-5000:])
+    url = f"{self.base}/zoo_without_d1/{_RELEASE}/{_NAMES['d1']}.tar.gz"
+    self.assertIn(f"model 2/2 ({_NAMES['d1']}) FAILED", proc.stderr)
+    self.assertIn(url, proc.stderr)
+    self.assertIn("Traceback", proc.stderr)
+    self.assertIn("1 of 2 model(s) failed", proc.stderr)
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
+            if line.startswith("efficientdet_")}
+    self.assertEqual(rows[_NAMES["d0"]][1], "done")
+    self.assertEqual(rows[_NAMES["d1"]][1], "FAILED")
+    self.assert_matches_pycocotools(out, "d0")
+    self.assertFalse(os.path.exists(os.path.join(out, _NAMES["d1"], "metrics.json")))
+    self.assertFalse(os.path.exists(os.path.join(out, _NAMES["d0"], "clearml.json")))
+    with open(os.path.join(out, "report", "models_stats.csv")) as f:
+      self.assertLen(list(csv.DictReader(f)), 1)
+    self.assert_no_partial_files(out)
+
+  def test_stalled_coco_server_fails_clearly_in_bounded_time(self):
+    proc, out = self.run_sweep("stalled", "--noclearml", "--download_timeout=1",
+                               "--download_retries=1", coco="stall/coco", check=False,
+                               timeout=150)
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertLess(proc.seconds, 120)
+    self.assertIn("COCO 2017 val is not available", proc.stderr)
+    self.assertIn(f"{self.base}/stall/coco/annotations/annotations_trainval2017.zip",
+                  proc.stderr)
+    self.assertIn("timed out", proc.stderr)
+    self.assertIn("--coco_base_url", proc.stderr)  # how to use a mirror or local copies
+    self.assertFalse([p for p in _files_under(out) if p.endswith("metrics.json")]
+                     if os.path.isdir(out) else [])
+    self.assertFalse(re.search(r"model \d/2 .*(done|reused)", proc.stderr))
+
+
+if __name__ == "__main__":
+  absltest.main()
