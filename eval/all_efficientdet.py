@@ -121,10 +121,7 @@ class Outcome:
 
 def model_info(entry: model_registry.ZooModel) -> tracking.ModelInfo:
   """The registry entry as the reports need it (phi, input size, published mAP and speed)."""
-  return tracking.ModelInfo.from_any({
-      "key": entry.key, "task_name": entry.model_name, "phi": entry.efficientdet.phi,
-      "input_size": entry.input_size[1] if entry.input_size else None,
-      "published_map": entry.zoo_coco_map, "published_ms": entry.zoo_speed_ms})
+  return tracking.ModelInfo.from_registry(entry)
 
 
 def _maybe_kill(stage: str, key: str) -> None:

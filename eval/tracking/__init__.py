@@ -20,6 +20,8 @@ import os
 import random
 from typing import Any, Iterable, Mapping, Sequence
 
+from configs import model_registry
+
 # The 12 statistics in pycocotools order, their TF OD API keys (without the
 # DetectionBoxes_/DetectionMasks_ prefix) and a readable label.
 STAT_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
@@ -110,33 +112,14 @@ class ModelInfo:
   published_map: float | None = None
   published_ms: float | None = None
 
-  _ALIASES = {
-      "key": ("key", "name", "model_key"),
-      "task_name": ("task_name", "zoo_name", "archive_name", "model_name"),
-      "phi": ("phi", "compound_scaling_factor", "compound_coef", "scaling_factor"),
-      "input_size": ("input_size", "image_size", "resolution"),
-      "published_map": ("published_map", "published_coco_map", "coco_map", "zoo_map", "map"),
-      "published_ms": ("published_ms", "published_speed_ms", "speed_ms", "zoo_speed_ms"),
-  }
-
   @classmethod
-  def from_any(cls, obj: Any) -> "ModelInfo":
-    """From a ModelInfo, a mapping or any object (a registry entry) with these attributes."""
-    if isinstance(obj, ModelInfo):
-      return obj
-    get = obj.get if isinstance(obj, Mapping) else (lambda k, d=None: getattr(obj, k, d))
-    values = {}
-    for field, names in cls._ALIASES.items():
-      values[field] = next((get(n) for n in names if get(n) is not None), None)
-    if values["key"] is None or values["task_name"] is None or values["phi"] is None:
-      raise ValueError(f"model info needs key, task_name and phi: {obj!r}")
-    return cls(key=str(values["key"]), task_name=str(values["task_name"]),
-               phi=int(values["phi"]),
-               input_size=None if values["input_size"] is None else int(values["input_size"]),
-               published_map=None if values["published_map"] is None
-               else float(values["published_map"]),
-               published_ms=None if values["published_ms"] is None
-               else float(values["published_ms"]))
+  def from_registry(cls, entry: "model_registry.ZooModel") -> "ModelInfo":
+    """An EfficientDet entry of the model registry (configs/model_registry.py)."""
+    if entry.efficientdet is None:
+      raise ValueError(f"{entry.key}: not an EfficientDet model (no compound scaling factor)")
+    return cls(key=entry.key, task_name=entry.model_name, phi=entry.efficientdet.phi,
+               input_size=entry.input_size[1] if entry.input_size else None,
+               published_map=entry.zoo_coco_map, published_ms=entry.zoo_speed_ms)
 
   @property
   def label(self) -> str:
@@ -178,7 +161,7 @@ class ModelResult:
     return self.stat("AP") * 100.0 / self.info.published_ms
 
 
-def result_from_dict(data: Mapping[str, Any], info: Any, metrics_path: str | None = None
+def result_from_dict(data: Mapping[str, Any], info: ModelInfo, metrics_path: str | None = None
                      ) -> ModelResult:
   """A ModelResult from metrics.json contents (see //eval:evaluate_model)."""
   for key in ("stat_names", "stats", "metrics"):
@@ -197,14 +180,14 @@ def result_from_dict(data: Mapping[str, Any], info: Any, metrics_path: str | Non
   if metrics_path:
     candidate = os.path.join(os.path.dirname(metrics_path), "per_category.csv")
     csv_path = candidate if os.path.exists(candidate) else None
-  return ModelResult(info=ModelInfo.from_any(info), stat_names=stat_names, stats=stats,
+  return ModelResult(info=info, stat_names=stat_names, stats=stats,
                      metrics={k: float(v) for k, v in dict(data["metrics"]).items()},
                      per_category=per_category, iou_type=str(data.get("iou_type", "bbox")),
                      metrics_path=metrics_path, per_category_csv=csv_path, raw=dict(data))
 
 
-def load_model_result(metrics_json: str, info: Any) -> ModelResult:
-  """Reads OUT/<task_name>/metrics.json; `info` is a ModelInfo, a dict or a registry entry."""
+def load_model_result(metrics_json: str, info: ModelInfo) -> ModelResult:
+  """Reads OUT/<task_name>/metrics.json of the model `info` describes."""
   with open(metrics_json) as f:
     data = json.load(f)
   return result_from_dict(data, info, metrics_path=os.path.abspath(metrics_json))
@@ -282,20 +265,9 @@ def sweet_spot(results: Sequence[ModelResult]) -> SweetSpot | None:
 
 # --- Synthetic results: plausible numbers for demos and tests, not measurements. ---
 
-EFFICIENTDET_ZOO = (  # key, phi, input size, published COCO mAP (%), published speed (ms)
-    ("d0", 0, 512, 33.6, 39), ("d1", 1, 640, 38.4, 54), ("d2", 2, 768, 41.8, 67),
-    ("d3", 3, 896, 45.4, 95), ("d4", 4, 1024, 48.5, 133), ("d5", 5, 1280, 49.7, 222),
-    ("d6", 6, 1408, 50.5, 268), ("d7", 7, 1536, 51.2, 325),
-)
-
-
 def efficientdet_info(key: str) -> ModelInfo:
-  """The TF2 zoo's description of EfficientDet `key` ("d0".."d7")."""
-  for k, phi, size, published_map, ms in EFFICIENTDET_ZOO:
-    if k == key:
-      return ModelInfo(key=k, task_name=f"efficientdet_{k}_coco17_tpu-32", phi=phi,
-                       input_size=size, published_map=published_map, published_ms=ms)
-  raise KeyError(key)
+  """The TF2 zoo's description of EfficientDet `key` ("d0".."d7"), from the model registry."""
+  return ModelInfo.from_registry(model_registry.get(key))
 
 
 def synthetic_metrics(info: ModelInfo, seed: int = 0, no_ground_truth: Sequence[str] = (),

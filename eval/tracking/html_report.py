@@ -30,6 +30,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
 
+from configs import model_registry  # pylint: disable=g-import-not-at-top
 from eval import atomic_io  # pylint: disable=g-import-not-at-top
 from eval import tracking
 from eval.tracking import ModelResult
@@ -455,8 +456,8 @@ CSV: <a href="category_ap_by_model.csv">category_ap_by_model.csv</a>.</p>
 def results_from_out(out_dir: str) -> list[ModelResult]:
   """The EfficientDet results under OUT/<task_name>/metrics.json (zoo info from the TF2 zoo)."""
   results = []
-  for key, *_ in tracking.EFFICIENTDET_ZOO:
-    info = tracking.efficientdet_info(key)
+  for entry in model_registry.efficientdet_models():
+    info = tracking.ModelInfo.from_registry(entry)
     path = os.path.join(out_dir, info.task_name, "metrics.json")
     if os.path.exists(path):
       results.append(tracking.load_model_result(path, info))
@@ -465,7 +466,7 @@ def results_from_out(out_dir: str) -> list[ModelResult]:
 
 def write_demo_results(out_dir: str, keys: Sequence[str] | None = None) -> list[ModelResult]:
   """Synthetic metrics.json/per_category.csv for `keys` (default d0-d7) under OUT (demo, tests)."""
-  keys = keys or [k for k, *_ in tracking.EFFICIENTDET_ZOO]
+  keys = keys or [entry.key for entry in model_registry.efficientdet_models()]
   results = []
   for key in keys:
     info = tracking.efficientdet_info(key)
