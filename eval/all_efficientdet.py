@@ -45,7 +45,7 @@ from absl import logging
 
 from configs import model_registry
 from eval import atomic_io
-from eval import evaluate_model
+from eval import model_evaluation
 from eval import tracking
 from eval import user_paths
 from eval.download import cache as cache_lib
@@ -210,7 +210,7 @@ class Sweep:
     logging.info("COCO 2017 val ready in %.1fs: %s, %s", time.perf_counter() - start,
                  coco.annotations_json, coco.image_dir)
     start = time.perf_counter()
-    self.source, self.identity = evaluate_model.coco_json_source(coco.annotations_json,
+    self.source, self.identity = model_evaluation.coco_json_source(coco.annotations_json,
                                                                  coco.image_dir)
     # What a model's results depend on besides the model: compared when resuming.
     self.sweep_id = {"version": SWEEP_VERSION,
@@ -255,7 +255,7 @@ class Sweep:
       print(f"\nall_efficientdet: {label} FAILED:\n  {outcome.error}\n", file=sys.stderr,
             flush=True)
     finally:
-      evaluate_model.release_tensorflow_memory()  # also what a failed model's traceback held
+      model_evaluation.release_tensorflow_memory()  # also what a failed model's traceback held
     outcome.seconds = time.perf_counter() - start
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in outcome.stages.items())
     logging.info("%s: %s in %.1fs%s", label, outcome.status, outcome.seconds,
@@ -282,7 +282,7 @@ class Sweep:
       _maybe_kill(stage, entry.key)
 
     settings = model_registry.EVAL_SETTINGS
-    return evaluate_model.evaluate(
+    return model_evaluation.evaluate(
         model_dir, self.source, model_out, identity=self.identity,
         metrics_set=list(settings.metrics_set), max_images=self.max_images,
         force_inference=self.force_inference, area_source=self.area_source,

@@ -118,6 +118,11 @@ def _pypi_impl(rctx):
             names.append(line.split("==")[0].strip().replace(".", "-").replace("_", "-").lower())
     rctx.file("BUILD.bazel", _BUILD_HEADER)
 
+    # TensorFlow is `tensorflow-cpu` in the CPU lock and `tensorflow` in the GPU lock: targets
+    # depend on `@pypi//tensorflow`, which names whichever the selected lock holds.
+    if "tensorflow-cpu" in names and "tensorflow" not in names:
+        names.append("tensorflow")
+
     # One package per locked distribution (`@pypi//numpy`). The files live in the venv, so these
     # record which distributions a target uses; the interpreter provides them.
     for name in names:
