@@ -40,6 +40,26 @@ std::string JsonProblem(error_code e) {
   return std::string("invalid JSON (") + simdjson::error_message(e) + ")";
 }
 
+// The raw JSON text of a segmentation (a polygon list or an RLE object), kept as text so
+// that only segm evaluation decodes it. Returns the problem, or "" on success.
+std::string RawSegmentation(od::value& val, std::string_view* text) {
+  od::json_type type;
+  error_code e = val.type().get(type);
+  if (e) return JsonProblem(e);
+  if (type == od::json_type::array) {
+    od::array a;
+    e = val.get_array().get(a);
+    if (!e) e = a.raw_json().get(*text);
+  } else if (type == od::json_type::object) {
+    od::object o;
+    e = val.get_object().get(o);
+    if (!e) e = o.raw_json().get(*text);
+  } else {
+    return "'segmentation' must be a polygon list or an RLE object";
+  }
+  return e ? JsonProblem(e) : std::string();
+}
+
 // A file or buffer copy with one byte of slack in front (used to split the
 // results array in two without copying) and simdjson's padding behind.
 // Files are mapped privately (no copy, no page zeroing); writes stay local.
@@ -362,21 +382,9 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc, Scan
         const std::string problem = CheckBox(box);
         if (!problem.empty()) bad(problem.c_str());
       } else if (key == "segmentation") {
-        od::json_type type;
-        if ((e = val.type().get(type))) bad(JsonProblem(e).c_str());
         std::string_view text;
-        if (type == od::json_type::array) {
-          od::array a;
-          e = val.get_array().get(a);
-          if (!e) e = a.raw_json().get(text);
-        } else if (type == od::json_type::object) {
-          od::object o;
-          e = val.get_object().get(o);
-          if (!e) e = o.raw_json().get(text);
-        } else {
-          bad("'segmentation' must be a polygon list or an RLE object");
-        }
-        if (e) bad(JsonProblem(e).c_str());
+        const std::string problem = RawSegmentation(val, &text);
+        if (!problem.empty()) bad(problem.c_str());
         seg_b = static_cast<uint64_t>(text.data() - doc);
         seg_e = seg_b + text.size();
       }
@@ -595,21 +603,9 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
         if (!std::isfinite(score)) bad("'score' must be finite");
         has_score = true;
       } else if (key == "segmentation") {
-        od::json_type type;
-        if ((e = val.type().get(type))) bad(JsonProblem(e));
         std::string_view text;
-        if (type == od::json_type::array) {
-          od::array a;
-          e = val.get_array().get(a);
-          if (!e) e = a.raw_json().get(text);
-        } else if (type == od::json_type::object) {
-          od::object o;
-          e = val.get_object().get(o);
-          if (!e) e = o.raw_json().get(text);
-        } else {
-          bad("'segmentation' must be a polygon list or an RLE object");
-        }
-        if (e) bad(JsonProblem(e));
+        const std::string problem = RawSegmentation(val, &text);
+        if (!problem.empty()) bad(problem);
         segm_text = text;
         has_segm = true;
       }
