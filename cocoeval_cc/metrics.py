@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-_TF_PREFIX = {"bbox": "DetectionBoxes_", "segm": "DetectionMasks_"}
+TF_PREFIX = {"bbox": "DetectionBoxes_", "segm": "DetectionMasks_"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +57,7 @@ def tf_metrics(iou_type: str, specs: Sequence[StatSpec], stats: Sequence[float],
   `<prefix><stat> ByCategory/<name>` for every statistic (-1 for categories without
   ground truth), as the TF OD API's include_/all_metrics_per_category options do.
   """
-  prefix = _TF_PREFIX[iou_type]
+  prefix = TF_PREFIX[iou_type]
   metrics = {prefix + spec.key: float(v) for spec, v in zip(specs, stats)}
   if category_stats is None:
     return metrics

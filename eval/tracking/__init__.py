@@ -20,23 +20,21 @@ import os
 import random
 from typing import Any, Iterable, Mapping, Sequence
 
+from cocoeval_cc import metrics as coco_metrics
 from configs import model_registry
 
-# The 12 statistics in pycocotools order, their TF OD API keys (without the
-# DetectionBoxes_/DetectionMasks_ prefix) and a readable label.
-STAT_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
-              "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large")
-TF_KEYS = ("Precision/mAP", "Precision/mAP@.50IOU", "Precision/mAP@.75IOU",
-           "Precision/mAP (small)", "Precision/mAP (medium)", "Precision/mAP (large)",
-           "Recall/AR@1", "Recall/AR@10", "Recall/AR@100",
-           "Recall/AR@100 (small)", "Recall/AR@100 (medium)", "Recall/AR@100 (large)")
+# The 12 statistics in pycocotools order and their TF OD API keys (without the
+# DetectionBoxes_/DetectionMasks_ prefix), as the evaluator names them, and a readable label.
+_DEFAULT_SPECS = coco_metrics.stat_specs(("all", "small", "medium", "large"), (1, 10, 100))
+STAT_NAMES = tuple(coco_metrics.short_names(_DEFAULT_SPECS))
+TF_KEYS = tuple(spec.key for spec in _DEFAULT_SPECS)
 STAT_LABELS = {
     "AP": "AP @[.50:.95] (mAP)", "AP50": "AP @.50", "AP75": "AP @.75",
     "AP_small": "AP small", "AP_medium": "AP medium", "AP_large": "AP large",
     "AR1": "AR @1 det", "AR10": "AR @10 dets", "AR100": "AR @100 dets",
     "AR_small": "AR small", "AR_medium": "AR medium", "AR_large": "AR large",
 }
-TF_PREFIX = {"bbox": "DetectionBoxes_", "segm": "DetectionMasks_"}
+TF_PREFIX = coco_metrics.TF_PREFIX
 MISSING = "\u2013"  # shown for -1 (no ground truth) and absent values
 
 # mscoco_label_map.pbtxt: (id, display_name, COCO supercategory).
