@@ -1,0 +1,464 @@
+// Detections loading (pycocotools' loadRes()): from a JSON results file or
+// buffer (json_scanner.h's fast scan of plain bbox records, else simdjson's
+// parser, in two halves on large inputs) and from an Nx7 array.
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cocoeval_cc/dataset.h"
+#include "cocoeval_cc/dataset_internal.h"
+#include "cocoeval_cc/errors.h"
+#include "cocoeval_cc/json_scanner.h"
+#include "cocoeval_cc/mask.h"
+
+namespace cocoeval {
+
+using internal::CheckBox;
+using internal::CopyBuffer;
+using internal::Fail;
+using internal::GetBox;
+using internal::GetDouble;
+using internal::GetId;
+using internal::IntProblem;
+using internal::IsBlank;
+using internal::JsonProblem;
+using internal::kNaN;
+using internal::PaddedBuffer;
+using internal::ParallelFor;
+using internal::RawSegmentation;
+using internal::ReadFile;
+using internal::ResultName;
+
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+// Segmentation texts copied out of a results chunk.
+struct TextArena {
+  std::string arena;
+  std::vector<uint64_t> begin, end;
+  void Add(std::string_view text) {
+    begin.push_back(arena.size());
+    arena.append(text.data(), text.size());
+    end.push_back(arena.size());
+  }
+  void AddNone() {
+    begin.push_back(arena.size());
+    end.push_back(arena.size());
+  }
+};
+
+// Results parsed from one slice of the results array.
+struct ResultChunk {
+  std::vector<uint32_t> image, category;
+  std::vector<double> bbox, score;
+  std::vector<uint8_t> has_bbox;
+  TextArena segm;
+  bool first_has_bbox = false;  // non-empty bbox on the slice's first record
+  bool first_has_segm = false;
+};
+
+// Parses a JSON array of results. `first_index` numbers records in messages.
+void ParseResultArray(const char* data, size_t size, size_t capacity, const GroundTruth& gt,
+                      const std::string& src, size_t first_index, ResultChunk* out) {
+  od::parser parser;
+  od::document doc;
+  error_code e = parser.iterate(data, size, capacity).get(doc);
+  if (e) Fail(src, "", JsonProblem(e));
+  od::array arr;
+  e = doc.get_array().get(arr);
+  if (e) {
+    Fail(src, "", e == simdjson::INCORRECT_TYPE ? "results must be a list of objects" : JsonProblem(e));
+  }
+  // Reserve for the smallest plausible record so vectors never regrow;
+  // untouched reserved pages cost no memory.
+  const size_t max_records = size / 48 + 16;
+  out->image.reserve(max_records);
+  out->category.reserve(max_records);
+  out->bbox.reserve(4 * max_records);
+  out->score.reserve(max_records);
+  out->has_bbox.reserve(max_records);
+  size_t index = first_index;
+  for (auto elem : arr) {
+    od::object obj;
+    e = elem.get_object().get(obj);
+    if (e) Fail(src, ResultName(index, false, 0), e == simdjson::INCORRECT_TYPE ? "must be an object" : JsonProblem(e));
+    int64_t image_id = 0, category_id = 0;
+    double box[4] = {kNaN, kNaN, kNaN, kNaN};
+    double score = kNaN;
+    bool has_image = false, has_cat = false, has_score = false;
+    int box_n = -1;
+    bool has_segm = false;
+    std::string_view segm_text;
+    for (auto field : obj) {
+      od::raw_json_string key;
+      if ((e = field.key().get(key))) Fail(src, ResultName(index, has_image, image_id), JsonProblem(e));
+      od::value val = field.value();
+      auto bad = [&](const std::string& what) {
+        Fail(src, ResultName(index, has_image, image_id), what);
+      };
+      if (key == "image_id") {
+        if ((e = GetId(val, &image_id))) bad(IntProblem("image_id", e));
+        has_image = true;
+      } else if (key == "category_id") {
+        if ((e = GetId(val, &category_id))) bad(IntProblem("category_id", e));
+        has_cat = true;
+      } else if (key == "bbox") {
+        box_n = GetBox(val, box, &e);
+        if (box_n < 0 && e != simdjson::INCORRECT_TYPE) bad(JsonProblem(e));
+        if (box_n != 4 && box_n != 0) bad("'bbox' must be a list of 4 numbers");
+        if (box_n == 4) {
+          const std::string problem = CheckBox(box);
+          if (!problem.empty()) bad(problem);
+        }
+      } else if (key == "score") {
+        if (GetDouble(val, &score)) bad("'score' must be a number");
+        if (!std::isfinite(score)) bad("'score' must be finite");
+        has_score = true;
+      } else if (key == "segmentation") {
+        std::string_view text;
+        const std::string problem = RawSegmentation(val, &text);
+        if (!problem.empty()) bad(problem);
+        segm_text = text;
+        has_segm = true;
+      }
+    }
+    if (!has_image) Fail(src, ResultName(index, false, 0), "missing 'image_id'");
+    if (!has_cat) Fail(src, ResultName(index, true, image_id), "missing 'category_id'");
+    if (!has_score) Fail(src, ResultName(index, true, image_id), "missing 'score'");
+    const int64_t img = gt.image_index.Find(image_id);
+    if (img < 0) {
+      Fail(src, ResultName(index, true, image_id),
+           "image_id " + std::to_string(image_id) + " is not in the ground truth " + gt.source);
+    }
+    const int64_t cat = gt.category_index.Find(category_id);
+    if (cat < 0) {
+      Fail(src, ResultName(index, true, image_id),
+           "category_id " + std::to_string(category_id) + " is not in the ground truth " + gt.source);
+    }
+    if (index == first_index) {
+      out->first_has_bbox = box_n == 4;
+      out->first_has_segm = has_segm;
+    }
+    out->image.push_back(static_cast<uint32_t>(img));
+    out->category.push_back(static_cast<uint32_t>(cat));
+    out->bbox.insert(out->bbox.end(), box, box + 4);
+    out->score.push_back(score);
+    out->has_bbox.push_back(box_n == 4);
+    if (has_segm) {
+      out->segm.Add(segm_text);
+    } else {
+      out->segm.AddNone();
+    }
+    ++index;
+  }
+  if (doc.current_location().error() == simdjson::SUCCESS) Fail(src, "", "invalid JSON (trailing content after the results list)");
+}
+
+// Splits the buffer into two valid JSON arrays in place, at a top-level
+// "}, {" boundary near the middle, so two threads can parse it. Returns
+// false when no boundary is found; Undo() restores the buffer.
+struct Split {
+  char* buf = nullptr;
+  size_t close = 0, open = 0;  // positions of '}' and '{'
+  char saved = 0;
+  const char* first = nullptr;
+  size_t first_size = 0;
+  const char* second = nullptr;
+  size_t second_size = 0;
+
+  bool Make(PaddedBuffer& b) {
+    buf = b.data;
+    size_t i = b.size / 2;
+    const size_t limit = std::min(b.size, i + (1u << 20));
+    for (; i < limit; ++i) {
+      if (buf[i] != '}') continue;
+      size_t j = i + 1;
+      while (j < b.size && std::strchr(" \n\r\t", buf[j]) && buf[j]) ++j;
+      if (j >= b.size || buf[j] != ',') continue;
+      ++j;
+      while (j < b.size && std::strchr(" \n\r\t", buf[j]) && buf[j]) ++j;
+      if (j >= b.size || buf[j] != '{') continue;
+      close = i;
+      open = j;
+      // First half: shift left into the slack byte and close it with ']'.
+      std::memmove(buf - 1, buf, close + 1);
+      buf[close] = ']';
+      // Second half: open it with '[' just before its first '{'.
+      saved = buf[open - 1];
+      buf[open - 1] = '[';
+      first = buf - 1;
+      first_size = close + 2;
+      second = buf + open - 1;
+      second_size = b.size - (open - 1);
+      return true;
+    }
+    return false;
+  }
+
+  void Undo() {
+    buf[open - 1] = saved;
+    std::memmove(buf, buf - 1, close + 1);
+    // buf[close] held ']' (the moved '}' is back at close now via memmove).
+  }
+};
+
+// Appends chunk c to chunk `into` (record order is chunk order).
+void AppendChunk(ResultChunk&& c, ResultChunk* into) {
+  into->image.insert(into->image.end(), c.image.begin(), c.image.end());
+  into->category.insert(into->category.end(), c.category.begin(), c.category.end());
+  into->bbox.insert(into->bbox.end(), c.bbox.begin(), c.bbox.end());
+  into->score.insert(into->score.end(), c.score.begin(), c.score.end());
+  into->has_bbox.insert(into->has_bbox.end(), c.has_bbox.begin(), c.has_bbox.end());
+  const uint64_t base = into->segm.arena.size();
+  into->segm.arena += c.segm.arena;
+  for (size_t i = 0; i < c.segm.begin.size(); ++i) {
+    into->segm.begin.push_back(base + c.segm.begin[i]);
+    into->segm.end.push_back(base + c.segm.end[i]);
+  }
+  c = ResultChunk();
+}
+
+std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt, std::vector<ResultChunk>& chunks,
+                                             const std::string& src, int num_threads) {
+  auto det = std::make_unique<Detections>();
+  det->source = src;
+  size_t n = 0;
+  for (const auto& c : chunks) n += c.score.size();
+  if (n == 0) Fail(src, "", "no results (the results list is empty)");
+  const ResultChunk& first = chunks[0];
+  if (!first.first_has_bbox && !first.first_has_segm) {
+    Fail(src, "results[0]", "has neither 'bbox' nor 'segmentation' (keypoints and captions are not supported)");
+  }
+  det->bbox_mode = first.first_has_bbox;
+  ResultChunk& all = chunks[0];
+  for (size_t i = 1; i < chunks.size(); ++i) AppendChunk(std::move(chunks[i]), &all);
+  det->image = std::move(all.image);
+  det->category = std::move(all.category);
+  det->bbox = std::move(all.bbox);
+  det->score = std::move(all.score);
+  const std::vector<uint8_t> has_bbox = std::move(all.has_bbox);
+  SegmText segm;
+  {
+    auto arena = std::make_shared<std::string>(std::move(all.segm.arena));
+    arena->append(simdjson::SIMDJSON_PADDING, ' ');
+    segm.base = arena->data();
+    segm.owner = std::move(arena);
+    segm.begin = std::move(all.segm.begin);
+    segm.end = std::move(all.segm.end);
+  }
+  det->area.resize(n);
+  if (det->bbox_mode) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!has_bbox[i]) Fail(src, ResultName(i, true, gt.image_ids[det->image[i]]), "missing 'bbox'");
+      det->area[i] = det->bbox[4 * i + 2] * det->bbox[4 * i + 3];
+    }
+    det->segm = std::move(segm);
+    return det;
+  }
+  // Segm results: the area (and a missing bbox) come from the mask.
+  det->segm_masks.Resize(n);
+  ParallelFor(n, num_threads, [&](size_t i) {
+    auto name = [&] { return src + ": " + ResultName(i, true, gt.image_ids[det->image[i]]); };
+    if (!segm.Has(i)) throw InputError(name() + ": missing 'segmentation'");
+    const uint32_t img = det->image[i];
+    Rle rle;
+    try {
+      rle = SegmentationToRle(segm.Get(i), gt.image_heights[img], gt.image_widths[img], "");
+    } catch (const InputError& err) {
+      throw InputError(name() + ": " + err.what());
+    }
+    det->segm_masks.Set(i, std::move(rle));
+    det->area[i] = static_cast<double>(det->segm_masks.areas[i]);
+    if (!has_bbox[i]) {
+      const std::array<double, 4>& bb = det->segm_masks.boxes[i];
+      // loadRes's toBbox; NaN means it throws.
+      if (std::isnan(bb[0])) ToBbox(det->segm_masks.rles[i]);
+      std::copy(bb.begin(), bb.end(), &det->bbox[4 * i]);
+    }
+  });
+  return det;
+}
+
+// The fast path: plain bbox records, scanned in two halves when worthwhile.
+std::unique_ptr<Detections> ScanDetections(const GroundTruth& gt, const PaddedBuffer& buf,
+                                           const std::string& src, int num_threads) {
+  const size_t max_records = buf.size / 48 + 16;
+  std::vector<ScannedResults> parts;
+  size_t close = 0, open = 0;
+  bool split = false;
+  if (num_threads >= 2 && buf.size >= (4u << 20)) {
+    // A '}' , '{' sequence near the middle; the head scan only succeeds if
+    // it really ends a top-level record.
+    const char* d = buf.data;
+    const size_t limit = std::min(buf.size, buf.size / 2 + (1u << 20));
+    for (size_t i = buf.size / 2; i < limit && !split; ++i) {
+      if (d[i] != '}') continue;
+      size_t j = i + 1;
+      while (j < buf.size && (d[j] == ' ' || d[j] == '\n' || d[j] == '\r' || d[j] == '\t')) ++j;
+      if (j >= buf.size || d[j] != ',') continue;
+      ++j;
+      while (j < buf.size && (d[j] == ' ' || d[j] == '\n' || d[j] == '\r' || d[j] == '\t')) ++j;
+      if (j >= buf.size || d[j] != '{') continue;
+      close = i;
+      open = j;
+      split = true;
+    }
+  }
+  bool ok;
+  if (split) {
+    parts.resize(2);
+    const size_t head = (close + 1) / 48 + 16;
+    parts[0].image.reserve(head);
+    parts[0].category.reserve(head);
+    parts[0].bbox.reserve(4 * head);
+    parts[0].score.reserve(head);
+    const size_t tail_records = (buf.size - open) / 48 + 16;
+    parts[1].image.reserve(tail_records);
+    parts[1].category.reserve(tail_records);
+    parts[1].bbox.reserve(4 * tail_records);
+    parts[1].score.reserve(tail_records);
+    bool ok_tail = false;
+    std::thread tail([&]() {
+      ok_tail = ScanResults(buf.data + open, buf.data + buf.size, ScanPart::kTail, gt.image_index,
+                            gt.category_index, &parts[1]);
+    });
+    const bool ok_head = ScanResults(buf.data, buf.data + close + 1, ScanPart::kHead,
+                                     gt.image_index, gt.category_index, &parts[0]);
+    tail.join();
+    ok = ok_head && ok_tail;
+  } else {
+    parts.resize(1);
+    parts[0].image.reserve(max_records);
+    parts[0].category.reserve(max_records);
+    parts[0].bbox.reserve(4 * max_records);
+    parts[0].score.reserve(max_records);
+    ok = ScanResults(buf.data, buf.data + buf.size, ScanPart::kWhole, gt.image_index,
+                     gt.category_index, &parts[0]);
+  }
+  if (!ok) return nullptr;
+  ScannedResults& all = parts[0];
+  if (parts.size() == 2) {
+    all.image.insert(all.image.end(), parts[1].image.begin(), parts[1].image.end());
+    all.category.insert(all.category.end(), parts[1].category.begin(), parts[1].category.end());
+    all.bbox.insert(all.bbox.end(), parts[1].bbox.begin(), parts[1].bbox.end());
+    all.score.insert(all.score.end(), parts[1].score.begin(), parts[1].score.end());
+  }
+  auto det = std::make_unique<Detections>();
+  det->source = src;
+  det->bbox_mode = true;
+  det->image = std::move(all.image);
+  det->category = std::move(all.category);
+  det->bbox = std::move(all.bbox);
+  det->score = std::move(all.score);
+  const size_t n = det->score.size();
+  det->area.resize(n);
+  for (size_t i = 0; i < n; ++i) det->area[i] = det->bbox[4 * i + 2] * det->bbox[4 * i + 3];
+  return det;
+}
+
+std::unique_ptr<Detections> ParseDetections(const GroundTruth& gt, PaddedBuffer& buf,
+                                            const std::string& src, int num_threads) {
+  if (IsBlank(buf.data, buf.size)) Fail(src, "", "empty file");
+  num_threads = ResolveThreads(num_threads);
+  if (auto det = ScanDetections(gt, buf, src, num_threads)) return det;
+  std::vector<ResultChunk> chunks;
+  Split split;
+  if (num_threads >= 2 && buf.size >= (4u << 20) && split.Make(buf)) {
+    chunks.resize(2);
+    bool ok = true;
+    std::thread second([&]() {
+      try {
+        ParseResultArray(split.second, split.second_size, buf.capacity() - (split.second - buf.data),
+                         gt, src, 0, &chunks[1]);
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    });
+    bool ok_first = true;
+    try {
+      ParseResultArray(split.first, split.first_size, buf.capacity() + 1, gt, src, 0, &chunks[0]);
+    } catch (const std::exception&) {
+      ok_first = false;
+    }
+    second.join();
+    split.Undo();
+    if (!(ok && ok_first)) {
+      // A bad split or bad input: the whole document gives the exact message.
+      chunks.clear();
+      chunks.resize(1);
+      ParseResultArray(buf.data, buf.size, buf.capacity(), gt, src, 0, &chunks[0]);
+    }
+  } else {
+    chunks.resize(1);
+    ParseResultArray(buf.data, buf.size, buf.capacity(), gt, src, 0, &chunks[0]);
+  }
+  return FinishDetections(gt, chunks, src, num_threads);
+}
+
+}  // namespace
+
+std::unique_ptr<Detections> LoadDetectionsFile(const GroundTruth& gt, const std::string& path,
+                                               int num_threads) {
+  PaddedBuffer buf;
+  ReadFile(path, &buf);
+  return ParseDetections(gt, buf, path, num_threads);
+}
+
+std::unique_ptr<Detections> LoadDetectionsBuffer(const GroundTruth& gt, std::string_view json,
+                                                 const std::string& source, int num_threads) {
+  PaddedBuffer buf;
+  CopyBuffer(json, &buf);
+  return ParseDetections(gt, buf, source, num_threads);
+}
+
+std::unique_ptr<Detections> LoadDetectionsArray(const GroundTruth& gt, const double* rows, size_t n,
+                                                const std::string& source) {
+  if (n == 0) Fail(source, "", "no results (the array has no rows)");
+  auto det = std::make_unique<Detections>();
+  det->source = source;
+  det->bbox_mode = true;
+  det->image.resize(n);
+  det->category.resize(n);
+  det->bbox.resize(4 * n);
+  det->score.resize(n);
+  det->area.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double* r = rows + 7 * i;
+    const std::string row = "row " + std::to_string(i);
+    if (!std::isfinite(r[0]) || !std::isfinite(r[6]) || std::fabs(r[0]) > 9.2e18 || std::fabs(r[6]) > 9.2e18) {
+      Fail(source, row, "image_id and category_id must be finite");
+    }
+    // int() in loadNumpyAnnotations truncates toward zero.
+    const int64_t image_id = static_cast<int64_t>(r[0]);
+    const int64_t category_id = static_cast<int64_t>(r[6]);
+    const int64_t img = gt.image_index.Find(image_id);
+    if (img < 0) Fail(source, row, "image_id " + std::to_string(image_id) + " is not in the ground truth " + gt.source);
+    const int64_t cat = gt.category_index.Find(category_id);
+    if (cat < 0) Fail(source, row, "category_id " + std::to_string(category_id) + " is not in the ground truth " + gt.source);
+    const std::string problem = CheckBox(r + 1);
+    if (!problem.empty()) Fail(source, row, problem);
+    if (!std::isfinite(r[5])) Fail(source, row, "score must be finite");
+    det->image[i] = static_cast<uint32_t>(img);
+    det->category[i] = static_cast<uint32_t>(cat);
+    std::copy(r + 1, r + 5, &det->bbox[4 * i]);
+    det->score[i] = r[5];
+    det->area[i] = r[3] * r[4];
+  }
+  return det;
+}
+
+}  // namespace cocoeval
