@@ -33,6 +33,10 @@ std::string JsonProblem(error_code e) {
   return std::string("invalid JSON (") + simdjson::error_message(e) + ")";
 }
 
+std::string RecordProblem(error_code e) {
+  return e == simdjson::INCORRECT_TYPE ? "must be an object" : JsonProblem(e);
+}
+
 // The raw JSON text of a segmentation (a polygon list or an RLE object), kept as text so
 // that only segm evaluation decodes it. Returns the problem, or "" on success.
 std::string RawSegmentation(od::value& val, std::string_view* text) {

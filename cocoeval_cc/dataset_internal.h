@@ -40,6 +40,10 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // "invalid JSON (<simdjson's message>)".
 std::string JsonProblem(error_code e);
 
+// Why a list element could not be read as a record (object): "must be an object" when it
+// is another JSON type, else the parse error.
+std::string RecordProblem(error_code e);
+
 // The message for a bad integer field (ids, iscrowd, height / width).
 std::string IntProblem(const char* field, error_code e);
 

@@ -39,6 +39,7 @@ using internal::PaddedBuffer;
 using internal::ParallelFor;
 using internal::RawSegmentation;
 using internal::ReadFile;
+using internal::RecordProblem;
 using internal::ResultName;
 
 namespace {
@@ -95,7 +96,7 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
   for (auto elem : arr) {
     od::object obj;
     e = elem.get_object().get(obj);
-    if (e) Fail(src, ResultName(index, false, 0), e == simdjson::INCORRECT_TYPE ? "must be an object" : JsonProblem(e));
+    if (e) Fail(src, ResultName(index, false, 0), RecordProblem(e));
     int64_t image_id = 0, category_id = 0;
     double box[4] = {kNaN, kNaN, kNaN, kNaN};
     double score = kNaN;

@@ -33,6 +33,7 @@ using internal::PaddedBuffer;
 using internal::RawSegmentation;
 using internal::ReadFile;
 using internal::RecordName;
+using internal::RecordProblem;
 
 namespace {
 
@@ -46,7 +47,7 @@ void ParseImages(od::value v, const std::string& src, ScannedGroundTruth* gt) {
   for (auto elem : arr) {
     od::object obj;
     error_code e = elem.get_object().get(obj);
-    if (e) Fail(src, RecordName("images", index, false, 0), e == simdjson::INCORRECT_TYPE ? "must be an object" : JsonProblem(e));
+    if (e) Fail(src, RecordName("images", index, false, 0), RecordProblem(e));
     int64_t id = 0, h = -1, w = -1;
     bool has_id = false;
     for (auto field : obj) {
@@ -80,7 +81,7 @@ void ParseCategories(od::value v, const std::string& src, ScannedGroundTruth* gt
   for (auto elem : arr) {
     od::object obj;
     error_code e = elem.get_object().get(obj);
-    if (e) Fail(src, RecordName("categories", index, false, 0), e == simdjson::INCORRECT_TYPE ? "must be an object" : JsonProblem(e));
+    if (e) Fail(src, RecordName("categories", index, false, 0), RecordProblem(e));
     int64_t id = 0;
     bool has_id = false;
     std::string name, super;
@@ -114,7 +115,7 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc, Scan
   for (auto elem : arr) {
     od::object obj;
     error_code e = elem.get_object().get(obj);
-    if (e) Fail(src, RecordName("annotations", index, false, 0), e == simdjson::INCORRECT_TYPE ? "must be an object" : JsonProblem(e));
+    if (e) Fail(src, RecordName("annotations", index, false, 0), RecordProblem(e));
     int64_t id = 0, image_id = 0, category_id = 0, iscrowd = 0;
     double box[4] = {kNaN, kNaN, kNaN, kNaN};
     double area = kNaN;
