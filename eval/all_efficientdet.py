@@ -85,10 +85,9 @@ _CLEARML = flags.DEFINE_bool(
 _FORCE_INFERENCE = flags.DEFINE_bool(
     "force_inference", False, "Run every selected model again, even if OUT holds its "
     "complete results or its detections.")
-_AREA_SOURCE = flags.DEFINE_enum(
-    "area_source", "annotation", ["annotation", "box"],
-    "What small/medium/large are judged on: the annotation 'area' (official COCO) or the "
-    "ground-truth box area w*h (what the TF OD API's TF2 eval does).")
+_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation",
+                                  list(model_evaluation.AREA_SOURCES),
+                                  model_evaluation.AREA_SOURCE_HELP)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
 _DOWNLOAD_TIMEOUT = flags.DEFINE_float(
     "download_timeout", 30.0, "Seconds a download may wait for a connection or for any "
@@ -131,10 +130,6 @@ def _maybe_kill(stage: str, key: str) -> None:
     sys.stderr.flush()
     sys.stdout.flush()
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _sha256_file(path: str) -> str:
-  return http_fetch.sha256_of(path)
 
 
 def _read_json(path: str) -> Any | None:
@@ -214,7 +209,7 @@ class Sweep:
                                                                  coco.image_dir)
     # What a model's results depend on besides the model: compared when resuming.
     self.sweep_id = {"version": SWEEP_VERSION,
-                     "annotations_sha256": _sha256_file(coco.annotations_json),
+                     "annotations_sha256": http_fetch.sha256_of(coco.annotations_json),
                      "num_images": (self.source.num_images if self.max_images is None
                                     else min(self.max_images, self.source.num_images)),
                      "max_images": self.max_images, "area_source": self.area_source}
@@ -298,7 +293,7 @@ class Sweep:
   def _log_model(self, label: str, entry, model_out: str, data: dict) -> dict:
     """Logs the model's task unless clearml.json says these metrics were logged already."""
     record_path = os.path.join(model_out, CLEARML_RECORD)
-    metrics_sha = _sha256_file(os.path.join(model_out, METRICS))
+    metrics_sha = http_fetch.sha256_of(os.path.join(model_out, METRICS))
     record = _read_json(record_path)
     if isinstance(record, dict) and record.get("metrics_sha256") == metrics_sha:
       logging.info("%s: ClearML task already logged (%s, %s): not logged again (delete %s to "
@@ -335,7 +330,7 @@ class Sweep:
   def log_comparison(self, results: list[tracking.ModelResult]) -> None:
     """The comparison task, unless the same results were compared in an earlier run."""
     record_path = os.path.join(self.out_dir, html_report.REPORT_DIR, COMPARISON_RECORD)
-    compared = {r.info.task_name: _sha256_file(r.metrics_path) for r in results}
+    compared = {r.info.task_name: http_fetch.sha256_of(r.metrics_path) for r in results}
     record = _read_json(record_path)
     if isinstance(record, dict) and record.get("models") == compared:
       logging.info("ClearML comparison of these %d models already logged (%s): not logged "

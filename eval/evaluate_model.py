@@ -42,10 +42,9 @@ _FORCE_INFERENCE = flags.DEFINE_bool("force_inference", False,
 _SKIP_MISSING = flags.DEFINE_bool(
     "skip_missing_images", False, "Leave images missing on disk out (of the ground truth "
     "too) instead of failing.")
-_AREA_SOURCE = flags.DEFINE_enum(
-    "area_source", "annotation", ["annotation", "box"],
-    "What small/medium/large are judged on: the annotation 'area' (official COCO) or the "
-    "ground-truth box area w*h (what the TF OD API's TF2 eval does).")
+_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation",
+                                  list(model_evaluation.AREA_SOURCES),
+                                  model_evaluation.AREA_SOURCE_HELP)
 _BATCH_SIZE = flags.DEFINE_integer(
     "batch_size", 1, "Images per model call, for exports with a batch dimension (images of "
     "one size are batched together).", lower_bound=1)

@@ -96,6 +96,12 @@ def _per_category_options(config, include: bool | None,
           from_config[1] if everything is None else everything)
 
 
+# What small/medium/large are judged on, for the binaries' --area_source flag.
+AREA_SOURCES = ("annotation", "box")
+AREA_SOURCE_HELP = ("What small/medium/large are judged on: the annotation 'area' (official COCO) "
+                    "or the ground-truth box area w*h (what the TF OD API's TF2 eval does).")
+
+
 def _ground_truth(source, max_images, area_source: str) -> dict:
   gt = source.ground_truth
   if max_images is not None:
