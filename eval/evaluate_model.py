@@ -62,22 +62,24 @@ _GLOBAL_STEP = flags.DEFINE_integer("global_step", 0, "TensorBoard step of the s
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
 
 
+# Exactly one input: COCO JSON + images, a pipeline config, or TFRecords + label map.
+flags.mark_flags_as_mutual_exclusive(["annotations", "pipeline_config_path", "tfrecord"],
+                                     required=True)
+flags.register_multi_flags_validator(
+    ["annotations", "image_dir"], lambda f: bool(f["annotations"]) == bool(f["image_dir"]),
+    message="--annotations and --image_dir go together")
+flags.register_multi_flags_validator(
+    ["tfrecord", "label_map_path"], lambda f: not f["tfrecord"] or bool(f["label_map_path"]),
+    message="--tfrecord needs --label_map_path")
+
+
 def _source_and_config():
   """The image source chosen by the flags, its identity (for the cache) and the config."""
-  modes = [bool(_ANNOTATIONS.value or _IMAGE_DIR.value), bool(_PIPELINE_CONFIG.value),
-           bool(_TFRECORD.value)]
-  if sum(modes) != 1:
-    raise app.UsageError("give exactly one input: --annotations with --image_dir, "
-                         "--pipeline_config_path, or --tfrecord with --label_map_path")
-  if _ANNOTATIONS.value or _IMAGE_DIR.value:
-    if not (_ANNOTATIONS.value and _IMAGE_DIR.value):
-      raise app.UsageError("--annotations and --image_dir go together")
+  if _ANNOTATIONS.value:
     source, identity = model_evaluation.coco_json_source(
         user_paths.resolve(_ANNOTATIONS.value), user_paths.resolve(_IMAGE_DIR.value))
     return source, identity, None
   if _TFRECORD.value:
-    if not _LABEL_MAP.value:
-      raise app.UsageError("--tfrecord needs --label_map_path")
     source = image_sources.TfRecordSource([user_paths.resolve(p) for p in _TFRECORD.value],
                                           user_paths.resolve(_LABEL_MAP.value))
     config = None
@@ -88,20 +90,24 @@ def _source_and_config():
   return source, model_evaluation.source_identity(source), config
 
 
+def _options() -> model_evaluation.EvaluationOptions:
+  return model_evaluation.EvaluationOptions(
+      max_images=_MAX_IMAGES.value, force_inference=_FORCE_INFERENCE.value,
+      skip_missing=_SKIP_MISSING.value, batch_size=_BATCH_SIZE.value,
+      box_frame=_BOX_FRAME.value, area_source=_AREA_SOURCE.value,
+      include_per_category=_INCLUDE_PER_CATEGORY.value,
+      all_per_category=_ALL_PER_CATEGORY.value, global_step=_GLOBAL_STEP.value,
+      num_threads=_NUM_THREADS.value)
+
+
 def main(argv):
   del argv
   out_dir = user_paths.resolve(_OUTPUT_DIR.value)
   os.makedirs(out_dir, exist_ok=True)
   try:
     source, identity, config = _source_and_config()
-    model_evaluation.evaluate(
-        user_paths.resolve(_MODEL_DIR.value), source, out_dir, identity=identity,
-        config=config, max_images=_MAX_IMAGES.value, force_inference=_FORCE_INFERENCE.value,
-        skip_missing=_SKIP_MISSING.value, batch_size=_BATCH_SIZE.value,
-        box_frame=_BOX_FRAME.value, area_source=_AREA_SOURCE.value,
-        include_per_category=_INCLUDE_PER_CATEGORY.value,
-        all_per_category=_ALL_PER_CATEGORY.value, global_step=_GLOBAL_STEP.value,
-        num_threads=_NUM_THREADS.value)
+    model_evaluation.evaluate(user_paths.resolve(_MODEL_DIR.value), source, out_dir,
+                              _options(), identity=identity, config=config)
   except (FileNotFoundError, ValueError) as e:  # the message names the file and the problem
     sys.exit(f"evaluate_model: {e}")
   except tf.errors.OpError as e:  # e.g. an undecodable image: the message names it

@@ -1,18 +1,22 @@
 """Evaluates one exported TF2 Object Detection API model: cached inference, COCO evaluation,
 and the output files (detections.json, metrics.json, per_category.csv, TensorBoard events).
 
-The library behind //eval:evaluate_model and //eval:all_efficientdet (which runs every model in
-one process):
+The library behind //eval:evaluate_model and the sweeps (which run every model in one process):
 
   source, identity = model_evaluation.coco_json_source(annotations_json, image_dir)
-  data = model_evaluation.evaluate(model_dir, source, out_dir, identity=identity, max_images=N)
+  run = model_evaluation.evaluate(model_dir, source, out_dir,
+                                  EvaluationOptions(max_images=N), identity=identity)
 
-evaluate() writes the files atomically and returns metrics.json's contents; it releases the model
-(and TensorFlow's memory) before returning.
+evaluate() is a short sequence of stages (STAGES): load the model and run inference (or reuse
+cached detections), evaluate every IoU type, write the outputs. It writes every file
+atomically, metrics.json last, and returns what metrics.json holds (eval/results.py); it
+releases the model (and TensorFlow's memory) before evaluating.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import gc
 import io
 import os
@@ -25,18 +29,43 @@ import tensorflow as tf
 import cocoeval_cc
 from cocoeval_cc import evaluation
 from eval import atomic_io
+from eval import results
 from eval.data import image_sources
 from eval.data import pipeline_config
 from eval.model import detection_model
 from eval.model import inference
-from eval.model import postprocess
 from eval.model import tensorboard_events
-
 
 _METRICS_SETS = {"coco_detection_metrics": "bbox", "coco_mask_metrics": "segm"}
 
 # evaluate()'s on_stage callback is called with these names, in this order.
 STAGES = ("model_loaded", "inference_done", "evaluated", "written")
+
+# What small/medium/large are judged on, for the binaries' --area_source flag.
+AREA_SOURCES = ("annotation", "box")
+AREA_SOURCE_HELP = ("What small/medium/large are judged on: the annotation 'area' (official COCO) "
+                    "or the ground-truth box area w*h (what the TF OD API's TF2 eval does).")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationOptions:
+  """How one model is evaluated (the flags of //eval:evaluate_model, minus the inputs).
+
+  metrics_set, include_per_category, all_per_category: None = the pipeline config's
+  eval_config, else bbox (+ segm for mask models) and every per-category statistic.
+  """
+  metrics_set: Sequence[str] | None = None
+  max_images: int | None = None          # only the first N images of the source
+  force_inference: bool = False          # run the model even if OUT holds its detections
+  skip_missing: bool = False             # leave images missing on disk out, GT included
+  batch_size: int = 1
+  box_frame: str = "image"               # what normalised boxes are relative to
+  area_source: str = "annotation"        # see AREA_SOURCES
+  include_per_category: bool | None = None
+  all_per_category: bool | None = None
+  global_step: int = 0                   # TensorBoard step of the scalars
+  num_threads: int = 0                   # evaluation threads, 0 = every core
+  verbose: bool = True                   # print the summary and per-category tables
 
 
 def _stat(path: str) -> dict:
@@ -85,21 +114,23 @@ def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool,
   return wanted or ["bbox"]
 
 
-def _per_category_options(config, include: bool | None,
-                          everything: bool | None) -> tuple[bool, bool]:
-  """Explicit values win; else the pipeline config's eval_config; else true."""
-  from_config = (True, True)
-  if config is not None:
-    from_config = (config.eval_config.include_metrics_per_category,
-                   config.eval_config.all_metrics_per_category)
-  return (from_config[0] if include is None else include,
-          from_config[1] if everything is None else everything)
-
-
-# What small/medium/large are judged on, for the binaries' --area_source flag.
-AREA_SOURCES = ("annotation", "box")
-AREA_SOURCE_HELP = ("What small/medium/large are judged on: the annotation 'area' (official COCO) "
-                    "or the ground-truth box area w*h (what the TF OD API's TF2 eval does).")
+def _resolve_config_options(options: EvaluationOptions, config) -> EvaluationOptions:
+  """Fills what the options leave open (None) from the pipeline config's eval_config."""
+  if config is None:
+    return dataclasses.replace(
+        options, include_per_category=(True if options.include_per_category is None
+                                       else options.include_per_category),
+        all_per_category=True if options.all_per_category is None else options.all_per_category)
+  eval_config = config.eval_config
+  return dataclasses.replace(
+      options,
+      metrics_set=(list(eval_config.metrics_set) if options.metrics_set is None
+                   else options.metrics_set),
+      include_per_category=(eval_config.include_metrics_per_category
+                            if options.include_per_category is None
+                            else options.include_per_category),
+      all_per_category=(eval_config.all_metrics_per_category
+                        if options.all_per_category is None else options.all_per_category))
 
 
 def _ground_truth(source, max_images, area_source: str) -> dict:
@@ -130,25 +161,25 @@ def _placeholder(gt: dict, iou_type: str) -> dict:
   return result
 
 
-def _evaluate(gt: dict, gt_coco, results: list[dict], iou_type: str,
-              num_threads: int) -> evaluation.EvaluationResult:
-  if not results:
+def _evaluate_one(gt: dict, gt_coco, detections: list[dict], iou_type: str,
+                  num_threads: int) -> evaluation.EvaluationResult:
+  if not detections:
     logging.warning("no %s detections at all: every AP and AR is 0", iou_type)
-    results = [_placeholder(gt, iou_type)]
-  dt = gt_coco.loadRes(results)
+    detections = [_placeholder(gt, iou_type)]
+  dt = gt_coco.loadRes(detections)
   params = cocoeval_cc.Params(iou_type)
   params.imgIds = sorted(gt_coco.getImgIds())  # as COCOeval does: every ground-truth image
   params.catIds = sorted(gt_coco.getCatIds())
-  return evaluation.evaluate_loaded(gt_coco._gt_native, dt._dt_native, iou_type, params,
-                                    num_threads)
+  return evaluation.evaluate_loaded(gt_coco.native_ground_truth, dt.native_detections,
+                                    iou_type, params, num_threads)
 
 
-def _per_category_csv(results: dict[str, evaluation.EvaluationResult]) -> str:
+def _per_category_csv(evaluations: dict[str, evaluation.EvaluationResult]) -> str:
   out = io.StringIO()
   writer = csv.writer(out, lineterminator="\n")
-  first = next(iter(results.values()))
+  first = next(iter(evaluations.values()))
   writer.writerow(["iou_type", "category_id", "category"] + first.stat_names)
-  for iou_type, result in results.items():
+  for iou_type, result in evaluations.items():
     for row in result.per_category():
       writer.writerow([iou_type, row["id"], row["name"]] + [repr(v) for v in row["stats"]])
   return out.getvalue()
@@ -161,45 +192,29 @@ def release_tensorflow_memory() -> None:
   gc.collect()
 
 
-def evaluate(model_dir: str, source, out_dir: str, *, identity: dict | None = None,
-             config=None, metrics_set: Sequence[str] | None = None,
-             max_images: int | None = None, force_inference: bool = False,
-             skip_missing: bool = False, batch_size: int = 1, box_frame: str = "image",
-             area_source: str = "annotation", include_per_category: bool | None = None,
-             all_per_category: bool | None = None, global_step: int = 0,
-             num_threads: int = 0, extra: dict | None = None, verbose: bool = True,
-             on_stage: Callable[[str, float], None] | None = None) -> dict:
-  """Evaluates the export in `model_dir` on `source`; writes OUT and returns metrics.json's data.
+@dataclasses.dataclass(frozen=True)
+class _InferenceOutput:
+  detections: inference.Detections
+  model_info: dict
+  has_masks: bool
+  load_seconds: float
 
-  source: an image_sources source (CocoJsonSource, TfRecordSource); identity: what identifies
-  its data for the detection cache (default source_identity(source)). config: a pipeline
-  config whose eval_config gives metrics_set and the per-category options (explicit
-  arguments win). extra: more top-level keys for metrics.json. on_stage(name, seconds) is
-  called after each of STAGES with the seconds that stage took. The model is released (and
-  TensorFlow's memory with it) before this returns, also on failure.
 
-  Raises FileNotFoundError / ValueError (bad inputs, not a detector) and tf.errors.OpError
-  (e.g. an undecodable image) with messages that name the problem.
-  """
-  on_stage = on_stage or (lambda name, seconds: None)
-  os.makedirs(out_dir, exist_ok=True)
-  identity = identity if identity is not None else source_identity(source)
-  if metrics_set is None and config is not None:
-    metrics_set = list(config.eval_config.metrics_set)
-
+def _run_inference(model_dir: str, source, out_dir: str, identity: dict,
+                   options: EvaluationOptions, on_stage) -> _InferenceOutput:
+  """Stage 1: load the SavedModel, run it (or reuse cached detections), release it."""
   start = time.perf_counter()
   model = detection_model.DetectionModel(model_dir)
   try:
     load_seconds = time.perf_counter() - start
     on_stage("model_loaded", load_seconds)
-    categories = source.ground_truth["categories"]
     detections = inference.cached_run(
-        model, source, [c["id"] for c in categories], out_dir, identity,
-        force=force_inference, max_images=max_images, skip_missing=skip_missing,
-        batch_size=batch_size, with_masks=True, box_frame=box_frame)
-    model_info = model.info()
-    has_masks = model.has_masks
-    model_pipeline_config = model.paths.pipeline_config
+        model, source, [c["id"] for c in source.ground_truth["categories"]], out_dir, identity,
+        force=options.force_inference, max_images=options.max_images,
+        skip_missing=options.skip_missing, batch_size=options.batch_size, with_masks=True,
+        box_frame=options.box_frame)
+    output = _InferenceOutput(detections, _model_description(model), model.has_masks,
+                              load_seconds)
   finally:
     del model  # the only reference: the SavedModel's variables go with it
     release_tensorflow_memory()
@@ -207,64 +222,116 @@ def evaluate(model_dir: str, source, out_dir: str, *, identity: dict | None = No
     logging.info("inference: %d images in %.1fs (%.2f images/s)", detections.num_images,
                  detections.seconds, detections.images_per_second)
   on_stage("inference_done", detections.seconds)
+  return output
 
-  start = time.perf_counter()
-  gt = _ground_truth(source, max_images, area_source)
-  gt_coco = cocoeval_cc.COCO(gt)
-  iou_types = _iou_types(metrics_set, has_masks, gt)
-  results = {}
-  for iou_type in iou_types:
-    dets = detections.bbox if iou_type == "bbox" else (detections.segm or [])
-    results[iou_type] = _evaluate(gt, gt_coco, dets, iou_type, num_threads)
-    if verbose:
-      print(f"{iou_type}:")
-      print("\n".join(results[iou_type].summary))
-      print()
-      print(results[iou_type].per_category_table())
-      print(flush=True)
-  eval_seconds = time.perf_counter() - start
-  on_stage("evaluated", eval_seconds)
 
-  start = time.perf_counter()
-  include, everything = _per_category_options(config, include_per_category, all_per_category)
-  metrics = {}
-  for result in results.values():
-    metrics.update(result.tf_metrics(include, everything))
-  data = results[iou_types[0]].to_json_dict()
-  data["metrics"] = metrics
-  data["iou_types"] = iou_types
-  for iou_type in iou_types[1:]:
-    data[iou_type] = results[iou_type].to_json_dict()
-  data.update(
-      model=model_info,
-      input=identity,
-      annotations=identity.get("annotations", {}).get("path"),
-      detections=os.path.join(out_dir, inference.DETECTIONS),
-      segmentations=(os.path.join(out_dir, inference.SEGMENTATIONS)
-                     if detections.segm is not None else None),
-      area_source=area_source,
-      include_metrics_per_category=include,
-      all_metrics_per_category=everything,
-      inference={"cached": detections.cached, "num_images": detections.num_images,
-                 "seconds": detections.seconds,
-                 "images_per_second": detections.images_per_second},
-      model_load_seconds=load_seconds,
-      evaluation_seconds=eval_seconds)
-  if model_pipeline_config:
+def _model_description(model) -> dict:
+  """The model's info() plus what its own pipeline.config says (informative only)."""
+  info = model.info()
+  if model.paths.pipeline_config:
     try:
-      model_config = pipeline_config.load(model_pipeline_config)
-      data["model"]["model_type"] = model_config.model_type
-      data["model"]["image_resizer"] = vars(model_config.image_resizer)
-    except ValueError as e:  # informative only: the model runs without it
+      model_config = pipeline_config.load(model.paths.pipeline_config)
+      info["model_type"] = model_config.model_type
+      info["image_resizer"] = vars(model_config.image_resizer)
+    except ValueError as e:  # the model runs without it
       logging.warning("cannot read the model's pipeline.config: %s", e)
-  if extra:
-    data.update(extra)
+  return info
 
-  atomic_io.write_text(os.path.join(out_dir, "per_category.csv"), _per_category_csv(results))
-  tensorboard_events.write_scalars(out_dir, metrics, global_step)
+
+def _evaluate_iou_types(source, detections: inference.Detections, has_masks: bool,
+                        options: EvaluationOptions) -> dict[str, evaluation.EvaluationResult]:
+  """Stage 2: every IoU type the options and the model call for, on the same ground truth."""
+  gt = _ground_truth(source, options.max_images, options.area_source)
+  gt_coco = cocoeval_cc.COCO(gt)
+  evaluations = {}
+  for iou_type in _iou_types(options.metrics_set, has_masks, gt):
+    dets = detections.bbox if iou_type == "bbox" else (detections.segm or [])
+    evaluations[iou_type] = _evaluate_one(gt, gt_coco, dets, iou_type, options.num_threads)
+    if options.verbose:
+      print(f"{iou_type}:")
+      print("\n".join(evaluations[iou_type].summary))
+      print()
+      print(evaluations[iou_type].per_category_table())
+      print(flush=True)
+  return evaluations
+
+
+def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationOptions,
+                      ran: _InferenceOutput,
+                      evaluations: dict[str, evaluation.EvaluationResult],
+                      evaluation_seconds: float, sweep: dict | None) -> results.ModelRunResult:
+  """metrics.json's contents (eval/results.py)."""
+  supercategories = {c["id"]: c["supercategory"] for c in source.ground_truth["categories"]
+                     if isinstance(c.get("supercategory"), str)}
+  metrics = {}
+  for result in evaluations.values():
+    metrics.update(result.tf_metrics(options.include_per_category, options.all_per_category))
+  detections = ran.detections
+  return results.ModelRunResult(
+      evaluations=tuple(results.IouTypeResult.from_evaluation(e, supercategories)
+                        for e in evaluations.values()),
+      metrics=metrics, model=ran.model_info, input=identity,
+      annotations=identity.get("annotations", {}).get("path"),
+      detections=os.path.join(out_dir, results.DETECTIONS),
+      segmentations=(os.path.join(out_dir, results.SEGMENTATIONS)
+                     if detections.segm is not None else None),
+      area_source=options.area_source,
+      include_metrics_per_category=options.include_per_category,
+      all_metrics_per_category=options.all_per_category,
+      inference=results.InferenceRun(detections.cached, detections.num_images,
+                                     detections.seconds, detections.images_per_second),
+      model_load_seconds=ran.load_seconds, evaluation_seconds=evaluation_seconds, sweep=sweep)
+
+
+def _write_outputs(out_dir: str, run: results.ModelRunResult,
+                   evaluations: dict[str, evaluation.EvaluationResult],
+                   global_step: int) -> None:
+  """Stage 3: per_category.csv, TensorBoard scalars, and metrics.json last."""
+  atomic_io.write_text(os.path.join(out_dir, results.PER_CATEGORY_CSV),
+                       _per_category_csv(evaluations))
+  tensorboard_events.write_scalars(out_dir, run.metrics, global_step)
   # Last: a complete metrics.json says the whole run succeeded.
-  atomic_io.write_json(os.path.join(out_dir, "metrics.json"), data)
+  results.write_model_result(os.path.join(out_dir, results.METRICS), run)
   logging.info("wrote %s", ", ".join(
-      os.path.join(out_dir, n) for n in ("detections.json", "metrics.json", "per_category.csv")))
+      os.path.join(out_dir, n)
+      for n in (results.DETECTIONS, results.METRICS, results.PER_CATEGORY_CSV)))
+
+
+def evaluate(model_dir: str, source, out_dir: str,
+             options: EvaluationOptions = EvaluationOptions(), *,
+             identity: dict | None = None, config=None, sweep: dict | None = None,
+             on_stage: Callable[[str, float], None] | None = None) -> results.ModelRunResult:
+  """Evaluates the export in `model_dir` on `source`; writes OUT and returns metrics.json's data.
+
+  source: an image_sources source (CocoJsonSource, TfRecordSource); identity: what identifies
+  its data for the detection cache (default source_identity(source)). config: a pipeline
+  config whose eval_config fills the options left None (metrics_set, per-category options).
+  sweep: recorded as metrics.json's "sweep" (what the sweep's resume check compares).
+  on_stage(name, seconds) is called after each of STAGES with the seconds that stage took.
+  A metrics.json from an earlier run in OUT is removed first, so that a failing run never
+  leaves results that do not match the files beside them. The model is released (and
+  TensorFlow's memory with it) before evaluation, also on failure.
+
+  Raises FileNotFoundError / ValueError (bad inputs, not a detector) and tf.errors.OpError
+  (e.g. an undecodable image) with messages that name the problem.
+  """
+  on_stage = on_stage or (lambda name, seconds: None)
+  os.makedirs(out_dir, exist_ok=True)
+  with contextlib.suppress(FileNotFoundError):
+    os.unlink(os.path.join(out_dir, results.METRICS))
+  identity = identity if identity is not None else source_identity(source)
+  options = _resolve_config_options(options, config)
+
+  ran = _run_inference(model_dir, source, out_dir, identity, options, on_stage)
+
+  start = time.perf_counter()
+  evaluations = _evaluate_iou_types(source, ran.detections, ran.has_masks, options)
+  evaluation_seconds = time.perf_counter() - start
+  on_stage("evaluated", evaluation_seconds)
+
+  start = time.perf_counter()
+  run = _model_run_result(source, out_dir, identity, options, ran, evaluations,
+                          evaluation_seconds, sweep)
+  _write_outputs(out_dir, run, evaluations, options.global_step)
   on_stage("written", time.perf_counter() - start)
-  return data
+  return run

@@ -40,6 +40,8 @@ from eval.model.testing import fake_models
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _BINARY = os.path.join(_HERE, "..", "eval", "all_efficientdet")
+# The same binary with a SIGKILL injected at a chosen stage (tests/all_efficientdet_kill_at.py).
+_KILL_AT_BINARY = os.path.join(_HERE, "all_efficientdet_kill_at")
 _CONFIG = os.path.join(_HERE, "..", "eval", "data", "testdata",
                        "ssd_efficientdet_d0_512x512_coco17_tpu-8.config")
 _RELEASE = "20200711"
@@ -240,13 +242,11 @@ class AllEfficientDetTest(absltest.TestCase):
     dead_proxy = f"http://127.0.0.1:{self.closed_port}"
     env.update({name: dead_proxy for name in _PROXY_ENV if "ALL" not in name.upper()})
     env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    env.pop("ALL_EFFICIENTDET_TEST_KILL_AT", None)
-    if kill_at:
-      env["ALL_EFFICIENTDET_TEST_KILL_AT"] = kill_at
     os.makedirs(env["HOME"], exist_ok=True)
     start = time.monotonic()
+    binary = [_KILL_AT_BINARY, f"--kill_at={kill_at}"] if kill_at else [_BINARY]
     proc = subprocess.run(
-        [_BINARY, "--models=d0,d1", f"--zoo_base_url={self.base}/{zoo}",
+        [*binary, "--models=d0,d1", f"--zoo_base_url={self.base}/{zoo}",
          f"--coco_base_url={self.base}/{coco}", f"--cache_dir={base}/cache",
          f"--output_dir={base}/out", *args],
         capture_output=True, text=True, env=env, timeout=timeout)

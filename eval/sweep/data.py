@@ -1,0 +1,56 @@
+"""The data every model of a sweep is evaluated on, prepared once and passed in as a value."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Mapping
+
+from absl import logging
+
+from eval import model_evaluation
+from eval.data import image_sources
+from eval.download import cache as cache_lib
+from eval.download import http_fetch
+from eval.download import sources
+
+# Bumped when a sweep's results stop being comparable with earlier ones (resume refuses them).
+SWEEP_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedData:
+  """COCO val2017 ready for every model: the source, its cache identity and the sweep id.
+
+  sweep_id: what a model's results depend on besides the model (annotations' sha256, image
+  count, --max_images, --area_source); stored in each metrics.json and compared on resume.
+  """
+  source: image_sources.CocoJsonSource
+  identity: Mapping[str, Any]
+  sweep_id: Mapping[str, Any]
+  description: str
+
+  def model_sweep_id(self, model_name: str) -> dict:
+    return {**self.sweep_id, "model": model_name}
+
+
+def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
+                         max_images: int | None, area_source: str) -> PreparedData:
+  """Downloads COCO val2017 (cached) and loads its ground truth once for every model."""
+  start = time.perf_counter()
+  logging.info("COCO 2017 val: from %s (cache %s)", coco_base_url, cache.cache_dir)
+  coco = sources.download_coco_val2017(coco_base_url, cache)
+  logging.info("COCO 2017 val ready in %.1fs: %s, %s", time.perf_counter() - start,
+               coco.annotations_json, coco.image_dir)
+  start = time.perf_counter()
+  source, identity = model_evaluation.coco_json_source(coco.annotations_json, coco.image_dir)
+  num_images = (source.num_images if max_images is None
+                else min(max_images, source.num_images))
+  sweep_id = {"version": SWEEP_VERSION,
+              "annotations_sha256": http_fetch.sha256_of(coco.annotations_json),
+              "num_images": num_images, "max_images": max_images, "area_source": area_source}
+  logging.info("ground truth: %d images, %d annotations, %d categories (%.1fs)",
+               source.num_images, len(source.ground_truth["annotations"]),
+               len(source.ground_truth["categories"]), time.perf_counter() - start)
+  return PreparedData(
+      source=source, identity=identity, sweep_id=sweep_id,
+      description=f"{num_images} COCO val2017 images; object areas from {area_source}.")

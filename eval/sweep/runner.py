@@ -1,0 +1,279 @@
+"""Runs a sweep: every model of a list on the same prepared data, then the comparison.
+
+One model's run is a short sequence of named stages:
+  reuse or evaluate  complete results in OUT/<model_name>/ for the same data are reused;
+                     otherwise: download (cached), model_evaluation.evaluate (load, inference,
+                     evaluation, written)
+  log to ClearML     once per metrics.json (records.LoggedOnce)
+Observers (callables taking (stage, model key)) are told after each stage: STAGES in order.
+A failing model is reported and the others still run; then the HTML report and the ClearML
+comparison task cover every finished model in OUT, earlier runs included.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+import traceback
+from typing import Callable, Sequence
+
+from absl import logging
+
+from configs import model_registry
+from eval import model_evaluation
+from eval import results
+from eval.download import cache as cache_lib
+from eval.download import http_fetch
+from eval.download import sources
+from eval.sweep import data as data_lib
+from eval.sweep import records
+from eval.tracking import clearml_report
+from eval.tracking import html_report
+from eval.tracking import model_result
+
+# The stages observers are told about, in order (those of model_evaluation.STAGES included).
+STAGES = ("downloaded", "model_loaded", "inference_done", "evaluated", "written",
+          "clearml_logged")
+_STAGE_LABELS = {"model_loaded": "load", "inference_done": "inference",
+                 "evaluated": "evaluation", "written": "write"}
+
+StageObserver = Callable[[str, str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+  """Where a sweep's results and models come from and go (the binaries' flags)."""
+  out_dir: str
+  zoo_base_url: str
+  coco_base_url: str
+  options: model_evaluation.EvaluationOptions
+  project: str                       # ClearML project
+  comparison_task: str               # ClearML task comparing the models
+  tags: tuple[str, ...] = ()         # ClearML tags of every task
+  program: str = "sweep"             # how messages name the binary
+
+
+@dataclasses.dataclass
+class Outcome:
+  """What became of one model in this run."""
+  entry: model_registry.ZooModel
+  status: str = "pending"            # done, reused, FAILED
+  error: str | None = None
+  result: model_result.ModelResult | None = None
+  seconds: float = 0.0
+  stages: dict[str, float] = dataclasses.field(default_factory=dict)
+  clearml: dict | None = None        # the clearml.json record
+
+
+def error_text(e: BaseException) -> str:
+  """An exception as one readable line (FetchError's text already names the URL)."""
+  message = getattr(e, "message", None)  # tf.errors.OpError keeps the readable part there
+  text = message if isinstance(message, str) and message else str(e)
+  return text if isinstance(e, http_fetch.FetchError) else f"{type(e).__name__}: {text}"
+
+
+def model_info(entry: model_registry.ZooModel) -> model_result.ModelInfo:
+  return model_result.ModelInfo.from_registry(entry)
+
+
+class Sweep:
+  """One run of a sweep over `entries` on `data`; `tracker` None = no ClearML.
+
+  family: every model whose finished results in OUT the report compares (default: entries).
+  """
+
+  def __init__(self, entries: Sequence[model_registry.ZooModel], settings: SweepSettings,
+               data: data_lib.PreparedData, cache: cache_lib.DownloadCache, *,
+               family: Sequence[model_registry.ZooModel] | None = None,
+               tracker=None, observers: Sequence[StageObserver] = ()):
+    self.entries = list(entries)
+    self.family = list(family if family is not None else entries)
+    self.settings = settings
+    self.data = data
+    self.cache = cache
+    self.tracker = tracker
+    self.observers = tuple(observers)
+    self.closed_sessions: list[tuple[str, object]] = []   # (task name, CloseResult)
+    self.failures: list[str] = []                          # not tied to one model
+
+  def _model_out(self, entry) -> str:
+    return os.path.join(self.settings.out_dir, entry.model_name)
+
+  def _notify(self, stage: str, entry) -> None:
+    for observer in self.observers:
+      observer(stage, entry.key)
+
+  # --- one model ----------------------------------------------------------------------------
+
+  def run_model(self, index: int, entry: model_registry.ZooModel) -> Outcome:
+    outcome = Outcome(entry)
+    label = f"model {index}/{len(self.entries)} ({entry.model_name})"
+    start = time.perf_counter()
+    logging.info("=== %s: %s%s", label, "".join(f"{t}, " for t in _family_tags(entry)),
+                 entry.title)
+    try:
+      run = self._reuse_or_evaluate(label, entry, outcome)
+      outcome.result = model_result.ModelResult(
+          model_info(entry), run, os.path.join(self._model_out(entry), results.METRICS))
+      if self.tracker is not None:
+        stage_start = time.perf_counter()
+        outcome.clearml = self._log_model(label, entry)
+        outcome.stages["clearml"] = time.perf_counter() - stage_start
+        self._notify("clearml_logged", entry)
+    except Exception as e:  # pylint: disable=broad-except  (reported; the others still run)
+      outcome.status = "FAILED"
+      outcome.error = error_text(e)
+      logging.error("%s FAILED: %s\n%s", label, outcome.error, traceback.format_exc())
+      print(f"\n{self.settings.program}: {label} FAILED:\n  {outcome.error}\n",
+            file=sys.stderr, flush=True)
+    finally:
+      model_evaluation.release_tensorflow_memory()  # also what a failed model's traceback held
+    outcome.seconds = time.perf_counter() - start
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in outcome.stages.items())
+    logging.info("%s: %s in %.1fs%s", label, outcome.status, outcome.seconds,
+                 f" ({stages})" if stages else "")
+    return outcome
+
+  def _reuse_or_evaluate(self, label: str, entry, outcome: Outcome) -> results.ModelRunResult:
+    """Stage 1: complete results of an earlier run for the same data, or a new evaluation."""
+    model_out = self._model_out(entry)
+    run, why = records.complete_result(model_out, self.data.model_sweep_id(entry.model_name))
+    if run is not None and not self.settings.options.force_inference:
+      outcome.status = "reused"
+      logging.info("%s: reused: complete results from an earlier run in %s (delete it or "
+                   "pass --force_inference to run it again)", label,
+                   os.path.join(model_out, results.METRICS))
+      return run
+    logging.info("%s: %s", label, "--force_inference" if run is not None else why)
+    run = self._evaluate(label, entry, outcome)
+    outcome.status = "done"
+    return run
+
+  def _evaluate(self, label: str, entry, outcome: Outcome) -> results.ModelRunResult:
+    start = time.perf_counter()
+    logging.info("%s: download %s", label, entry.url(self.settings.zoo_base_url))
+    model_dir = sources.download_model(entry, self.settings.zoo_base_url, self.cache)
+    outcome.stages["download"] = time.perf_counter() - start
+    logging.info("%s: model ready in %.1fs: %s", label, outcome.stages["download"], model_dir)
+    self._notify("downloaded", entry)
+
+    def on_stage(stage: str, seconds: float) -> None:
+      outcome.stages[_STAGE_LABELS.get(stage, stage)] = seconds
+      logging.info("%s: %s %.1fs", label, _STAGE_LABELS.get(stage, stage), seconds)
+      self._notify(stage, entry)
+
+    sweep = {**self.data.model_sweep_id(entry.model_name), "key": entry.key,
+             "model_url": entry.url(self.settings.zoo_base_url),
+             "coco_base_url": self.settings.coco_base_url}
+    return model_evaluation.evaluate(model_dir, self.data.source, self._model_out(entry),
+                                     self.settings.options, identity=dict(self.data.identity),
+                                     sweep=sweep, on_stage=on_stage)
+
+  def _log_model(self, label: str, entry) -> dict:
+    """Stage 2: the model's ClearML task, unless these very metrics were logged already."""
+    model_out = self._model_out(entry)
+    metrics_path = os.path.join(model_out, results.METRICS)
+    once = records.LoggedOnce(os.path.join(model_out, results.CLEARML_RECORD),
+                              {"metrics_sha256": http_fetch.sha256_of(metrics_path)})
+    record = once.previous()
+    if record is not None:
+      logging.info("%s: ClearML task already logged (%s, %s): not logged again (delete %s to "
+                   "log again)", label, record.get("task_id"),
+                   record.get("session_zip") or record.get("web_url") or "online",
+                   once.record_path)
+      return record
+    result = model_result.load_model_result(metrics_path, model_info(entry))
+    session = self.tracker.start_task(
+        entry.model_name, self.settings.project,
+        pipeline_config=self._pipeline_config(label, entry, result),
+        task_type="testing", tags=[*self.settings.tags, entry.key, *_family_tags(entry)])
+    try:
+      count = clearml_report.report_model(session, result)
+    finally:
+      closed = session.close()
+    self.closed_sessions.append((entry.model_name, closed))
+    logging.info("%s: ClearML task %s logged (%d scalars)", label, closed.task_id, count)
+    return once.save(closed, project=self.settings.project, task_name=entry.model_name,
+                     scalars=count)
+
+  def _pipeline_config(self, label: str, entry, result: model_result.ModelResult
+                       ) -> str | None:
+    """The model's pipeline.config to attach to its task (downloaded again if evicted)."""
+    config = result.run.model.get("pipeline_config")
+    if config and os.path.isfile(config):
+      return config
+    try:  # reused results whose extracted tarball has left the cache
+      return os.path.join(sources.download_model(entry, self.settings.zoo_base_url,
+                                                 self.cache), "pipeline.config")
+    except (http_fetch.FetchError, OSError, ValueError) as e:
+      logging.warning("%s: no pipeline.config to attach to the task: %s", label, e)
+      return None
+
+  # --- all models ---------------------------------------------------------------------------
+
+  def finished_results(self) -> list[model_result.ModelResult]:
+    """Every model of the family in OUT with complete results for this data."""
+    finished = []
+    for entry in self.family:
+      run, _ = records.complete_result(self._model_out(entry),
+                                       self.data.model_sweep_id(entry.model_name))
+      if run is not None:
+        finished.append(model_result.ModelResult(
+            model_info(entry), run, os.path.join(self._model_out(entry), results.METRICS)))
+    return finished
+
+  def run(self) -> list[Outcome]:
+    """Runs every model, then the report and the comparison task."""
+    sweep_start = time.perf_counter()
+    outcomes = [self.run_model(i, entry) for i, entry in enumerate(self.entries, 1)]
+    finished = self.finished_results()
+    if finished:
+      start = time.perf_counter()
+      self._guarded("the HTML report", lambda: logging.info("report: %s", html_report.write_report(
+          self.settings.out_dir, finished, description=self.data.description)))
+      if self.tracker is not None:
+        self._guarded("the ClearML comparison task", lambda: self.log_comparison(finished))
+      logging.info("comparison and report: %.1fs", time.perf_counter() - start)
+    else:
+      logging.warning("no model finished: no report, no comparison task")
+    logging.info("sweep: %.1fs", time.perf_counter() - sweep_start)
+    return outcomes
+
+  def log_comparison(self, finished: list[model_result.ModelResult]) -> None:
+    """The comparison task, unless the same results were compared in an earlier run."""
+    once = records.LoggedOnce(
+        os.path.join(self.settings.out_dir, results.REPORT_DIR, results.COMPARISON_RECORD),
+        {"models": {r.info.task_name: http_fetch.sha256_of(r.metrics_path) for r in finished}})
+    record = once.previous()
+    if record is not None:
+      logging.info("ClearML comparison of these %d models already logged (%s): not logged "
+                   "again (delete %s to log again)", len(finished), record.get("task_id"),
+                   once.record_path)
+      return
+    task = self.settings.comparison_task
+    session = self.tracker.start_task(task, self.settings.project, task_type="qc",
+                                      tags=[*self.settings.tags, "comparison"])
+    try:
+      clearml_report.report_comparison(session, finished)
+    finally:
+      closed = session.close()
+    self.closed_sessions.append((task, closed))
+    logging.info("ClearML comparison task %s logged (%d models)", closed.task_id,
+                 len(finished))
+    once.save(closed, project=self.settings.project, task_name=task)
+
+  def _guarded(self, what: str, step: Callable[[], None]) -> None:
+    """Runs a step after the models; a failure is reported, not raised."""
+    try:
+      step()
+    except Exception as e:  # pylint: disable=broad-except
+      text = error_text(e)
+      logging.error("%s FAILED: %s\n%s", what, text, traceback.format_exc())
+      print(f"\n{self.settings.program}: {what} FAILED:\n  {text}\n", file=sys.stderr,
+            flush=True)
+      self.failures.append(f"{what}: {text}")
+
+
+def _family_tags(entry: model_registry.ZooModel) -> list[str]:
+  return [f"phi={entry.efficientdet.phi}"] if entry.efficientdet is not None else []
