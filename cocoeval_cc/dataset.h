@@ -11,32 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "cocoeval_cc/id_index.h"
 #include "cocoeval_cc/mask.h"
 
 namespace cocoeval {
-
-// Maps ids (any int64, including 0 and values past 2**32) to dense indices.
-class IdIndex {
- public:
-  // `ids` must be unique; index i is returned for ids[i].
-  void Build(const std::vector<int64_t>& ids);
-  // Returns -1 for an unknown id.
-  int64_t Find(int64_t id) const {
-    if (!direct_.empty() || direct_mode_) {
-      const uint64_t off = static_cast<uint64_t>(id) - static_cast<uint64_t>(min_);
-      return off < direct_.size() ? direct_[off] : -1;
-    }
-    return FindSorted(id);
-  }
-
- private:
-  int64_t FindSorted(int64_t id) const;
-  bool direct_mode_ = false;
-  int64_t min_ = 0;
-  std::vector<int32_t> direct_;        // compact id ranges: a lookup table
-  std::vector<int64_t> sorted_ids_;    // otherwise: binary search
-  std::vector<uint32_t> sorted_pos_;
-};
 
 // Raw JSON text of each record's segmentation, left in (or copied from) the
 // source document; decoded only when segm evaluation asks for masks, so bbox

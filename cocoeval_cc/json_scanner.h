@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "cocoeval_cc/dataset.h"
+#include "cocoeval_cc/id_index.h"
 
 namespace cocoeval {
 
