@@ -1,13 +1,10 @@
 #include "cocoeval_cc/accumulate.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include "cocoeval_cc/errors.h"
+#include "cocoeval_cc/parallel_for.h"
 
 namespace cocoeval {
 namespace {
@@ -244,30 +241,10 @@ Accumulated Accumulate(const EvalState& s, const std::vector<double>& rec_thrs,
     return s.group_begin[cat_begin[a + 1]] - s.group_begin[cat_begin[a]] >
            s.group_begin[cat_begin[b + 1]] - s.group_begin[cat_begin[b]];
   });
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&]() {
-    Work w;
-    try {
-      for (;;) {
-        const size_t i = next.fetch_add(1);
-        if (i >= cats.size()) break;
-        const size_t k = cats[i];
-        CategoryCurves(s, k, cat_begin[k], cat_begin[k + 1], rec_thrs, max_dets, &out, &w);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next.store(cats.size());
-    }
-  };
-  const size_t workers = std::min<size_t>(std::max(1, num_threads), cats.size());
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
+  ParallelFor<Work>(cats.size(), num_threads, /*block_size=*/1, [&](size_t i, Work& w) {
+    const size_t k = cats[i];
+    CategoryCurves(s, k, cat_begin[k], cat_begin[k + 1], rec_thrs, max_dets, &out, &w);
+  });
   return out;
 }
 

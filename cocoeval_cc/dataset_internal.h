@@ -1,24 +1,19 @@
 // Internal helpers shared by the loaders behind dataset.h (dataset.cc,
 // padded_buffer.cc, ground_truth_loader.cc, detections_loader.cc,
-// segmentation.cc): error messages, the input buffer, the simdjson field
-// readers and a parallel loop. Not part of the public API.
+// segmentation.cc): error messages, the input buffer and the simdjson field
+// readers. Not part of the public API.
 #ifndef COCOEVAL_CC_DATASET_INTERNAL_H_
 #define COCOEVAL_CC_DATASET_INTERNAL_H_
 
 #include <simdjson.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace cocoeval {
@@ -115,42 +110,6 @@ int GetBox(od::value v, double* out, error_code* err);
 
 // The problem with a bbox [x, y, w, h], or "" when it is valid.
 std::string CheckBox(const double* b);
-
-// ------------------------------------------------------------ parallel loop
-
-// Calls fn(i) for every i in [0, n) on up to `num_threads` threads (the
-// caller's included), in blocks of 256; the first exception thrown by fn
-// stops the loop and is rethrown here.
-template <typename Fn>
-void ParallelFor(size_t n, int num_threads, Fn fn) {
-  const size_t workers = std::min<size_t>(static_cast<size_t>(num_threads), n);
-  if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&]() {
-    try {
-      for (;;) {
-        const size_t begin = next.fetch_add(256);
-        if (begin >= n) break;
-        const size_t end = std::min(n, begin + 256);
-        for (size_t i = begin; i < end; ++i) fn(i);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next.store(n);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-}
 
 }  // namespace internal
 }  // namespace cocoeval

@@ -22,6 +22,7 @@
 #include "cocoeval_cc/errors.h"
 #include "cocoeval_cc/json_scanner.h"
 #include "cocoeval_cc/mask.h"
+#include "cocoeval_cc/parallel_for.h"
 
 namespace cocoeval {
 
@@ -36,7 +37,6 @@ using internal::IsBlank;
 using internal::JsonProblem;
 using internal::kNaN;
 using internal::PaddedBuffer;
-using internal::ParallelFor;
 using internal::RawSegmentation;
 using internal::ReadFile;
 using internal::RecordProblem;
@@ -272,7 +272,7 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt, std::vector<
   }
   // Segm results: the area (and a missing bbox) come from the mask.
   det->segm_masks.Resize(n);
-  ParallelFor(n, num_threads, [&](size_t i) {
+  ParallelFor(n, num_threads, /*block_size=*/256, [&](size_t i) {
     auto name = [&] { return src + ": " + ResultName(i, true, gt.image_ids[det->image[i]]); };
     if (!segm.Has(i)) throw InputError(name() + ": missing 'segmentation'");
     const uint32_t img = det->image[i];

@@ -1,16 +1,13 @@
 #include "cocoeval_cc/evaluate.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <utility>
 
 #include "cocoeval_cc/errors.h"
 #include "cocoeval_cc/mask.h"
+#include "cocoeval_cc/parallel_for.h"
 
 namespace cocoeval {
 namespace {
@@ -57,37 +54,6 @@ struct Scratch {
   std::vector<uint32_t> mt, mi;  // matched / matched-to-ignored words
   MatchScratch match;
 };
-
-// Runs fn(begin, end, scratch) over chunks of [0, n); one scratch per worker.
-template <typename Fn>
-void ParallelChunks(size_t n, size_t chunk, int num_threads, Fn fn) {
-  const size_t chunks = (n + chunk - 1) / chunk;
-  const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(1, num_threads)), chunks);
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&]() {
-    Scratch scratch;
-    try {
-      for (;;) {
-        const size_t c = next.fetch_add(1);
-        if (c >= chunks) break;
-        fn(c * chunk, std::min(n, (c + 1) * chunk), scratch);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next.store(chunks);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-}
-
-
 
 }  // namespace
 
@@ -277,8 +243,8 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
   const size_t T = s.iou_thrs.size();
   std::vector<uint32_t> full(W);
   for (size_t w = 0; w < W; ++w) full[w] = (w + 1) * 32 <= T ? 0xFFFFFFFFu : ((1u << (T % 32)) - 1u);
-  auto process = [&](size_t begin, size_t end, Scratch& sc) {
-    for (size_t gi_image = begin; gi_image < end; ++gi_image) {
+  auto process = [&](size_t gi_image, Scratch& sc) {
+    {
       const Group& g = groups[gi_image];
       const size_t gi = out_pos[gi_image];
       // Detections best first (stable: ties keep file order), truncated.
@@ -317,7 +283,7 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
             }
           }
         }
-        continue;
+        return;
       }
       sc.crowd.resize(NG);
       for (size_t j = 0; j < NG; ++j) sc.crowd[j] = gt.ann_iscrowd[gt_rows[g.gt_begin + j]];
@@ -384,7 +350,7 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
       }
     }
   };
-  ParallelChunks(G, 64, num_threads, process);
+  ParallelFor<Scratch>(G, num_threads, /*block_size=*/64, process);
   return s;
 }
 

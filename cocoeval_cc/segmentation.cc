@@ -16,12 +16,12 @@
 #include "cocoeval_cc/dataset_internal.h"
 #include "cocoeval_cc/errors.h"
 #include "cocoeval_cc/mask.h"
+#include "cocoeval_cc/parallel_for.h"
 
 namespace cocoeval {
 
 using internal::GetDouble;
 using internal::JsonProblem;
-using internal::ParallelFor;
 using internal::ResultName;
 
 namespace {
@@ -145,7 +145,7 @@ const MaskSet& GroundTruth::MaskData(int num_threads) const {
   if (masks_ready_) return masks_;
   MaskSet masks;
   masks.Resize(ann_ids.size());
-  ParallelFor(masks.size(), ResolveThreads(num_threads), [&](size_t i) {
+  ParallelFor(masks.size(), ResolveThreads(num_threads), /*block_size=*/256, [&](size_t i) {
     auto name = [&] { return source + ": " + AnnotationName(i); };
     if (!ann_segm.Has(i)) throw InputError(name() + ": missing 'segmentation' (needed for segm evaluation)");
     const uint32_t img = ann_image[i];
@@ -166,7 +166,7 @@ const MaskSet& Detections::MaskData(const GroundTruth& gt, int num_threads) cons
   if (masks_ready_) return masks_;
   MaskSet masks;
   masks.Resize(size());
-  ParallelFor(masks.size(), ResolveThreads(num_threads), [&](size_t i) {
+  ParallelFor(masks.size(), ResolveThreads(num_threads), /*block_size=*/256, [&](size_t i) {
     const uint32_t img = image[i];
     const int64_t h = gt.image_heights[img], w = gt.image_widths[img];
     auto name = [&] { return source + ": " + ResultName(i, true, gt.image_ids[img]); };
