@@ -17,7 +17,8 @@ TEST(ParallelForTest, CallsEveryIndexOnce) {
         std::vector<std::atomic<int>> calls(n);
         ParallelFor(n, threads, block, [&](size_t i) { calls[i].fetch_add(1); });
         for (size_t i = 0; i < n; ++i) {
-          ASSERT_EQ(calls[i].load(), 1) << "n=" << n << " threads=" << threads << " block=" << block;
+          ASSERT_EQ(calls[i].load(), 1)
+              << "n=" << n << " threads=" << threads << " block=" << block;
         }
       }
     }
