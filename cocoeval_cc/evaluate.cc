@@ -1,9 +1,10 @@
 #include "cocoeval_cc/evaluate.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "cocoeval_cc/errors.h"
 #include "cocoeval_cc/mask.h"
@@ -23,23 +24,33 @@ void CountingSort(std::vector<uint32_t>* idx, size_t buckets, KeyFn key) {
   idx->swap(out);
 }
 
-// Rows (annotation or detection indices) of the selection, sorted by
-// (image position, category rank), file order within. Rows outside the
-// selection are dropped.
-std::vector<uint32_t> GroupOrder(size_t n, const uint32_t* image, const uint32_t* category,
-                                 const std::vector<int32_t>& img_pos,
-                                 const std::vector<int32_t>& cat_rank, size_t num_img,
-                                 size_t num_cat) {
-  std::vector<uint32_t> idx;
-  idx.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (img_pos[image[i]] >= 0 && cat_rank[category[i]] >= 0) idx.push_back(static_cast<uint32_t>(i));
+// The selection by dense ground-truth index: each image's position in
+// sel.images and each category's rank in sel.categories, -1 when not
+// selected.
+struct SelectionIndex {
+  SelectionIndex(const GroundTruth& gt, const EvalSelection& sel, bool use_cats)
+      : img_pos(gt.image_ids.size(), -1), cat_rank(gt.category_ids.size(), -1),
+        num_img(sel.images.size()), num_cat(sel.categories.size()), use_cats(use_cats) {
+    for (size_t i = 0; i < num_img; ++i) img_pos[sel.images[i]] = static_cast<int32_t>(i);
+    for (size_t k = 0; k < num_cat; ++k) cat_rank[sel.categories[k]] = static_cast<int32_t>(k);
   }
-  if (num_cat > 1) CountingSort(&idx, num_cat, [&](uint32_t i) { return cat_rank[category[i]]; });
-  CountingSort(&idx, num_img, [&](uint32_t i) { return img_pos[image[i]]; });
-  return idx;
-}
+  bool Selected(uint32_t image, uint32_t category) const {
+    return img_pos[image] >= 0 && cat_rank[category] >= 0;
+  }
+  // (image position, k): the group of a row, ordered as evaluation walks
+  // them; without use_cats every category pools into k = 0.
+  uint64_t GroupKey(uint32_t image, uint32_t category) const {
+    const uint32_t k = use_cats ? static_cast<uint32_t>(cat_rank[category]) : 0u;
+    return (static_cast<uint64_t>(img_pos[image]) << 32) | k;
+  }
 
+  std::vector<int32_t> img_pos;
+  std::vector<int32_t> cat_rank;
+  size_t num_img, num_cat;
+  bool use_cats;
+};
+
+// One evaluateImg(imgId, catId) call: the rows of one image x category k.
 struct Group {
   uint32_t img;  // position in the selection
   uint32_t k;
@@ -47,7 +58,106 @@ struct Group {
   uint32_t dt_begin, dt_end;  // into the sorted detection rows
 };
 
-struct Scratch {
+// pycocotools COCOeval.evaluate: the parameters its results depend on
+// (catIds = [-1] without useCats; maxDets[-1] detections kept per group).
+EvalState NewState(const GroundTruth& gt, const Params& p, const EvalSelection& sel) {
+  EvalState s;
+  s.iou_type = p.iou_type;
+  s.use_cats = p.use_cats;
+  s.iou_thrs = p.iou_thrs;
+  s.area_rng = p.area_rng;
+  s.max_det = p.max_dets.back();
+  if (p.use_cats) {
+    for (uint32_t c : sel.categories) s.cat_ids.push_back(gt.category_ids[c]);
+  } else {
+    s.cat_ids = {-1};
+    for (uint32_t c : sel.categories) s.pooled_cat_ids.push_back(gt.category_ids[c]);
+  }
+  return s;
+}
+
+// pycocotools COCOeval._prepare: gts / dts of the selected images and
+// categories, keyed by (imgId, catId). Here: row indices sorted by (image
+// position, category rank), file order within.
+std::vector<uint32_t> GroupOrder(size_t n, const uint32_t* image, const uint32_t* category,
+                                 const SelectionIndex& sel) {
+  std::vector<uint32_t> idx;
+  idx.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (sel.Selected(image[i], category[i])) idx.push_back(static_cast<uint32_t>(i));
+  }
+  if (sel.num_cat > 1) {
+    CountingSort(&idx, sel.num_cat, [&](uint32_t i) { return sel.cat_rank[category[i]]; });
+  }
+  CountingSort(&idx, sel.num_img, [&](uint32_t i) { return sel.img_pos[image[i]]; });
+  return idx;
+}
+
+// pycocotools COCOeval.evaluate: one evaluateImg per image x category;
+// only those with any ground truth or detection give a result. Groups come
+// out in (image, k) order, merged from the two sorted row lists.
+std::vector<Group> MakeGroups(const GroundTruth& gt, const Detections& dt,
+                              const std::vector<uint32_t>& gt_rows,
+                              const std::vector<uint32_t>& dt_rows, const SelectionIndex& sel) {
+  auto gt_key = [&](size_t a) {
+    return sel.GroupKey(gt.ann_image[gt_rows[a]], gt.ann_category[gt_rows[a]]);
+  };
+  auto dt_key = [&](size_t b) {
+    return sel.GroupKey(dt.image[dt_rows[b]], dt.category[dt_rows[b]]);
+  };
+  std::vector<Group> groups;
+  size_t a = 0, b = 0;
+  while (a < gt_rows.size() || b < dt_rows.size()) {
+    const uint64_t key = std::min(a < gt_rows.size() ? gt_key(a) : UINT64_MAX,
+                                  b < dt_rows.size() ? dt_key(b) : UINT64_MAX);
+    Group g;
+    g.img = static_cast<uint32_t>(key >> 32);
+    g.k = static_cast<uint32_t>(key & 0xFFFFFFFFu);
+    g.gt_begin = static_cast<uint32_t>(a);
+    while (a < gt_rows.size() && gt_key(a) == key) ++a;
+    g.gt_end = static_cast<uint32_t>(a);
+    g.dt_begin = static_cast<uint32_t>(b);
+    while (b < dt_rows.size() && dt_key(b) == key) ++b;
+    g.dt_end = static_cast<uint32_t>(b);
+    groups.push_back(g);
+  }
+  return groups;
+}
+
+// pycocotools COCOeval.accumulate reads evalImgs category first, then
+// image, and keeps dtScores[:maxDet] of each: the state stores groups in
+// that (k, image) order with at most maxDets[-1] entries each. Sizes the
+// state and returns each group's position in it.
+std::vector<uint32_t> LayOutState(const std::vector<Group>& groups, const GroundTruth& gt,
+                                  const EvalSelection& sel, EvalState* s) {
+  const size_t G = groups.size();
+  std::vector<uint32_t> order(G);
+  for (size_t i = 0; i < G; ++i) order[i] = static_cast<uint32_t>(i);
+  const size_t K = s->use_cats ? sel.categories.size() : 1;
+  CountingSort(&order, K, [&](uint32_t i) { return groups[i].k; });
+  std::vector<uint32_t> state_pos(G);
+  for (size_t o = 0; o < G; ++o) state_pos[order[o]] = static_cast<uint32_t>(o);
+
+  s->group_cat.resize(G);
+  s->group_image.resize(G);
+  s->group_begin.assign(G + 1, 0);
+  const uint64_t max_det = static_cast<uint64_t>(s->max_det);
+  for (size_t o = 0; o < G; ++o) {
+    const Group& g = groups[order[o]];
+    s->group_cat[o] = g.k;
+    s->group_image[o] = gt.image_ids[sel.images[g.img]];
+    s->group_begin[o + 1] = s->group_begin[o] + std::min<uint64_t>(g.dt_end - g.dt_begin, max_det);
+  }
+  const size_t A = s->num_areas(), W = s->words(), E = s->group_begin[G];
+  s->npig.assign(G * A, 0);
+  s->score.resize(E);
+  s->tp_bits.assign(E * A * W, 0);
+  s->ig_bits.assign(E * A * W, 0);
+  return state_pos;
+}
+
+// Per-thread buffers, reused from group to group.
+struct GroupScratch {
   std::vector<uint32_t> dt;  // detection rows, best first
   std::vector<double> dt_box, gt_box, ious;
   std::vector<uint8_t> crowd, gt_ignore;
@@ -55,8 +165,162 @@ struct Scratch {
   MatchScratch match;
 };
 
+// evaluateImg for every group, each writing only its own slots of the
+// state, so groups can run on any thread in any order.
+class GroupEvaluator {
+ public:
+  GroupEvaluator(const GroundTruth& gt, const Detections& dt, const std::vector<uint32_t>& gt_rows,
+                 const std::vector<uint32_t>& dt_rows, const std::vector<Group>& groups,
+                 const std::vector<uint32_t>& state_pos, int num_threads, EvalState* s)
+      : gt_(gt), dt_(dt), gt_rows_(gt_rows), dt_rows_(dt_rows), groups_(groups),
+        state_pos_(state_pos), s_(*s), A_(s->num_areas()), W_(s->words()), full_(W_) {
+    // pycocotools COCOeval._prepare: annToRLE of every segmentation (segm).
+    if (s_.iou_type == IouType::kSegm) {
+      gt_masks_ = &gt.MaskData(num_threads);
+      dt_masks_ = &dt.MaskData(gt, num_threads);
+    } else {
+      gt.RequireBoxes();
+    }
+    const size_t T = s_.iou_thrs.size();
+    for (size_t w = 0; w < W_; ++w) {
+      full_[w] = (w + 1) * 32 <= T ? 0xFFFFFFFFu : ((1u << (T % 32)) - 1u);
+    }
+  }
+
+  // groups[i], in (image, k) order.
+  void Evaluate(size_t i, GroupScratch* sc) {
+    const Group& g = groups_[i];
+    const size_t gi = state_pos_[i];
+    const uint64_t e0 = s_.group_begin[gi];
+    const size_t D = s_.group_begin[gi + 1] - e0;
+    const size_t NG = g.gt_end - g.gt_begin;
+    const uint32_t* gt_rows = &gt_rows_[g.gt_begin];
+    SortDetections(g, D, e0, sc);
+    ComputeIous(gt_rows, NG, sc);
+    // Matching depends on the area range only through the ground truth's
+    // ignore flags: area ranges with the same flags share one matching.
+    sc->gt_ignore.resize(A_ * NG);
+    sc->mt.assign(A_ * D * W_, 0);
+    sc->mi.assign(A_ * D * W_, 0);
+    for (size_t a = 0; a < A_; ++a) {
+      uint8_t* ignore = &sc->gt_ignore[a * NG];
+      s_.npig[gi * A_ + a] = IgnoreGroundTruth(gt_rows, NG, a, sc->crowd.data(), ignore);
+      if (D == 0) continue;
+      size_t same = a;
+      for (size_t b = 0; b < a && NG > 0; ++b) {
+        if (std::memcmp(&sc->gt_ignore[b * NG], ignore, NG) == 0) {
+          same = b;
+          break;
+        }
+      }
+      if (same == a && NG > 0) {
+        // pycocotools COCOeval.evaluateImg: the greedy matching loop.
+        MatchGroup(sc->ious.data(), D, NG, ignore, sc->crowd.data(), s_.iou_thrs,
+                   &sc->mt[a * D * W_], &sc->mi[a * D * W_], W_, &sc->match);
+      }
+      StoreEntryBits(&sc->mt[same * D * W_], &sc->mi[same * D * W_], D, e0, a, *sc);
+    }
+  }
+
+ private:
+  // pycocotools COCOeval.evaluateImg: dt sorted by -score with mergesort
+  // (ties keep file order), keep maxDets[-1]. Stores the kept scores.
+  void SortDetections(const Group& g, size_t D, uint64_t e0, GroupScratch* sc) {
+    sc->dt.assign(dt_rows_.begin() + g.dt_begin, dt_rows_.begin() + g.dt_end);
+    const double* score = dt_.score.data();
+    auto better = [score](uint32_t a, uint32_t b) { return score[a] > score[b]; };
+    if (sc->dt.size() <= 16) {  // insertion sort: stable, and faster for COCO's small groups
+      for (size_t i = 1; i < sc->dt.size(); ++i) {
+        const uint32_t v = sc->dt[i];
+        size_t j = i;
+        while (j > 0 && better(v, sc->dt[j - 1])) {
+          sc->dt[j] = sc->dt[j - 1];
+          --j;
+        }
+        sc->dt[j] = v;
+      }
+    } else {
+      std::stable_sort(sc->dt.begin(), sc->dt.end(), better);
+    }
+    sc->dt.resize(D);
+    for (size_t d = 0; d < D; ++d) s_.score[e0 + d] = score[sc->dt[d]];
+  }
+
+  // pycocotools COCOeval.computeIoU: maskUtils.iou(dt, gt, iscrowd), D x NG,
+  // on boxes (bbox) or masks (segm).
+  void ComputeIous(const uint32_t* gt_rows, size_t NG, GroupScratch* sc) const {
+    const size_t D = sc->dt.size();
+    sc->crowd.resize(NG);
+    for (size_t j = 0; j < NG; ++j) sc->crowd[j] = gt_.ann_iscrowd[gt_rows[j]];
+    sc->ious.resize(D * NG);
+    if (D == 0 || NG == 0) return;
+    if (gt_masks_ != nullptr) {
+      // Masks by index (no copies), boxes and areas precomputed.
+      RleIou(*dt_masks_, sc->dt.data(), D, *gt_masks_, gt_rows, NG, sc->crowd.data(),
+             sc->ious.data());
+      return;
+    }
+    sc->dt_box.resize(4 * D);
+    sc->gt_box.resize(4 * NG);
+    for (size_t d = 0; d < D; ++d) {
+      std::memcpy(&sc->dt_box[4 * d], &dt_.bbox[4 * sc->dt[d]], 4 * sizeof(double));
+    }
+    for (size_t j = 0; j < NG; ++j) {
+      std::memcpy(&sc->gt_box[4 * j], &gt_.ann_bbox[4 * gt_rows[j]], 4 * sizeof(double));
+    }
+    BoxIou(sc->dt_box.data(), D, sc->gt_box.data(), NG, sc->crowd.data(), sc->ious.data());
+  }
+
+  // pycocotools COCOeval.evaluateImg: g['_ignore'] = iscrowd or area outside
+  // aRng. Returns the non-ignored count (accumulate's npig).
+  uint32_t IgnoreGroundTruth(const uint32_t* gt_rows, size_t NG, size_t a, const uint8_t* crowd,
+                             uint8_t* ignore) const {
+    const double lo = s_.area_rng[a][0], hi = s_.area_rng[a][1];
+    uint32_t npig = 0;
+    for (size_t j = 0; j < NG; ++j) {
+      const double area = gt_.ann_area[gt_rows[j]];
+      ignore[j] = crowd[j] || area < lo || area > hi;
+      npig += !ignore[j];
+    }
+    return npig;
+  }
+
+  // pycocotools COCOeval.evaluateImg: dtIg = matched to ignored ground
+  // truth, or unmatched with area outside aRng; accumulate's tps are the
+  // matched detections that are not ignored.
+  void StoreEntryBits(const uint32_t* mt, const uint32_t* mi, size_t D, uint64_t e0, size_t a,
+                      const GroupScratch& sc) {
+    const double lo = s_.area_rng[a][0], hi = s_.area_rng[a][1];
+    uint32_t* tp = &s_.tp_bits[(e0 * A_ + a) * W_];
+    uint32_t* ig = &s_.ig_bits[(e0 * A_ + a) * W_];
+    for (size_t d = 0; d < D; ++d) {
+      const double area = dt_.area[sc.dt[d]];
+      const bool out = area < lo || area > hi;
+      for (size_t w = 0; w < W_; ++w) {
+        const uint32_t m = mt[d * W_ + w], i = mi[d * W_ + w];
+        tp[d * A_ * W_ + w] = m & ~i;
+        ig[d * A_ * W_ + w] = i | (out ? (~m & full_[w]) : 0u);
+      }
+    }
+  }
+
+  const GroundTruth& gt_;
+  const Detections& dt_;
+  const std::vector<uint32_t>& gt_rows_;
+  const std::vector<uint32_t>& dt_rows_;
+  const std::vector<Group>& groups_;
+  const std::vector<uint32_t>& state_pos_;
+  EvalState& s_;
+  const size_t A_, W_;
+  std::vector<uint32_t> full_;  // every IoU threshold's bit set, per word
+  const MaskSet* gt_masks_ = nullptr;  // segm only
+  const MaskSet* dt_masks_ = nullptr;
+};
+
 }  // namespace
 
+// pycocotools COCOeval.evaluateImg: gt sorted by _ignore, then the greedy
+// loop over iouThrs x detections x ground truth.
 void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t* gt_ignore,
                 const uint8_t* gt_crowd, const std::vector<double>& iou_thrs,
                 uint32_t* matched_words, uint32_t* matched_ignored_words, size_t stride,
@@ -135,222 +399,19 @@ void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t*
 
 EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Params& p,
                          const EvalSelection& sel, int num_threads) {
-  EvalState s;
-  s.iou_type = p.iou_type;
-  s.use_cats = p.use_cats;
-  s.iou_thrs = p.iou_thrs;
-  s.area_rng = p.area_rng;
-  s.max_det = p.max_dets.back();
-  if (p.use_cats) {
-    for (uint32_t c : sel.categories) s.cat_ids.push_back(gt.category_ids[c]);
-  } else {
-    s.cat_ids = {-1};
-    for (uint32_t c : sel.categories) s.pooled_cat_ids.push_back(gt.category_ids[c]);
-  }
-  const size_t A = s.num_areas();
-  const size_t W = s.words();
-  const size_t num_img = sel.images.size();
-  const size_t num_cat = sel.categories.size();
-
-  std::vector<int32_t> img_pos(gt.image_ids.size(), -1);
-  for (size_t i = 0; i < num_img; ++i) img_pos[sel.images[i]] = static_cast<int32_t>(i);
-  std::vector<int32_t> cat_rank(gt.category_ids.size(), -1);
-  for (size_t k = 0; k < num_cat; ++k) cat_rank[sel.categories[k]] = static_cast<int32_t>(k);
-
+  EvalState s = NewState(gt, p, sel);
+  const SelectionIndex index(gt, sel, p.use_cats);
   const std::vector<uint32_t> gt_rows =
-      GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), img_pos,
-                 cat_rank, num_img, num_cat);
-  const std::vector<uint32_t> dt_rows = GroupOrder(
-      dt.size(), dt.image.data(), dt.category.data(), img_pos, cat_rank, num_img, num_cat);
-
-  // Groups in (image, k) order, from the two sorted row lists.
-  auto group_k = [&](uint32_t cat) -> uint32_t {
-    return p.use_cats ? static_cast<uint32_t>(cat_rank[cat]) : 0u;
-  };
-  std::vector<Group> groups;
-  {
-    size_t a = 0, b = 0;
-    while (a < gt_rows.size() || b < dt_rows.size()) {
-      uint64_t ka = UINT64_MAX, kb = UINT64_MAX;
-      if (a < gt_rows.size()) {
-        const uint32_t r = gt_rows[a];
-        ka = (static_cast<uint64_t>(img_pos[gt.ann_image[r]]) << 32) | group_k(gt.ann_category[r]);
-      }
-      if (b < dt_rows.size()) {
-        const uint32_t r = dt_rows[b];
-        kb = (static_cast<uint64_t>(img_pos[dt.image[r]]) << 32) | group_k(dt.category[r]);
-      }
-      const uint64_t key = std::min(ka, kb);
-      Group g;
-      g.img = static_cast<uint32_t>(key >> 32);
-      g.k = static_cast<uint32_t>(key & 0xFFFFFFFFu);
-      g.gt_begin = static_cast<uint32_t>(a);
-      while (a < gt_rows.size()) {
-        const uint32_t r = gt_rows[a];
-        const uint64_t k2 = (static_cast<uint64_t>(img_pos[gt.ann_image[r]]) << 32) | group_k(gt.ann_category[r]);
-        if (k2 != key) break;
-        ++a;
-      }
-      g.gt_end = static_cast<uint32_t>(a);
-      g.dt_begin = static_cast<uint32_t>(b);
-      while (b < dt_rows.size()) {
-        const uint32_t r = dt_rows[b];
-        const uint64_t k2 = (static_cast<uint64_t>(img_pos[dt.image[r]]) << 32) | group_k(dt.category[r]);
-        if (k2 != key) break;
-        ++b;
-      }
-      g.dt_end = static_cast<uint32_t>(b);
-      groups.push_back(g);
-    }
-  }
-  // The state lists groups by (k, image); they are processed by image,
-  // which keeps each thread's reads of detections and ground truth local.
-  const size_t G = groups.size();
-  std::vector<uint32_t> out_pos(G);
-  {
-    const size_t K = p.use_cats ? num_cat : 1;
-    std::vector<uint32_t> order(G);
-    for (size_t i = 0; i < G; ++i) order[i] = static_cast<uint32_t>(i);
-    CountingSort(&order, K, [&](uint32_t i) { return groups[i].k; });
-    for (size_t o = 0; o < G; ++o) out_pos[order[o]] = static_cast<uint32_t>(o);
-  }
-  s.group_cat.resize(G);
-  s.group_image.resize(G);
-  s.group_begin.resize(G + 1);
-  s.group_begin[0] = 0;
-  const uint64_t max_det = static_cast<uint64_t>(s.max_det);
-  {
-    std::vector<uint64_t> count(G);
-    for (size_t g = 0; g < G; ++g) {
-      const uint32_t o = out_pos[g];
-      s.group_cat[o] = groups[g].k;
-      s.group_image[o] = gt.image_ids[sel.images[groups[g].img]];
-      count[o] = std::min<uint64_t>(groups[g].dt_end - groups[g].dt_begin, max_det);
-    }
-    for (size_t o = 0; o < G; ++o) s.group_begin[o + 1] = s.group_begin[o] + count[o];
-  }
-  const size_t E = s.group_begin[G];
-  s.npig.assign(G * A, 0);
-  s.score.resize(E);
-  s.tp_bits.assign(E * A * W, 0);
-  s.ig_bits.assign(E * A * W, 0);
-
-  const bool segm = p.iou_type == IouType::kSegm;
-  const MaskSet* gt_masks = segm ? &gt.MaskData(num_threads) : nullptr;
-  const MaskSet* dt_masks = segm ? &dt.MaskData(gt, num_threads) : nullptr;
-  if (!segm) gt.RequireBoxes();
-
-  const size_t T = s.iou_thrs.size();
-  std::vector<uint32_t> full(W);
-  for (size_t w = 0; w < W; ++w) full[w] = (w + 1) * 32 <= T ? 0xFFFFFFFFu : ((1u << (T % 32)) - 1u);
-  auto process = [&](size_t gi_image, Scratch& sc) {
-    {
-      const Group& g = groups[gi_image];
-      const size_t gi = out_pos[gi_image];
-      // Detections best first (stable: ties keep file order), truncated.
-      sc.dt.assign(dt_rows.begin() + g.dt_begin, dt_rows.begin() + g.dt_end);
-      const double* score = dt.score.data();
-      auto better = [score](uint32_t a, uint32_t b) { return score[a] > score[b]; };
-      if (sc.dt.size() <= 16) {
-        for (size_t i = 1; i < sc.dt.size(); ++i) {
-          const uint32_t v = sc.dt[i];
-          size_t j = i;
-          while (j > 0 && better(v, sc.dt[j - 1])) {
-            sc.dt[j] = sc.dt[j - 1];
-            --j;
-          }
-          sc.dt[j] = v;
-        }
-      } else {
-        std::stable_sort(sc.dt.begin(), sc.dt.end(), better);
-      }
-      const size_t D = s.group_begin[gi + 1] - s.group_begin[gi];
-      sc.dt.resize(D);
-      const size_t NG = g.gt_end - g.gt_begin;
-      const uint64_t e0 = s.group_begin[gi];
-      for (size_t d = 0; d < D; ++d) s.score[e0 + d] = score[sc.dt[d]];
-
-      if (NG == 0) {
-        // No ground truth: no matches; out-of-range detections are ignored.
-        for (size_t a = 0; a < A; ++a) {
-          const double lo = s.area_rng[a][0], hi = s.area_rng[a][1];
-          for (size_t d = 0; d < D; ++d) {
-            const double area = dt.area[sc.dt[d]];
-            const bool out = area < lo || area > hi;
-            for (size_t w = 0; w < W; ++w) {
-              s.tp_bits[((e0 + d) * A + a) * W + w] = 0;
-              s.ig_bits[((e0 + d) * A + a) * W + w] = out ? full[w] : 0u;
-            }
-          }
-        }
-        return;
-      }
-      sc.crowd.resize(NG);
-      for (size_t j = 0; j < NG; ++j) sc.crowd[j] = gt.ann_iscrowd[gt_rows[g.gt_begin + j]];
-      sc.ious.resize(D * NG);
-      if (D > 0 && NG > 0) {
-        if (segm) {
-          // Masks by index (no copies), boxes and areas precomputed.
-          RleIou(*dt_masks, sc.dt.data(), D, *gt_masks, &gt_rows[g.gt_begin], NG, sc.crowd.data(),
-                 sc.ious.data());
-        } else {
-          sc.dt_box.resize(4 * D);
-          sc.gt_box.resize(4 * NG);
-          for (size_t d = 0; d < D; ++d) std::memcpy(&sc.dt_box[4 * d], &dt.bbox[4 * sc.dt[d]], 4 * sizeof(double));
-          for (size_t j = 0; j < NG; ++j) {
-            std::memcpy(&sc.gt_box[4 * j], &gt.ann_bbox[4 * gt_rows[g.gt_begin + j]], 4 * sizeof(double));
-          }
-          BoxIou(sc.dt_box.data(), D, sc.gt_box.data(), NG, sc.crowd.data(), sc.ious.data());
-        }
-      }
-      // Matching depends on the area range only through gt_ignore: area
-      // ranges with the same pattern share one matching.
-      sc.gt_ignore.resize(A * NG);
-      sc.mt.assign(A * D * W, 0);
-      sc.mi.assign(A * D * W, 0);
-      for (size_t a = 0; a < A; ++a) {
-        const double lo = s.area_rng[a][0], hi = s.area_rng[a][1];
-        uint8_t* ignore = &sc.gt_ignore[a * NG];
-        uint32_t npig = 0;
-        for (size_t j = 0; j < NG; ++j) {
-          const double area = gt.ann_area[gt_rows[g.gt_begin + j]];
-          ignore[j] = sc.crowd[j] || area < lo || area > hi;
-          npig += !ignore[j];
-        }
-        s.npig[gi * A + a] = npig;
-        if (D == 0) continue;
-        size_t same = a;
-        if (NG > 0) {
-          for (size_t b = 0; b < a; ++b) {
-            if (std::memcmp(&sc.gt_ignore[b * NG], ignore, NG) == 0) {
-              same = b;
-              break;
-            }
-          }
-          if (same == a) {
-            MatchGroup(sc.ious.data(), D, NG, ignore, sc.crowd.data(), s.iou_thrs, &sc.mt[a * D * W],
-                       &sc.mi[a * D * W], W, &sc.match);
-          }
-        }
-        // tp = matched to regular ground truth; ignored = matched to
-        // ignored ground truth, or unmatched and outside the area range.
-        const uint32_t* mt = &sc.mt[same * D * W];
-        const uint32_t* mi = &sc.mi[same * D * W];
-        uint32_t* tp = &s.tp_bits[(e0 * A + a) * W];
-        uint32_t* ig = &s.ig_bits[(e0 * A + a) * W];
-        for (size_t d = 0; d < D; ++d) {
-          const double area = dt.area[sc.dt[d]];
-          const bool out = area < lo || area > hi;
-          for (size_t w = 0; w < W; ++w) {
-            const uint32_t m = mt[d * W + w], i = mi[d * W + w];
-            tp[d * A * W + w] = m & ~i;
-            ig[d * A * W + w] = i | (out ? (~m & full[w]) : 0u);
-          }
-        }
-      }
-    }
-  };
-  ParallelFor<Scratch>(G, num_threads, /*block_size=*/64, process);
+      GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), index);
+  const std::vector<uint32_t> dt_rows =
+      GroupOrder(dt.size(), dt.image.data(), dt.category.data(), index);
+  const std::vector<Group> groups = MakeGroups(gt, dt, gt_rows, dt_rows, index);
+  const std::vector<uint32_t> state_pos = LayOutState(groups, gt, sel, &s);
+  GroupEvaluator evaluator(gt, dt, gt_rows, dt_rows, groups, state_pos, num_threads, &s);
+  // Groups run in (image, k) order, which keeps each thread's reads of
+  // detections and ground truth local.
+  ParallelFor<GroupScratch>(groups.size(), num_threads, /*block_size=*/64,
+                            [&](size_t i, GroupScratch& sc) { evaluator.Evaluate(i, &sc); });
   return s;
 }
 
