@@ -33,7 +33,6 @@ layout) into --cache_dir.
 """
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from typing import Sequence
@@ -120,11 +119,13 @@ def run(argv: Sequence[str], observers: Sequence[runner.StageObserver] = ()) -> 
     raise app.UsageError(str(e.args[0])) from None
   if not entries:
     raise app.UsageError("--models names no model; use d0..d7")
-  out_dir = user_paths.resolve(_OUTPUT_DIR.value)
+  try:
+    out_dir = user_paths.output_dir(_OUTPUT_DIR.value)
+  except ValueError as e:
+    sys.exit(f"{PROGRAM}: {e}")
   cache_dir = user_paths.resolve(_CACHE_DIR.value) if _CACHE_DIR.value else None
   cache = cache_lib.DownloadCache(cache_dir, timeout=_DOWNLOAD_TIMEOUT.value,
                                   retries=_DOWNLOAD_RETRIES.value)
-  os.makedirs(out_dir, exist_ok=True)
   logging.info("%s: %s -> %s (max_images %s, ClearML %s)", PROGRAM,
                ", ".join(e.key for e in entries), out_dir, _MAX_IMAGES.value or "all",
                f"project {_CLEARML_PROJECT.value!r}" if _CLEARML.value else "off")

@@ -4,17 +4,47 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from typing import Any, Iterator
 
 import numpy as np
 
 
+class OutputError(OSError):
+  """An output that cannot be written; the message names the user's path and why."""
+
+
+def _target(path: str) -> str:
+  """Where writing `path` lands: a symlink's final target (the link itself stays)."""
+  return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def _is_special(path: str) -> bool:
+  """An existing non-regular file, links followed (a device, /dev/stdout, a FIFO, /proc)."""
+  try:
+    st = os.stat(path)
+  except OSError:  # absent, or a parent is not a directory: atomic_path() says which
+    return False
+  return (not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
+          or os.path.realpath(path).startswith("/proc/"))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
-  """Yields a temporary path beside `path`; renames it over `path` when the block succeeds."""
+  """Yields a temporary path beside `path`; renames it over `path` when the block succeeds.
+
+  A symlink is followed: its target is replaced and the link kept. A directory is refused.
+  For special files (devices, FIFOs, /dev/stdout) see output_path().
+  """
+  path = _target(path)
+  if os.path.isdir(path):
+    raise OutputError(f"{path} is a directory, not a file")
   directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
+  try:
+    os.makedirs(directory, exist_ok=True)
+  except (FileExistsError, NotADirectoryError):
+    raise OutputError(f"cannot write {path}: {directory} is not a directory") from None
   fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
                              suffix=".tmp")
   os.close(fd)
@@ -30,9 +60,28 @@ def atomic_path(path: str) -> Iterator[str]:
     raise
 
 
+@contextlib.contextmanager
+def output_path(path: str) -> Iterator[str]:
+  """The path to write an output to: atomic for files, in place for special files.
+
+  /dev/stdout, a FIFO or a device is written directly (there is nothing to rename over);
+  every OS error names the user's `path`, not a temporary file.
+  """
+  try:
+    if _is_special(path):  # opened by its own name: /dev/stdout's target may be a pipe
+      yield path
+    else:
+      with atomic_path(path) as tmp:
+        yield tmp
+  except OutputError:
+    raise
+  except OSError as e:
+    raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
+
+
 def write_text(path: str, text: str) -> None:
-  with atomic_path(path) as tmp:
-    with open(tmp, "w") as f:
+  with output_path(path) as target:
+    with open(target, "w") as f:
       f.write(text)
 
 
@@ -41,6 +90,6 @@ def write_json(path: str, data: Any) -> None:
 
 
 def write_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
-  with atomic_path(path) as tmp:
-    with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
+  with output_path(path) as target:
+    with open(target, "wb") as f:  # a file object: np.savez would append ".npz" to a name
       np.savez_compressed(f, **arrays)

@@ -37,6 +37,21 @@ _PER_CATEGORY_TABLE = flags.DEFINE_bool("per_category_table", True,
                                         "Print the per-category table.")
 
 
+def _numbers(values, kind, valid) -> bool:
+  """True if every value parses as `kind` and passes `valid` (flag validators)."""
+  try:
+    return all(valid(kind(v)) for v in values or ())
+  except ValueError:
+    return False
+
+
+flags.register_validator(
+    "iou_thresholds", lambda v: _numbers(v, float, lambda t: 0.0 < t <= 1.0),
+    message="--iou_thresholds must be numbers in (0, 1], e.g. 0.5,0.75")
+flags.register_validator("max_dets", lambda v: _numbers(v, int, lambda m: m >= 1),
+                         message="--max_dets must be positive integers, e.g. 1,10,100")
+
+
 def params_from_flags() -> cocoeval_cc.Params:
   params = cocoeval_cc.Params(_IOU_TYPE.value)
   if _IOU_THRESHOLDS.value:
@@ -66,12 +81,15 @@ def main(argv):
   timings = ", ".join(f"{k} {v:.3f}s" for k, v in result.timings.items())
   logging.info("timings: %s", timings)
 
-  if _OUTPUT_JSON.value:
-    data = result.to_json_dict()
-    data.update(annotations=annotations, detections=detections)
-    atomic_io.write_json(user_paths.resolve(_OUTPUT_JSON.value), data)
-  if _ARRAYS_NPZ.value:
-    atomic_io.write_npz(user_paths.resolve(_ARRAYS_NPZ.value), result.arrays())
+  try:
+    if _OUTPUT_JSON.value:
+      data = result.to_json_dict()
+      data.update(annotations=annotations, detections=detections)
+      atomic_io.write_json(user_paths.resolve(_OUTPUT_JSON.value), data)
+    if _ARRAYS_NPZ.value:
+      atomic_io.write_npz(user_paths.resolve(_ARRAYS_NPZ.value), result.arrays())
+  except atomic_io.OutputError as e:  # names the user's path and why
+    sys.exit(f"coco_eval: {e}")
 
 
 if __name__ == "__main__":

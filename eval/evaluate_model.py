@@ -11,13 +11,13 @@ OUT/per_category.csv and a TensorBoard event file with the TF OD API's metric na
 writes are atomic. Detections are cached: a re-run with the same model and data only
 re-evaluates (--force_inference runs the model again).
 """
-import os
 import sys
 
 from absl import app
 from absl import flags
 import tensorflow as tf
 
+from eval import atomic_io
 from eval import model_evaluation
 from eval import user_paths
 from eval.data import image_sources
@@ -102,13 +102,12 @@ def _options() -> model_evaluation.EvaluationOptions:
 
 def main(argv):
   del argv
-  out_dir = user_paths.resolve(_OUTPUT_DIR.value)
-  os.makedirs(out_dir, exist_ok=True)
   try:
+    out_dir = user_paths.output_dir(_OUTPUT_DIR.value)
     source, identity, config = _source_and_config()
     model_evaluation.evaluate(user_paths.resolve(_MODEL_DIR.value), source, out_dir,
                               _options(), identity=identity, config=config)
-  except (FileNotFoundError, ValueError) as e:  # the message names the file and the problem
+  except (FileNotFoundError, ValueError, atomic_io.OutputError) as e:  # names file and problem
     sys.exit(f"evaluate_model: {e}")
   except tf.errors.OpError as e:  # e.g. an undecodable image: the message names it
     sys.exit(f"evaluate_model: {e.message}")

@@ -114,6 +114,16 @@ def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool,
   return wanted or ["bbox"]
 
 
+def _check_ground_truth(gt: dict, source) -> None:
+  """Refuses ground truth with nothing to evaluate on, naming its file."""
+  where = getattr(source, "annotations_path", None) or "the ground truth"
+  if not gt.get("categories"):
+    raise ValueError(f"{where}: no categories: nothing to evaluate")
+  if not gt.get("images"):
+    raise ValueError(f"{where}: no images to evaluate (an empty images list, or every image "
+                     "missing on disk and skipped)")
+
+
 def _resolve_config_options(options: EvaluationOptions, config) -> EvaluationOptions:
   """Fills what the options leave open (None) from the pipeline config's eval_config."""
   if config is None:
@@ -242,6 +252,7 @@ def _evaluate_iou_types(source, detections: inference.Detections, has_masks: boo
                         options: EvaluationOptions) -> dict[str, evaluation.EvaluationResult]:
   """Stage 2: every IoU type the options and the model call for, on the same ground truth."""
   gt = _ground_truth(source, options.max_images, options.area_source)
+  _check_ground_truth(gt, source)
   gt_coco = cocoeval_cc.COCO(gt)
   evaluations = {}
   for iou_type in _iou_types(options.metrics_set, has_masks, gt):
@@ -321,6 +332,7 @@ def evaluate(model_dir: str, source, out_dir: str,
     os.unlink(os.path.join(out_dir, results.METRICS))
   identity = identity if identity is not None else source_identity(source)
   options = _resolve_config_options(options, config)
+  _check_ground_truth(source.ground_truth, source)
 
   ran = _run_inference(model_dir, source, out_dir, identity, options, on_stage)
 

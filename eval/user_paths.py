@@ -9,3 +9,15 @@ def resolve(path: str) -> str:
     return path
   base = os.environ.get("BUILD_WORKING_DIRECTORY") or os.getcwd()
   return os.path.join(base, path)
+
+
+def output_dir(path: str, flag: str = "--output_dir") -> str:
+  """`path` resolved and created as a directory; ValueError naming `flag` if it cannot be."""
+  path = resolve(path)
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise ValueError(f"{flag}={path} is a file, not a directory")
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as e:
+    raise ValueError(f"{flag}={path}: cannot create it: {e.strerror or e}") from e
+  return path
