@@ -71,6 +71,40 @@ class ImageSource(abc.ABC):
     Elements: {"image_id": int64, "image": uint8 [H, W, 3], "height": int32, "width": int32}.
     """
 
+  def dataset_for_ids(self, image_ids: Sequence[int]) -> tf.data.Dataset:
+    """dataset()'s elements of only `image_ids`, in dataset() order (a shard of the images).
+
+    This generic form decodes every image and keeps the wanted ones; the sources below read
+    only what they need (the COCO JSON source) or skip undecoded records (TF records).
+    """
+    return _keep_ids(self.dataset(), image_ids)
+
+
+def _keep_ids(ds: tf.data.Dataset, image_ids: Sequence[int]) -> tf.data.Dataset:
+  wanted = tf.constant(sorted(set(int(i) for i in image_ids)), tf.int64)
+  return ds.filter(lambda e: tf.reduce_any(tf.equal(e["image_id"], wanted)))
+
+
+def image_ids(source, max_images: int | None = None, skip_missing: bool = False) -> list[int]:
+  """The ids source.dataset(max_images, skip_missing) yields, in its order, without decoding.
+
+  Raises as dataset() would for images missing on disk (unless skip_missing). Works for any
+  object with ground_truth (and optionally check_missing), like dataset_for_ids() below.
+  """
+  check = getattr(source, "check_missing", None)
+  if check is not None:
+    check(skip_missing)
+  ids = [int(im["id"]) for im in source.ground_truth["images"]]
+  return ids if max_images is None else ids[:max_images]
+
+
+def dataset_for_ids(source, ids: Sequence[int]) -> tf.data.Dataset:
+  """source.dataset_for_ids(ids), or the generic filter for sources without that method."""
+  method = getattr(source, "dataset_for_ids", None)
+  if method is not None:
+    return method(ids)
+  return _keep_ids(source.dataset(), ids)
+
 
 def restrict_ground_truth(ground_truth: dict, image_ids: Sequence[int]) -> dict:
   """The ground truth of only `image_ids` (e.g. after max_images), categories unchanged."""
@@ -124,7 +158,8 @@ class CocoJsonSource(ImageSource):
   def num_images(self) -> int:
     return len(self._images)
 
-  def dataset(self, max_images: int | None = None, skip_missing: bool = False) -> tf.data.Dataset:
+  def check_missing(self, skip_missing: bool = False) -> None:
+    """Raises listing the images missing on disk, or with skip_missing warns about them."""
     if self.missing_files:
       listing = "\n  ".join(self.missing_files[:20])
       more = f"\n  ... and {len(self.missing_files) - 20} more" if len(self.missing_files) > 20 \
@@ -134,7 +169,23 @@ class CocoJsonSource(ImageSource):
       if not skip_missing:
         raise FileNotFoundError(message + "\n(skip_missing evaluates without them)")
       logging.warning("%s\nSkipping them; they are left out of the ground truth too.", message)
+
+  def dataset(self, max_images: int | None = None, skip_missing: bool = False) -> tf.data.Dataset:
+    self.check_missing(skip_missing)
     images = self._images[:max_images] if max_images is not None else self._images
+    return self._dataset_of(images)
+
+  def dataset_for_ids(self, image_ids: Sequence[int]) -> tf.data.Dataset:
+    """Reads only these images (in dataset() order); ids must be of images found on disk."""
+    wanted = set(int(i) for i in image_ids)
+    images = [im for im in self._images if int(im["id"]) in wanted]
+    if len(images) != len(wanted):
+      unknown = sorted(wanted - set(int(im["id"]) for im in images))
+      raise KeyError(f"{self.annotations_path}: image ids {unknown[:20]} are not images of this "
+                     f"source found in {self.image_dir}")
+    return self._dataset_of(images)
+
+  def _dataset_of(self, images: list[dict]) -> tf.data.Dataset:
     paths = [self._path(im) for im in images]
     ds = tf.data.Dataset.from_tensor_slices({
         "image_id": tf.constant([int(im["id"]) for im in images], tf.int64),
@@ -172,6 +223,10 @@ class TfRecordSource(ImageSource):
     if max_images is not None:
       ds = ds.take(max_images)
     return _finish(ds)
+
+  def dataset_for_ids(self, image_ids: Sequence[int]) -> tf.data.Dataset:
+    """Reads every record but decodes only these images (records have no index to seek)."""
+    return _finish(_keep_ids(tfrecords.encoded_images(self.files), image_ids))
 
 
 def _configured(path: str | None, what: str, config: pipeline_config.PipelineConfig) -> str:

@@ -82,6 +82,24 @@ class CocoJsonSourceTest(absltest.TestCase):
                                 r"differs from the ground truth.*a\.jpg"):
       list(image_sources.CocoJsonSource(self.json, self.dir).dataset())
 
+  def test_subsets_by_image_id_keep_the_source_order(self):
+    source = image_sources.CocoJsonSource(self.json, self.dir)
+    self.assertEqual(image_sources.image_ids(source), [100, 107, 114, 121])
+    self.assertEqual(image_sources.image_ids(source, max_images=3), [100, 107, 114])
+    full = {e["image_id"]: e["image"] for e in source.dataset().as_numpy_iterator()}
+    subset = list(source.dataset_for_ids([121, 107]).as_numpy_iterator())
+    self.assertEqual([e["image_id"] for e in subset], [107, 121])  # dataset() order
+    for e in subset:
+      np.testing.assert_array_equal(e["image"], full[e["image_id"]])
+    with self.assertRaisesRegex(KeyError, r"image ids \[5\] are not images of this source"):
+      source.dataset_for_ids([100, 5])
+    os.remove(os.path.join(self.dir, "gray.jpg"))
+    source = image_sources.CocoJsonSource(self.json, self.dir)
+    with self.assertRaisesRegex(FileNotFoundError, "1 of 4 images"):
+      image_sources.image_ids(source)
+    with self.assertLogs(level="WARNING"):
+      self.assertEqual(image_sources.image_ids(source, skip_missing=True), [100, 107, 121])
+
   def test_bad_annotation_files(self):
     with open(self.json, "w") as f:
       f.write("{not json")
@@ -111,6 +129,11 @@ class FromPipelineConfigTest(absltest.TestCase):
     self.assertEqual(source.num_images, 4)
     self.assertEqual([e["image_id"] for e in source.dataset().as_numpy_iterator()],
                      [im["id"] for im in source.ground_truth["images"]])
+    subset = list(source.dataset_for_ids([121, 100]).as_numpy_iterator())
+    self.assertEqual([e["image_id"] for e in subset], [100, 121])  # record order
+    self.assertEqual(subset[1]["image"].shape, (36, 36, 3))
+    order = [im["id"] for im in source.ground_truth["images"]]  # record order
+    self.assertEqual(image_sources.image_ids(source, max_images=2), order[:2])
 
     os.makedirs(os.path.join(work, "sub"))
     shutil.copy(os.path.join(work, "val.record-00001-of-00002"), os.path.join(work, "sub"))

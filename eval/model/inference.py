@@ -12,7 +12,7 @@ import dataclasses
 import json
 import os
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from absl import logging
 import tensorflow as tf
@@ -32,6 +32,9 @@ class Detections:
   num_images: int
   seconds: float              # inference wall time (0 when cached)
   cached: bool = False
+  # Seconds of model time per image, in input order: each model call's wall time (outputs
+  # fetched) divided among its images. None when cached.
+  latencies: list[float] | None = None
 
   @property
   def images_per_second(self) -> float:
@@ -77,14 +80,28 @@ class _Progress:
       logging.info("inference: %d images, %.2f images/s", self.done, rate)
 
 
+def _dataset_for_ids(source, image_ids: Sequence[int]) -> tf.data.Dataset:
+  """The source's own dataset_for_ids (image_sources.ImageSource), else dataset() filtered."""
+  method = getattr(source, "dataset_for_ids", None)
+  if method is not None:
+    return method(image_ids)
+  wanted = tf.constant(sorted(set(int(i) for i in image_ids)), tf.int64)
+  return source.dataset().filter(lambda e: tf.reduce_any(tf.equal(e["image_id"], wanted)))
+
+
 def input_dataset(model, source, *, max_images: int | None = None, skip_missing: bool = False,
-                  batch_size: int = 1) -> tf.data.Dataset:
+                  batch_size: int = 1, image_ids: Sequence[int] | None = None
+                  ) -> tf.data.Dataset:
   """The source's elements with "image" batched as the model's input, prefetched.
 
   Batches hold images of one size only (a signature's batch is one dense tensor; padding
-  would change what the model sees), so batch_size > 1 groups images by size.
+  would change what the model sees), so batch_size > 1 groups images by size. image_ids:
+  only these images (a shard; max_images and skip_missing then do not apply).
   """
-  ds = source.dataset(max_images=max_images, skip_missing=skip_missing)
+  if image_ids is not None:
+    ds = _dataset_for_ids(source, image_ids)
+  else:
+    ds = source.dataset(max_images=max_images, skip_missing=skip_missing)
   if model.input_type != "image_tensor":  # uint8 images go in as decoded: no extra stage
     ds = ds.map(lambda e: {**e, "image": model.prepare(e["image"])},
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -102,14 +119,23 @@ def input_dataset(model, source, *, max_images: int | None = None, skip_missing:
 
 def run(model, source, category_ids, *, max_images: int | None = None,
         skip_missing: bool = False, batch_size: int = 1, with_masks: bool = True,
-        box_frame: str = "image", log_interval: float = 5.0) -> Detections:
-  """Runs `model` on every image of `source`; returns its COCO results."""
-  total = source.num_images if max_images is None else min(max_images, source.num_images)
+        box_frame: str = "image", log_interval: float | None = 5.0,
+        image_ids: Sequence[int] | None = None) -> Detections:
+  """Runs `model` on every image of `source`; returns its COCO results.
+
+  image_ids: only these images, in the source's order (a shard of it). log_interval: seconds
+  between progress lines; None logs nothing (e.g. a worker of a distributed run).
+  """
+  if image_ids is not None:
+    total = len(image_ids)
+  else:
+    total = source.num_images if max_images is None else min(max_images, source.num_images)
   ds = input_dataset(model, source, max_images=max_images, skip_missing=skip_missing,
-                     batch_size=batch_size)
+                     batch_size=batch_size, image_ids=image_ids)
   category_ids = frozenset(int(c) for c in category_ids)
-  progress = _Progress(total, log_interval)
-  bbox, segm, pending = [], [], []
+  quiet = log_interval is None
+  progress = _Progress(total, float("inf") if quiet else log_interval)
+  bbox, segm, pending, latencies = [], [], [], []
 
   def convert(outputs, batch):
     return postprocess.batch_results(outputs, batch["image_id"], batch["height"],
@@ -121,14 +147,18 @@ def run(model, source, category_ids, *, max_images: int | None = None,
     bbox.extend(b)
     segm.extend(s)
 
-  logging.info("inference: %d images on %s", total, model.device)
+  if not quiet:
+    logging.info("inference: %d images on %s", total, model.device)
   start = time.perf_counter()
   # One worker: conversion overlaps the next model call (TF releases the GIL) and the results
   # stay in input order.
   with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
     for batch in ds:
-      outputs = model(batch["image"])
+      call_start = time.perf_counter()
+      outputs = model(batch["image"])  # numpy outputs: the call has finished
+      call_seconds = time.perf_counter() - call_start
       meta = {k: batch[k].numpy() for k in ("image_id", "height", "width")}
+      latencies += [call_seconds / len(meta["image_id"])] * len(meta["image_id"])
       pending.append(pool.submit(convert, outputs, meta))
       while pending and (pending[0].done() or len(pending) > 8):
         collect(pending.pop(0))
@@ -136,9 +166,11 @@ def run(model, source, category_ids, *, max_images: int | None = None,
     for done in pending:
       collect(done)
   seconds = time.perf_counter() - start
-  progress.log()
+  if not quiet:
+    progress.log()
   has_masks = with_masks and model.has_masks
-  return Detections(bbox, segm if has_masks else None, progress.done, seconds)
+  return Detections(bbox, segm if has_masks else None, progress.done, seconds,
+                    latencies=latencies)
 
 
 def _file_size(path: str) -> int | None:
@@ -171,8 +203,13 @@ def load_cached(out_dir: str, fingerprint: dict[str, Any]) -> Detections | None:
   return Detections(bbox, segm, stored.get("num_images", 0), 0.0, cached=True)
 
 
-def store(out_dir: str, fingerprint: dict[str, Any], detections: Detections) -> None:
-  """Writes the results atomically, then the fingerprint that vouches for them."""
+def store(out_dir: str, fingerprint: dict[str, Any], detections: Detections,
+          extra: dict[str, Any] | None = None) -> None:
+  """Writes the results atomically, then the fingerprint that vouches for them.
+
+  extra: more keys for the fingerprint file (e.g. the model's description), read back with
+  the file itself; load_cached() ignores them.
+  """
   fp_path = os.path.join(out_dir, FINGERPRINT)
   if os.path.exists(fp_path):
     os.unlink(fp_path)  # stale results must never pass for fresh ones, even if we die midway
@@ -186,20 +223,29 @@ def store(out_dir: str, fingerprint: dict[str, Any], detections: Detections) -> 
     path = os.path.join(out_dir, name)
     atomic_io.write_text(path, json.dumps(results, separators=(",", ":")) + "\n")
     sizes[name] = os.path.getsize(path)
-  atomic_io.write_json(fp_path, {"fingerprint": fingerprint, "files": sizes,
+  atomic_io.write_json(fp_path, {**(extra or {}), "fingerprint": fingerprint, "files": sizes,
                                  "num_images": detections.num_images,
                                  "inference_seconds": detections.seconds})
+
+
+def detections_fingerprint(saved_model_dir: str, input_identity: dict[str, Any], *,
+                           max_images: int | None = None, skip_missing: bool = False,
+                           **kwargs) -> dict[str, Any]:
+  """What cached results are keyed on (the distributed executor uses the same key)."""
+  return {"model": model_fingerprint(saved_model_dir),
+          "input": input_identity, "max_images": max_images,
+          "skip_missing": skip_missing,
+          # Options that change the results (batch size and logging do not).
+          "options": {k: kwargs[k] for k in ("with_masks", "box_frame") if k in kwargs}}
 
 
 def cached_run(model, source, category_ids, out_dir: str, input_identity: dict[str, Any], *,
                force: bool = False, max_images: int | None = None, skip_missing: bool = False,
                **kwargs) -> Detections:
   """run() unless OUT/ already holds results for the same model, data and options."""
-  fingerprint = {"model": model_fingerprint(model.paths.saved_model_dir),
-                 "input": input_identity, "max_images": max_images,
-                 "skip_missing": skip_missing,
-                 # Options that change the results (batch size and logging do not).
-                 "options": {k: kwargs[k] for k in ("with_masks", "box_frame") if k in kwargs}}
+  fingerprint = detections_fingerprint(model.paths.saved_model_dir, input_identity,
+                                       max_images=max_images, skip_missing=skip_missing,
+                                       **kwargs)
   if not force:
     cached = load_cached(out_dir, fingerprint)
     if cached is not None:

@@ -81,6 +81,28 @@ class InferenceTest(absltest.TestCase):
   def test_max_images(self):
     self.check(inference.run(self.single, _MemorySource(_SIZES), [1], max_images=2), _SIZES[:2])
 
+  def test_subset_of_image_ids_and_latencies(self):
+    source = _MemorySource(_SIZES)
+    full = inference.run(self.single, source, [1], log_interval=None)
+    self.assertLen(full.latencies, len(_SIZES))
+    self.assertTrue(all(t > 0 for t in full.latencies))
+    part = inference.run(self.single, source, [1], image_ids=[2, 5, 6], log_interval=None)
+    self.assertEqual(part.num_images, 3)
+    self.assertEqual(part.bbox, [r for r in full.bbox if r["image_id"] in (2, 5, 6)])
+    self.assertLen(part.latencies, 3)
+    batched = inference.run(self.batched, source, [1], image_ids=[1, 3, 6], batch_size=4)
+    self.assertLen(batched.latencies, 3)
+    self.assertEqual(sorted(r["image_id"] for r in batched.bbox), [1, 3, 6])
+
+  def test_cache_file_keeps_extra_keys(self):
+    out = self.create_tempdir().full_path
+    fingerprint = inference.detections_fingerprint(self.single.paths.saved_model_dir, {"s": 1})
+    detections = inference.run(self.single, _MemorySource(_SIZES), [1], log_interval=None)
+    inference.store(out, fingerprint, detections, extra={"model_info": {"a": 1}})
+    with open(os.path.join(out, inference.FINGERPRINT)) as f:
+      self.assertEqual(json.load(f)["model_info"], {"a": 1})
+    self.assertEqual(inference.load_cached(out, fingerprint).bbox, detections.bbox)
+
   def test_cache(self):
     out = self.create_tempdir().full_path
     source = _MemorySource(_SIZES)
