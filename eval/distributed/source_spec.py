@@ -1,0 +1,50 @@
+"""What a worker needs to rebuild the driver's image source: paths, not image bytes.
+
+Workers read their shard's images themselves (CocoJsonSource.dataset_for_ids reads only those
+files). On one machine or a local cluster the driver's paths are the workers' paths. On a
+multi-machine cluster every node must see the same data at the same path: a shared or
+synchronised directory, or each node running the download cache (eval/download) into the
+same --cache_dir, which fetches COCO val2017 once per node (sha256-checked). Shipping image
+bytes through the object store instead would cost the driver's network link every image of
+every model (8x the dataset for the sweep), so paths it is.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from eval.data import image_sources
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceSpec:
+  kind: str                              # "coco_json" or "tfrecord"
+  annotations_path: str | None = None    # coco_json
+  image_dir: str | None = None           # coco_json
+  file_patterns: tuple[str, ...] = ()    # tfrecord
+  label_map_path: str | None = None      # tfrecord
+
+  def __post_init__(self):  # hashable also when made from JSON (lists)
+    object.__setattr__(self, "file_patterns", tuple(self.file_patterns))
+
+  def build(self) -> image_sources.ImageSource:
+    if self.kind == "coco_json":
+      return image_sources.CocoJsonSource(self.annotations_path, self.image_dir)
+    if self.kind == "tfrecord":
+      return image_sources.TfRecordSource(list(self.file_patterns), self.label_map_path)
+    raise ValueError(f"unknown source kind {self.kind!r}")
+
+
+def spec_of(source: Any) -> SourceSpec:
+  """The spec of an image_sources source (a SourceSpec is returned as it is)."""
+  if isinstance(source, SourceSpec):
+    return source
+  if isinstance(source, image_sources.CocoJsonSource):
+    return SourceSpec("coco_json", annotations_path=os.path.abspath(source.annotations_path),
+                      image_dir=os.path.abspath(source.image_dir))
+  if isinstance(source, image_sources.TfRecordSource):
+    return SourceSpec("tfrecord", file_patterns=tuple(os.path.abspath(f) for f in source.files),
+                      label_map_path=os.path.abspath(source.label_map_path))
+  raise TypeError(f"{type(source).__name__}: the distributed executor runs CocoJsonSource and "
+                  "TfRecordSource sources (workers rebuild them from their paths)")
