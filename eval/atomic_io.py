@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import stat
+import sys
 import tempfile
 from typing import Any, Iterator
 
@@ -69,6 +70,7 @@ def output_path(path: str) -> Iterator[str]:
   """
   try:
     if _is_special(path):  # opened by its own name: /dev/stdout's target may be a pipe
+      sys.stdout.flush()  # what was printed before comes first on /dev/stdout
       yield path
     else:
       with atomic_path(path) as tmp:

@@ -93,5 +93,46 @@ class CocoEvalBinaryTest(absltest.TestCase):
     self.assertFalse(os.path.exists(f"{self.out}/out.json"))
 
 
+class CocoEvalOutputsAndFlagsTest(absltest.TestCase):
+
+  def run_fixture(self, *args):
+    return _run(f"--annotations={_FIXTURES}/instances_val2014_100.json",
+                f"--detections={_FIXTURES}/instances_val2014_fakebbox100_results.json",
+                "--noper_category_table", *args)
+
+  def test_output_to_a_symlink_writes_its_target(self):
+    out = self.create_tempdir().full_path
+    os.symlink(f"{out}/real.json", f"{out}/link.json")
+    proc = self.run_fixture(f"--output_json={out}/link.json")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertTrue(os.path.islink(f"{out}/link.json"))
+    with open(f"{out}/real.json") as f:
+      self.assertEqual(json.load(f)["params"]["maxDets"], [1, 10, 100])
+
+  def test_output_to_dev_stdout_prints_the_json(self):
+    proc = self.run_fixture("--output_json=/dev/stdout")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    start = proc.stdout.index("{")
+    self.assertLen(json.loads(proc.stdout[start:])["stats"], 12)
+
+  def test_unwritable_outputs_name_the_users_path(self):
+    for path, message in (("/dev/full", "cannot write /dev/full: No space left"),
+                          ("/proc/version", "cannot write /proc/version")):
+      proc = self.run_fixture(f"--output_json={path}")
+      self.assertEqual(proc.returncode, 1)
+      self.assertIn(message, proc.stderr)
+      self.assertNotIn("Traceback", proc.stderr)
+      self.assertNotIn(".tmp", proc.stderr)
+    self.assertFalse(os.path.isfile("/dev/full"))
+
+  def test_bad_thresholds_are_refused(self):
+    for flag, message in (("--iou_thresholds=1.5,-0.2", "numbers in (0, 1]"),
+                          ("--iou_thresholds=half", "numbers in (0, 1]"),
+                          ("--max_dets=0,10", "positive integers")):
+      proc = self.run_fixture(flag)
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn(message, proc.stderr)
+
+
 if __name__ == "__main__":
   absltest.main()

@@ -270,6 +270,43 @@ class EvaluateModelTest(absltest.TestCase):
         f"{root}/out/detections.json"))
     self.assertBetween(metrics["stats"][0], 1.0 - 3e-16, 1.0)
 
+  def test_bad_outputs_and_empty_ground_truth_give_named_errors(self):
+    root = self.create_tempdir().full_path
+    # A rerun into a folder where an earlier model finished, with a model that fails: the old
+    # metrics.json must not stay beside the new run's files.
+    _, out = self.run_binary(out=f"{root}/out")
+    self.assertTrue(os.path.exists(f"{out}/metrics.json"))
+    proc, _ = self.run_binary(model=self.gt_path, out=out, check=False)
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertFalse(os.path.exists(f"{out}/metrics.json"))
+    # --output_dir that is a file.
+    proc, _ = self.run_binary(out=self.gt_path, check=False)
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn(f"--output_dir={self.gt_path} is a file, not a directory", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+    # Ground truth without images, or without categories.
+    for key in ("images", "categories"):
+      gt_path = _write_json(root, f"no_{key}.json", {**self.gt, key: []})
+      proc = subprocess.run(
+          [_BINARY, f"--model_dir={self.oracle}", f"--annotations={gt_path}",
+           f"--image_dir={self.image_dir}", f"--output_dir={root}/o_{key}"],
+          capture_output=True, text=True)
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn(f"{gt_path}: no {key}", proc.stderr)
+      self.assertNotIn("Traceback", proc.stderr)
+
+  def test_input_flags_are_validated(self):
+    for args, message in (
+        ([], "--annotations, --pipeline_config_path, --tfrecord must have a value"),
+        ([f"--annotations={self.gt_path}"], "--annotations and --image_dir go together"),
+        ([f"--annotations={self.gt_path}", f"--image_dir={self.image_dir}",
+          "--tfrecord=x.record"], "only one of"),
+        (["--tfrecord=x.record"], "--tfrecord needs --label_map_path")):
+      proc = subprocess.run([_BINARY, f"--model_dir={self.oracle}", "--output_dir=/tmp/o",
+                             *args], capture_output=True, text=True)
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn(message, proc.stderr)
+
   def test_mask_model_float_and_batched_exports(self):
     models = self.create_tempdir().full_path
     masks = fake_models.save_table_model(f"{models}/masks", _oracle_table(self.gt, masks=True),
