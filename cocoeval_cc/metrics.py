@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from cocoeval_cc import _cocoeval_cc as _native
+
 TF_PREFIX = {"bbox": "DetectionBoxes_", "segm": "DetectionMasks_"}
 
 
@@ -29,21 +31,22 @@ class StatSpec:
 def stat_specs(area_labels: Sequence[str], max_dets: Sequence[int]) -> list[StatSpec]:
   """The summary statistics for these parameters, in the evaluator's order.
 
-  Mirrors the core's StatSpecs (summarize.cc): the overall rows use the area range labelled
-  'all' (as pycocotools' summarize() looks it up by label), the per-area rows every other label.
+  Which statistics there are comes from the native core (summarize.cc's StatSpecs, the one
+  definition); this adds their TF OD API names.
   """
-  dets = sorted(int(m) for m in max_dets)
-  top = dets[-1]
-  others = [a for a in area_labels if a != "all"]
-  specs = [
-      StatSpec(True, None, "all", top, "Precision/mAP"),
-      StatSpec(True, 0.5, "all", top, "Precision/mAP@.50IOU"),
-      StatSpec(True, 0.75, "all", top, "Precision/mAP@.75IOU"),
-  ]
-  specs += [StatSpec(True, None, a, top, f"Precision/mAP ({a})") for a in others]
-  specs += [StatSpec(False, None, "all", m, f"Recall/AR@{m}") for m in dets]
-  specs += [StatSpec(False, None, a, top, f"Recall/AR@{top} ({a})") for a in others]
-  return specs
+  native = _native.stat_specs([str(a) for a in area_labels], sorted(int(m) for m in max_dets))
+  return [StatSpec(s.ap, s.iou_thr, s.area_lbl, s.max_det, _key(s)) for s in native]
+
+
+def _key(spec: "_native.StatSpec") -> str:
+  """A statistic's TF OD API name without prefix, e.g. "Recall/AR@100 (small)"."""
+  if spec.ap:
+    if spec.iou_thr is not None:
+      return f"Precision/mAP@.{int(round(spec.iou_thr * 100)):02d}IOU"
+    return "Precision/mAP" if spec.area_lbl == "all" else f"Precision/mAP ({spec.area_lbl})"
+  if spec.area_lbl == "all":
+    return f"Recall/AR@{spec.max_det}"
+  return f"Recall/AR@{spec.max_det} ({spec.area_lbl})"
 
 
 def tf_metrics(iou_type: str, specs: Sequence[StatSpec], stats: Sequence[float],

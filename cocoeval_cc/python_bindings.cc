@@ -5,8 +5,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "cocoeval_cc/evaluator.h"
 #include "cocoeval_cc/mask.h"
 #include "cocoeval_cc/params.h"
+#include "cocoeval_cc/summarize.h"
 
 namespace py = pybind11;
 
@@ -231,6 +234,26 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       .def_readwrite("area_rng", &Params::area_rng)
       .def_readwrite("area_rng_lbl", &Params::area_rng_lbl)
       .def_readwrite("use_cats", &Params::use_cats);
+  // ----------------------------------------------------------- statistics
+  // The one definition of the summary statistics (summarize.cc); metrics.py
+  // names and presents them.
+  py::class_<StatSpec>(m, "StatSpec")
+      .def_readonly("ap", &StatSpec::ap)
+      .def_property_readonly("iou_thr", [](const StatSpec& s) -> std::optional<double> {
+        if (!s.has_iou_thr) return std::nullopt;  // None: the mean over all thresholds
+        return s.iou_thr;
+      })
+      .def_readonly("area_lbl", &StatSpec::area_lbl)
+      .def_readonly("max_det", &StatSpec::max_det);
+  m.def("stat_specs", [](std::vector<std::string> area_labels, std::vector<int64_t> max_dets) {
+        if (max_dets.empty()) throw py::index_error("stat_specs: maxDets is empty");
+        Params p;
+        p.area_rng_lbl = std::move(area_labels);
+        p.max_dets = std::move(max_dets);
+        std::sort(p.max_dets.begin(), p.max_dets.end());  // as NormalizeParams does
+        return StatSpecs(p);
+      }, py::arg("area_labels"), py::arg("max_dets"),
+      "The summary statistics for these area labels and maxDets, in summarize() order.");
   m.def("linspace", &Linspace, py::arg("start"), py::arg("stop"), py::arg("num"),
         "np.linspace(start, stop, num) bit for bit.");
 
