@@ -44,7 +44,7 @@ py::array View(const std::vector<double>& v, std::vector<py::ssize_t> shape, py:
     stride *= shape[i];
   }
   py::array a(py::dtype::of<double>(), shape, strides, v.data(), owner);
-  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  a.attr("setflags")(py::arg("write") = false);
   return a;
 }
 
