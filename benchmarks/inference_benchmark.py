@@ -167,7 +167,7 @@ def pipeline(model, gt_path: str, image_dir: str) -> tuple[float, float, float, 
   infer, infer_cpu = time.perf_counter() - start, _cpu_seconds() - cpu
   gt = cocoeval_cc.COCO(source.ground_truth)
   dt = gt.loadRes(detections.bbox)
-  evaluation.evaluate_loaded(gt._gt_native, dt._dt_native, "bbox", None, 0)
+  evaluation.evaluate_loaded(gt.native_ground_truth, dt.native_detections, "bbox", None, 0)
   return (infer, infer_cpu, time.perf_counter() - start, _cpu_seconds() - cpu,
           len(detections.bbox))
 

@@ -71,6 +71,16 @@ class COCO:
   def is_results(self) -> bool:
     return self._dt_native is not None
 
+  @property
+  def native_ground_truth(self) -> "_native.GroundTruth":
+    """The loaded ground truth (a result set's is its ground truth's), for the native API."""
+    return self._gt_native
+
+  @property
+  def native_detections(self) -> "_native.Detections | None":
+    """The loaded detections of a result set from loadRes; None for ground truth."""
+    return self._dt_native
+
   # --------------------------------------------------- fast, array-backed ids
   def getImgIds(self, imgIds: Iterable[int] = (), catIds: Iterable[int] = ()) -> list[int]:
     imgIds, catIds = _as_list(imgIds), _as_list(catIds)

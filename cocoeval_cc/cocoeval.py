@@ -78,7 +78,7 @@ class COCOeval:
   def _new_evaluator(self):
     if self.cocoGt is None:
       raise ValueError("COCOeval needs ground truth (cocoGt)")
-    dt = self.cocoDt._dt_native if self.cocoDt is not None else None
+    dt = self.cocoDt.native_detections if self.cocoDt is not None else None
     if self.cocoDt is not None and not self.cocoDt.is_results:
       raise ValueError("cocoDt must come from cocoGt.loadRes(...)")
     p = self.params
@@ -87,7 +87,7 @@ class COCOeval:
     if p.useCats and p.catIds is not None:
       p.catIds = [int(i) for i in np.unique(np.asarray(p.catIds, dtype=np.int64))]
     p.maxDets = sorted(p.maxDets)
-    return _native.Evaluator(self.cocoGt._gt_native, dt, p.to_native(p.iouType),
+    return _native.Evaluator(self.cocoGt.native_ground_truth, dt, p.to_native(p.iouType),
                              num_threads=self.num_threads)
 
   def _timed(self, stage: str, fn):
