@@ -22,9 +22,10 @@ The sweep (report_comparison), one comparison task:
     "AR vs compound scaling factor": report_scatter2d, x = phi, lines with markers.
   * per category: "per-category mAP vs scaling factor" with one series per category (all 80 in
     one chart: click a legend entry to hide it, double-click to isolate it), and the same split by
-    COCO supercategory, "per-category mAP vs scaling factor: animal" etc. (12 charts of at most
-    10 lines, which read better than one chart of 80). ClearML draws report_scatter2d events of
-    one title and iteration as one chart with a line per series (clearml/clearml#115).
+    the ground truth's supercategory, "per-category mAP vs scaling factor: animal" etc. (for
+    COCO 12 charts of at most 10 lines, which read better than one chart of 80). ClearML draws
+    report_scatter2d events of one title and iteration as one chart with a line per series
+    (clearml/clearml#115).
   * tables "models x statistics" and "per-category mAP by model" (category x model, sorted by
     the most accurate model's AP, with the gain from the first to the last model).
   * "accuracy vs published speed" (x = published ms, labelled by model), "AP points per
@@ -34,8 +35,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from eval import tracking
-from eval.tracking import ModelResult
+from eval import results as results_lib
+from eval.tracking import formatting
+from eval.tracking import model_result
+from eval.tracking import sweet_spot
 
 AREAS = ("small", "medium", "large")
 DEFAULT_BAR_STATS = ("AP", "AP50", "AR100")
@@ -67,22 +70,22 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def _cell(value: float, digits: int = 4) -> Any:
-  return tracking.MISSING if tracking.is_missing(value) else round(float(value), digits)
+  return formatting.MISSING if formatting.is_missing(value) else round(float(value), digits)
 
 
 def _sort_key(value: float) -> tuple[int, float]:
-  return (1, 0.0) if tracking.is_missing(value) else (0, -float(value))
+  return (1, 0.0) if formatting.is_missing(value) else (0, -float(value))
 
 
-def per_category_rows(result: ModelResult) -> list[list[Any]]:
+def per_category_rows(result: model_result.ModelResult) -> list[list[Any]]:
   """Header + one row per category (sorted by AP, best first; no ground truth last)."""
   header = ["category id", "category", "supercategory"] + list(result.stat_names)
-  rows = sorted(result.per_category, key=lambda r: (_sort_key(r["stats"][0]), r["name"]))
-  return [header] + [[row["id"], row["name"], tracking.supercategory(row["name"])]
-                     + [_cell(v) for v in row["stats"]] for row in rows]
+  rows = sorted(result.per_category, key=lambda r: (_sort_key(r.stats[0]), r.name))
+  return [header] + [[row.id, row.name, result.supercategory(row.name)]
+                     + [_cell(v) for v in row.stats] for row in rows]
 
 
-def report_model(target: Any, result: ModelResult, iteration: int = 0,
+def report_model(target: Any, result: model_result.ModelResult, iteration: int = 0,
                  bar_stats: Sequence[str] = DEFAULT_BAR_STATS,
                  upload_files: bool = True) -> int:
   """Logs one model's evaluation; returns the number of scalars reported."""
@@ -98,13 +101,13 @@ def report_model(target: Any, result: ModelResult, iteration: int = 0,
       if stat not in result.stat_names:
         continue
       i = result.stat_names.index(stat)
-      rows = sorted((r for r in result.per_category if not tracking.is_missing(r["stats"][i])),
-                    key=lambda r: (-r["stats"][i], r["name"]))
+      rows = sorted((r for r in result.per_category if not formatting.is_missing(r.stats[i])),
+                    key=lambda r: (-r.stats[i], r.name))
       if rows:
         logger.report_histogram(
             title=f"per-category {stat}", series=stat, iteration=iteration,
-            values=[r["stats"][i] for r in rows], xlabels=[r["name"] for r in rows],
-            xaxis="category", yaxis=tracking.STAT_LABELS.get(stat, stat))
+            values=[r.stats[i] for r in rows], xlabels=[r.name for r in rows],
+            xaxis="category", yaxis=formatting.STAT_LABELS.get(stat, stat))
 
   area_rows = [["object area", "AP", "AR@100"]]
   ap_values, ar_values = [], []
@@ -112,8 +115,8 @@ def report_model(target: Any, result: ModelResult, iteration: int = 0,
     ap = result.stat(f"AP_{area}") if f"AP_{area}" in result.stat_names else -1.0
     ar = result.stat(f"AR_{area}") if f"AR_{area}" in result.stat_names else -1.0
     area_rows.append([area, _cell(ap), _cell(ar)])
-    ap_values.append(0.0 if tracking.is_missing(ap) else ap)
-    ar_values.append(0.0 if tracking.is_missing(ar) else ar)
+    ap_values.append(0.0 if formatting.is_missing(ap) else ap)
+    ar_values.append(0.0 if formatting.is_missing(ar) else ar)
   logger.report_histogram(title="AP and AR by object area", series="AP", values=ap_values,
                           xlabels=list(AREAS), iteration=iteration, xaxis="object area",
                           yaxis="value")
@@ -136,8 +139,8 @@ def report_model(target: Any, result: ModelResult, iteration: int = 0,
 
   task = _task(target)
   if upload_files and task is not None:
-    for name, path in (("metrics.json", result.metrics_path),
-                       ("per_category.csv", result.per_category_csv)):
+    for name, path in ((results_lib.METRICS, result.metrics_path),
+                       (results_lib.PER_CATEGORY_CSV, result.per_category_csv)):
       if path:
         task.upload_artifact(name=name, artifact_object=path, wait_on_upload=True)
   logger.flush()
@@ -153,63 +156,64 @@ def _lines(logger, title: str, series: str, points: Sequence[tuple[float, float]
                           labels=list(labels), mode="lines+markers")
 
 
-def _vs_phi(results: Sequence[ModelResult], value_of) -> tuple[list, list]:
+def _vs_phi(results: Sequence[model_result.ModelResult], value_of) -> tuple[list, list]:
   points, labels = [], []
   for r in results:
     v = value_of(r)
-    if not tracking.is_missing(v):
+    if not formatting.is_missing(v):
       points.append((r.info.phi, float(v)))
       labels.append(r.info.key)
   return points, labels
 
 
-def models_table(results: Sequence[ModelResult]) -> list[list[Any]]:
+def models_table(results: Sequence[model_result.ModelResult]) -> list[list[Any]]:
   """Header + one row per model (by phi): registry info, the statistics, AP points per ms."""
-  stat_names = list(results[0].stat_names) if results else list(tracking.STAT_NAMES)
+  stat_names = list(results[0].stat_names) if results else list(formatting.STAT_NAMES)
   header = (["model", "task", "phi", "input size", "published mAP (%)", "published ms"]
             + stat_names + ["AP points per ms"])
   rows = [header]
-  for r in tracking.by_phi(results):
+  for r in model_result.by_phi(results):
     info = r.info
     rows.append([info.key, info.task_name, info.phi,
-                 info.input_size if info.input_size is not None else tracking.MISSING,
-                 info.published_map if info.published_map is not None else tracking.MISSING,
-                 info.published_ms if info.published_ms is not None else tracking.MISSING]
-                + [_cell(r.stat(n)) if n in r.stat_names else tracking.MISSING
+                 info.input_size if info.input_size is not None else formatting.MISSING,
+                 info.published_map if info.published_map is not None else formatting.MISSING,
+                 info.published_ms if info.published_ms is not None else formatting.MISSING]
+                + [_cell(r.stat(n)) if n in r.stat_names else formatting.MISSING
                    for n in stat_names]
-                + [_cell(r.ap_per_ms) if r.ap_per_ms is not None else tracking.MISSING])
+                + [_cell(r.ap_per_ms) if r.ap_per_ms is not None else formatting.MISSING])
   return rows
 
 
-def category_by_model_table(results: Sequence[ModelResult], stat: str = "AP"
+def category_by_model_table(results: Sequence[model_result.ModelResult], stat: str = "AP"
                             ) -> list[list[Any]]:
   """Header + one row per category: its `stat` for every model (by phi) and the gain.
 
   Sorted by the most accurate model's value, best first; "–" without ground truth.
   """
-  ordered = tracking.by_phi(results)
-  best = max(ordered, key=lambda r: (not tracking.is_missing(r.stat("AP")), r.stat("AP")))
+  ordered = model_result.by_phi(results)
+  best = max(ordered, key=lambda r: (not formatting.is_missing(r.stat("AP")), r.stat("AP")))
   header = ["category", "supercategory"] + [r.info.key for r in ordered]
   if len(ordered) > 1:
     header.append(f"gain {ordered[0].info.key}->{ordered[-1].info.key}")
   body = []
-  for name in tracking.common_categories(ordered):
+  for name, supercategory in model_result.supercategories(ordered).items():
     values = [r.category_stat(name, stat) for r in ordered]
-    row = [name, tracking.supercategory(name)] + [_cell(v) for v in values]
+    row = [name, supercategory] + [_cell(v) for v in values]
     if len(ordered) > 1:
       first, last = values[0], values[-1]
-      row.append(tracking.MISSING if tracking.is_missing(first) or tracking.is_missing(last)
+      row.append(formatting.MISSING if formatting.is_missing(first) or formatting.is_missing(last)
                  else round(last - first, 4))
     body.append((_sort_key(best.category_stat(name, stat)), name, row))
   body.sort(key=lambda t: (t[0], t[1]))
   return [header] + [row for _, _, row in body]
 
 
-def report_comparison(target: Any, results: Sequence[ModelResult], iteration: int = 0,
-                      per_supercategory: bool = True) -> tracking.SweetSpot | None:
+def report_comparison(target: Any, results: Sequence[model_result.ModelResult],
+                      iteration: int = 0, per_supercategory: bool = True
+                      ) -> sweet_spot.SweetSpot | None:
   """Logs the comparison of several models (any subset of D0-D7); returns the sweet spot."""
   logger = _logger(target)
-  results = tracking.by_phi(results)
+  results = model_result.by_phi(results)
   if not results:
     logger.report_text("report_comparison: no results to compare")
     return None
@@ -234,12 +238,12 @@ def report_comparison(target: Any, results: Sequence[ModelResult], iteration: in
         _lines(logger, title, stat, points, labels, PHI_AXIS, yaxis, iteration)
 
   # Per category.
-  for name in tracking.common_categories(results):
+  for name, supercategory in model_result.supercategories(results).items():
     points, labels = _vs_phi(results, lambda r, n=name: r.category_stat(n, "AP"))
     _lines(logger, "per-category mAP vs scaling factor", name, points, labels, PHI_AXIS,
            "mAP", iteration)
     if per_supercategory:
-      _lines(logger, f"per-category mAP vs scaling factor: {tracking.supercategory(name)}",
+      _lines(logger, f"per-category mAP vs scaling factor: {supercategory}",
              name, points, labels, PHI_AXIS, "mAP", iteration)
 
   # Tables.
@@ -251,9 +255,9 @@ def report_comparison(target: Any, results: Sequence[ModelResult], iteration: in
   # Accuracy vs published speed, and the sweet spot.
   timed = sorted((r for r in results if r.info.published_ms), key=lambda r: r.info.published_ms)
   measured = [(r.info.published_ms, r.stat("AP")) for r in timed
-              if not tracking.is_missing(r.stat("AP"))]
+              if not formatting.is_missing(r.stat("AP"))]
   _lines(logger, "accuracy vs published speed", "measured mAP", measured,
-         [r.info.key for r in timed if not tracking.is_missing(r.stat("AP"))],
+         [r.info.key for r in timed if not formatting.is_missing(r.stat("AP"))],
          "published speed (ms, TF2 zoo)", "mAP", iteration)
   published = [(r.info.published_ms, r.info.published_map / 100.0) for r in timed
                if r.info.published_map is not None]
@@ -265,7 +269,7 @@ def report_comparison(target: Any, results: Sequence[ModelResult], iteration: in
     logger.report_histogram(title="AP points per published ms", series="AP/ms",
                             values=[v for _, v in ratios], xlabels=[k for k, _ in ratios],
                             iteration=iteration, xaxis="model", yaxis="AP points per ms")
-  spot = tracking.sweet_spot(results)
+  spot = sweet_spot.sweet_spot(results)
   if spot is not None:
     phi = {r.info.key: r.info.phi for r in results}
     logger.report_single_value("models compared", len(results))

@@ -12,10 +12,10 @@ import zipfile
 
 from absl.testing import absltest
 
-from eval import tracking
 from eval.tracking import clearml_report
 from eval.tracking import clearml_session
-from eval.tracking import html_report
+from eval.tracking import formatting
+from eval.tracking.testing import synthetic_results
 
 _ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
         "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE",
@@ -58,7 +58,8 @@ class ClearMLReportTest(absltest.TestCase):
     os.makedirs(os.environ["HOME"])
     os.environ["CLEARML_CACHE_DIR"] = os.path.join(cls.root, "cache")
     start = time.monotonic()
-    cls.results = html_report.write_demo_results(os.path.join(cls.root, "out"), ["d0", "d1"])
+    cls.results = synthetic_results.write_synthetic_results(os.path.join(cls.root, "out"),
+                                                            ["d0", "d1"])
     cls.closed = {}
     for result in cls.results:
       session = clearml_session.start_task(result.info.task_name, project="tracking-test")
@@ -108,15 +109,17 @@ class ClearMLReportTest(absltest.TestCase):
       self.assertEqual(table["type"], "table")
       header = table["header"]["values"]
       self.assertEqual(header, ["category id", "category", "supercategory"]
-                       + list(tracking.STAT_NAMES))
+                       + list(formatting.STAT_NAMES))
       columns = table["cells"]["values"]  # column-major
       names = columns[1]
       self.assertLen(names, 80)
       ap = dict(zip(names, columns[3]))
+      supercategory = dict(zip(names, columns[2]))  # the ground truth's
+      self.assertEqual((supercategory["dog"], supercategory["hair drier"]), ("animal", "indoor"))
       self.assertAlmostEqual(ap["person"], round(result.category_stat("person"), 4))
-      self.assertEqual(ap["hair drier"], tracking.MISSING)
+      self.assertEqual(ap["hair drier"], formatting.MISSING)
       self.assertEqual(names[-1], "hair drier")  # sorted by AP, no ground truth last
-      valid = [v for v in columns[3] if v != tracking.MISSING]
+      valid = [v for v in columns[3] if v != formatting.MISSING]
       self.assertEqual(valid, sorted(valid, reverse=True))
       bars = plots[("per-category AP", "AP")]["data"][0]
       self.assertEqual(bars["type"], "bar")
@@ -163,7 +166,8 @@ class ClearMLReportTest(absltest.TestCase):
       self.assertEqual(series["x"], [0, 1])
       self.assertEqual(series["y"], [d0.category_stat(name), d1.category_stat(name)])
     animals = {v for (m, v) in plots if m == "per-category mAP vs scaling factor: animal"}
-    self.assertEqual(animals, {n for _, n, s in tracking.COCO_CATEGORIES if s == "animal"})
+    self.assertEqual(animals, {n for _, n, s in synthetic_results.COCO_CATEGORIES
+                               if s == "animal"})
 
     table = plots[("models x statistics", "bbox")]["data"][0]
     columns = table["cells"]["values"]

@@ -2,7 +2,7 @@ r"""A local comparison report for users without ClearML: OUT/report/index.html.
 
   html_report.write_report(out_dir, results)         # from the sweep
   bazel run //eval/tracking:html_report -- --out=OUT  # again, from OUT/*/metrics.json
-  bazel run //eval/tracking:html_report -- --out=/tmp/demo --demo   # synthetic numbers
+  bazel run //eval/tracking/testing:html_report_demo -- --out=/tmp/demo   # synthetic numbers
 
 Writes, each file atomically, index.html last:
   OUT/report/index.html   self-contained: inline CSS, figures embedded as base64 PNG data URIs
@@ -32,15 +32,17 @@ from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
 
 from configs import model_registry  # pylint: disable=g-import-not-at-top
 from eval import atomic_io  # pylint: disable=g-import-not-at-top
-from eval import tracking
-from eval.tracking import ModelResult
+from eval import results as results_lib  # pylint: disable=g-import-not-at-top
+from eval.tracking import formatting  # pylint: disable=g-import-not-at-top
+from eval.tracking import model_result  # pylint: disable=g-import-not-at-top
+from eval.tracking import sweet_spot  # pylint: disable=g-import-not-at-top
 
-REPORT_DIR = "report"
+REPORT_DIR = results_lib.REPORT_DIR
 PNG_METADATA = {"Software": None}  # no matplotlib URL inside the PNGs
 
 
 def _pct(value: Any, digits: int = 1) -> str:
-  return tracking.fmt(value, digits, scale=100.0)
+  return formatting.fmt(value, digits, scale=100.0)
 
 
 def _save(fig: Figure, path: str) -> bytes:
@@ -63,7 +65,7 @@ def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
 
 # --- figures ------------------------------------------------------------------------------------
 
-def _plot_vs_phi(results: Sequence[ModelResult]) -> Figure:
+def _plot_vs_phi(results: Sequence[model_result.ModelResult]) -> Figure:
   fig = Figure(figsize=(15, 4.6))
   axes = fig.subplots(1, 3)
   phis = [r.info.phi for r in results]
@@ -75,9 +77,9 @@ def _plot_vs_phi(results: Sequence[ModelResult]) -> Figure:
       if stat not in results[0].stat_names:
         continue
       pts = [(r.info.phi, r.stat(stat) * 100) for r in results
-             if not tracking.is_missing(r.stat(stat))]
+             if not formatting.is_missing(r.stat(stat))]
       if pts:
-        ax.plot(*zip(*pts), marker="o", label=tracking.STAT_LABELS.get(stat, stat))
+        ax.plot(*zip(*pts), marker="o", label=formatting.STAT_LABELS.get(stat, stat))
     if title == "Average precision":
       pub = [(r.info.phi, r.info.published_map) for r in results
              if r.info.published_map is not None]
@@ -95,11 +97,12 @@ def _plot_vs_phi(results: Sequence[ModelResult]) -> Figure:
   return fig
 
 
-def _plot_speed(results: Sequence[ModelResult], spot: tracking.SweetSpot | None) -> Figure:
+def _plot_speed(results: Sequence[model_result.ModelResult],
+                spot: sweet_spot.SweetSpot | None) -> Figure:
   fig = Figure(figsize=(8, 5.2))
   ax = fig.subplots()
   timed = sorted((r for r in results if r.info.published_ms and
-                  not tracking.is_missing(r.stat("AP"))), key=lambda r: r.info.published_ms)
+                  not formatting.is_missing(r.stat("AP"))), key=lambda r: r.info.published_ms)
   if timed:
     xs = [r.info.published_ms for r in timed]
     ax.plot(xs, [r.stat("AP") * 100 for r in timed], marker="o", label="measured mAP")
@@ -129,14 +132,14 @@ def _plot_speed(results: Sequence[ModelResult], spot: tracking.SweetSpot | None)
   return fig
 
 
-def _category_order(results: Sequence[ModelResult]) -> list[str]:
-  best = max(results, key=lambda r: (not tracking.is_missing(r.stat("AP")), r.stat("AP")))
-  names = tracking.common_categories(results)
-  return sorted(names, key=lambda n: (tracking.is_missing(best.category_stat(n)),
+def _category_order(results: Sequence[model_result.ModelResult]) -> list[str]:
+  best = max(results, key=lambda r: (not formatting.is_missing(r.stat("AP")), r.stat("AP")))
+  names = model_result.common_categories(results)
+  return sorted(names, key=lambda n: (formatting.is_missing(best.category_stat(n)),
                                       -best.category_stat(n), n))
 
 
-def _plot_heatmap(results: Sequence[ModelResult]) -> Figure:
+def _plot_heatmap(results: Sequence[model_result.ModelResult]) -> Figure:
   import numpy as np  # pylint: disable=g-import-not-at-top
   names = _category_order(results)
   grid = np.array([[r.category_stat(n) for r in results] for n in names], dtype=float)
@@ -149,7 +152,7 @@ def _plot_heatmap(results: Sequence[ModelResult]) -> Figure:
   for i in range(len(names)):
     for j in range(len(results)):
       v = grid[i, j]
-      text = tracking.MISSING if v < 0 else f"{v * 100:.1f}"
+      text = formatting.MISSING if v < 0 else f"{v * 100:.1f}"
       ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
               color="white" if 0 <= v < 0.55 else "black")
   ax.set_xticks(range(len(results)))
@@ -162,20 +165,18 @@ def _plot_heatmap(results: Sequence[ModelResult]) -> Figure:
   return fig
 
 
-def _plot_small_multiples(results: Sequence[ModelResult]) -> Figure:
-  names = tracking.common_categories(results)
-  groups: dict[str, list[str]] = {}
-  for n in names:
-    groups.setdefault(tracking.supercategory(n), []).append(n)
-  order = [s for s in tracking.SUPERCATEGORY_ORDER if s in groups] + \
-      [s for s in groups if s not in tracking.SUPERCATEGORY_ORDER]
+def _plot_small_multiples(results: Sequence[model_result.ModelResult]) -> Figure:
+  groups: dict[str, list[str]] = {}  # supercategories in order of first appearance
+  for n, sup in model_result.supercategories(results).items():
+    groups.setdefault(sup, []).append(n)
+  order = list(groups)
   cols = 4
   rows = max(1, -(-len(order) // cols))
   fig = Figure(figsize=(4.2 * cols, 3.4 * rows))
   axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
   phis = [r.info.phi for r in results]
   overall = [(r.info.phi, r.stat("AP") * 100) for r in results
-             if not tracking.is_missing(r.stat("AP"))]
+             if not formatting.is_missing(r.stat("AP"))]
   for k, ax in enumerate(axes.flat):
     if k >= len(order):
       ax.set_visible(False)
@@ -183,7 +184,7 @@ def _plot_small_multiples(results: Sequence[ModelResult]) -> Figure:
     sup = order[k]
     for n in groups[sup]:
       pts = [(r.info.phi, r.category_stat(n) * 100) for r in results
-             if not tracking.is_missing(r.category_stat(n))]
+             if not formatting.is_missing(r.category_stat(n))]
       if pts:
         ax.plot(*zip(*pts), marker=".", linewidth=1.2, label=n)
     if overall:
@@ -201,31 +202,33 @@ def _plot_small_multiples(results: Sequence[ModelResult]) -> Figure:
   return fig
 
 
-def selected_categories(results: Sequence[ModelResult], count: int = 5) -> list[str]:
+def selected_categories(results: Sequence[model_result.ModelResult], count: int = 5
+                        ) -> list[str]:
   """The `count` categories gaining most and the `count` gaining least from first to last model."""
   first, last = results[0], results[-1]
   gains = [(last.category_stat(n) - first.category_stat(n), n)
-           for n in tracking.common_categories(results)
-           if not tracking.is_missing(first.category_stat(n))
-           and not tracking.is_missing(last.category_stat(n))]
+           for n in model_result.common_categories(results)
+           if not formatting.is_missing(first.category_stat(n))
+           and not formatting.is_missing(last.category_stat(n))]
   gains.sort(key=lambda t: (-t[0], t[1]))
   if len(gains) <= 2 * count:
     return [n for _, n in gains]
   return [n for _, n in gains[:count]] + [n for _, n in gains[-count:]]
 
 
-def _plot_selected(results: Sequence[ModelResult], names: Sequence[str]) -> Figure:
+def _plot_selected(results: Sequence[model_result.ModelResult], names: Sequence[str]
+                   ) -> Figure:
   fig = Figure(figsize=(9, 5.4))
   ax = fig.subplots()
   half = (len(names) + 1) // 2
   for i, n in enumerate(names):
     pts = [(r.info.phi, r.category_stat(n) * 100) for r in results
-           if not tracking.is_missing(r.category_stat(n))]
+           if not formatting.is_missing(r.category_stat(n))]
     if pts:
       ax.plot(*zip(*pts), marker="o", linestyle="-" if i < half else "--",
               label=f"{n} ({'gains most' if i < half else 'gains least'})")
   overall = [(r.info.phi, r.stat("AP") * 100) for r in results
-             if not tracking.is_missing(r.stat("AP"))]
+             if not formatting.is_missing(r.stat("AP"))]
   if overall:
     ax.plot(*zip(*overall), color="black", linewidth=3, label="all categories (mAP)")
   ax.set_xticks([r.info.phi for r in results])
@@ -240,7 +243,7 @@ def _plot_selected(results: Sequence[ModelResult], names: Sequence[str]) -> Figu
 
 # --- tables -------------------------------------------------------------------------------------
 
-def models_csv_rows(results: Sequence[ModelResult]) -> list[list[Any]]:
+def models_csv_rows(results: Sequence[model_result.ModelResult]) -> list[list[Any]]:
   stat_names = list(results[0].stat_names)
   rows = [["model", "task_name", "phi", "input_size", "published_map_percent",
            "published_ms", "iou_type"] + stat_names + ["ap_points_per_ms"]]
@@ -251,23 +254,23 @@ def models_csv_rows(results: Sequence[ModelResult]) -> list[list[Any]]:
   return [[("" if v is None else v) for v in row] for row in rows]
 
 
-def category_csv_rows(results: Sequence[ModelResult]) -> list[list[Any]]:
+def category_csv_rows(results: Sequence[model_result.ModelResult]) -> list[list[Any]]:
   ids = {}
   for r in results:
     for row in r.per_category:
-      ids.setdefault(row["name"], row["id"])
+      ids.setdefault(row.name, row.id)
   rows = [["category_id", "category", "supercategory"] + [r.info.key for r in results]]
-  for n in tracking.common_categories(results):
-    rows.append([ids.get(n, ""), n, tracking.supercategory(n)]
+  for n, sup in model_result.supercategories(results).items():
+    rows.append([ids.get(n, ""), n, sup]
                 + [r.category_stat(n) for r in results])
   return rows
 
 
-def long_csv_rows(results: Sequence[ModelResult]) -> list[list[Any]]:
+def long_csv_rows(results: Sequence[model_result.ModelResult]) -> list[list[Any]]:
   rows = [["model", "phi", "category_id", "category"] + list(results[0].stat_names)]
   for r in results:
     for row in r.per_category:
-      rows.append([r.info.key, r.info.phi, row["id"], row["name"]] + list(row["stats"]))
+      rows.append([r.info.key, r.info.phi, row.id, row.name] + list(row.stats))
   return rows
 
 
@@ -313,25 +316,26 @@ def _rel_link(path: str | None, report_dir: str, label: str) -> str:
   return f'<a href="{html.escape(rel)}">{html.escape(label)}</a>'
 
 
-def _model_files(result: ModelResult, out_dir: str) -> tuple[str | None, str | None]:
+def _model_files(result: model_result.ModelResult, out_dir: str
+                 ) -> tuple[str | None, str | None]:
   default_dir = os.path.join(out_dir, result.info.task_name)
-  metrics = result.metrics_path or os.path.join(default_dir, "metrics.json")
+  metrics = result.metrics_path or os.path.join(default_dir, results_lib.METRICS)
   per_cat = result.per_category_csv or os.path.join(os.path.dirname(metrics),
-                                                    "per_category.csv")
+                                                    results_lib.PER_CATEGORY_CSV)
   return metrics, per_cat
 
 
-def write_report(out_dir: str, results: Sequence[ModelResult], *, title: str | None = None,
-                 description: str | None = None,
+def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
+                 title: str | None = None, description: str | None = None,
                  now: datetime.datetime | None = None) -> str:
   """Writes OUT/report/ for `results` (any subset of models); returns index.html's path."""
   if not results:
     raise ValueError("write_report: no results")
-  results = tracking.by_phi(results)
+  results = model_result.by_phi(results)
   report_dir = os.path.join(out_dir, REPORT_DIR)
   os.makedirs(report_dir, exist_ok=True)
   now = now or datetime.datetime.now(datetime.timezone.utc)
-  spot = tracking.sweet_spot(results)
+  spot = sweet_spot.sweet_spot(results)
   title = title or "EfficientDet D0-D7 on COCO: accuracy vs compound scaling"
 
   csvs = {
@@ -370,14 +374,15 @@ def write_report(out_dir: str, results: Sequence[ModelResult], *, title: str | N
     metrics_path, csv_path = _model_files(r, out_dir)
     cells = [f"<b>{html.escape(r.info.key.upper())}</b><br><small>"
              f"{html.escape(r.info.task_name)}</small>", str(r.info.phi),
-             str(r.info.input_size) if r.info.input_size else tracking.MISSING,
-             tracking.fmt(r.info.published_map, 1) if r.info.published_map else tracking.MISSING,
-             f"{r.info.published_ms:g}" if r.info.published_ms else tracking.MISSING]
+             str(r.info.input_size) if r.info.input_size else formatting.MISSING,
+             (formatting.fmt(r.info.published_map, 1) if r.info.published_map
+              else formatting.MISSING),
+             f"{r.info.published_ms:g}" if r.info.published_ms else formatting.MISSING]
     for n in stat_names:
       v = r.stat(n)
       text = _pct(v)
-      cells.append(f"<b>{text}</b>" if not tracking.is_missing(v) and v == best[n] else text)
-    cells.append(tracking.fmt(r.ap_per_ms, 3))
+      cells.append(f"<b>{text}</b>" if not formatting.is_missing(v) and v == best[n] else text)
+    cells.append(formatting.fmt(r.ap_per_ms, 3))
     cells.append(_rel_link(metrics_path, report_dir, "metrics.json") + " · "
                  + _rel_link(csv_path, report_dir, "per_category.csv"))
     rows.append(cells)
@@ -389,27 +394,28 @@ def write_report(out_dir: str, results: Sequence[ModelResult], *, title: str | N
   if len(results) > 1:
     cat_header.append(f"gain {results[0].info.key.upper()}\u2192{results[-1].info.key.upper()}")
   cat_rows = []
+  supercategory = model_result.supercategories(results)
   for n in order:
     values = [r.category_stat(n) for r in results]
-    row = [html.escape(n), html.escape(tracking.supercategory(n))] + [_pct(v) for v in values]
+    row = [html.escape(n), html.escape(supercategory[n])] + [_pct(v) for v in values]
     if len(results) > 1:
       a, b = values[0], values[-1]
-      row.append(tracking.MISSING if tracking.is_missing(a) or tracking.is_missing(b)
+      row.append(formatting.MISSING if formatting.is_missing(a) or formatting.is_missing(b)
                  else f"{(b - a) * 100:+.1f}")
     cat_rows.append(row)
   category_table = _table(cat_header, cat_rows, numeric_from=2)
 
   first = results[0]
-  params = first.raw.get("params", {}) if first.raw else {}
+  params = first.run.primary.params
   evaluated = (
       f"{len(results)} model(s): "
       + ", ".join(f"{html.escape(r.info.key.upper())} (phi {r.info.phi}, "
                   f"{r.info.input_size or '?'} px)" for r in results)
       + f". IoU type <code>{html.escape(first.iou_type)}</code>; "
-      + f"{len(tracking.common_categories(results))} categories"
+      + f"{len(model_result.common_categories(results))} categories"
       + (f"; {params['num_images']} images" if params.get("num_images") else "")
-      + (f"; object areas from <code>{html.escape(str(first.raw['area_source']))}</code>"
-         if first.raw.get("area_source") else "") + ".")
+      + (f"; object areas from <code>{html.escape(str(first.run.area_source))}</code>"
+         if first.run.area_source else "") + ".")
   hint = html.escape(spot.text) if spot else "No valid AP: no sweet spot."
   downloads = " · ".join(f'<a href="{n}">{n}</a> ({html.escape(t)})'
                          for n, (t, _) in csvs.items())
@@ -421,7 +427,7 @@ def write_report(out_dir: str, results: Sequence[ModelResult], *, title: str | N
 <h1>{html.escape(title)}</h1>
 <p class="sub">Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by //eval/tracking:html_report.
 {html.escape(description) if description else ''}</p>
-<p><b>Evaluated:</b> {evaluated} Values are COCO statistics in percent; "{tracking.MISSING}" means
+<p><b>Evaluated:</b> {evaluated} Values are COCO statistics in percent; "{formatting.MISSING}" means
 no ground truth (the evaluator's -1). Speeds are the TF2 zoo's published figures, not
 measured here.</p>
 <div class="hint"><b>Sweet spot.</b> {hint}</div>
@@ -446,38 +452,22 @@ CSV: <a href="category_ap_by_model.csv">category_ap_by_model.csv</a>.</p>
 <p>Figures: {pngs}.</p>
 </body></html>
 """
-  index = os.path.join(report_dir, "index.html")
+  index = os.path.join(report_dir, results_lib.REPORT_INDEX)
   atomic_io.write_text(index, page)
   return index
 
 
 # --- command line -------------------------------------------------------------------------------
 
-def results_from_out(out_dir: str) -> list[ModelResult]:
+def results_from_out(out_dir: str) -> list[model_result.ModelResult]:
   """The EfficientDet results under OUT/<task_name>/metrics.json (zoo info from the TF2 zoo)."""
-  results = []
+  found = []
   for entry in model_registry.efficientdet_models():
-    info = tracking.ModelInfo.from_registry(entry)
-    path = os.path.join(out_dir, info.task_name, "metrics.json")
+    info = model_result.ModelInfo.from_registry(entry)
+    path = os.path.join(out_dir, info.task_name, results_lib.METRICS)
     if os.path.exists(path):
-      results.append(tracking.load_model_result(path, info))
-  return results
-
-
-def write_demo_results(out_dir: str, keys: Sequence[str] | None = None) -> list[ModelResult]:
-  """Synthetic metrics.json/per_category.csv for `keys` (default d0-d7) under OUT (demo, tests)."""
-  keys = keys or [entry.key for entry in model_registry.efficientdet_models()]
-  results = []
-  for key in keys:
-    info = tracking.efficientdet_info(key)
-    data = tracking.synthetic_metrics(info, no_ground_truth=("hair drier",))
-    model_dir = os.path.join(out_dir, info.task_name)
-    rows = [["iou_type", "category_id", "category"] + data["stat_names"]]
-    rows += [[data["iou_type"], r["id"], r["name"]] + r["stats"] for r in data["per_category"]]
-    atomic_io.write_text(os.path.join(model_dir, "per_category.csv"), _csv_text(rows))
-    atomic_io.write_json(os.path.join(model_dir, "metrics.json"), data)
-    results.append(tracking.load_model_result(os.path.join(model_dir, "metrics.json"), info))
-  return results
+      found.append(model_result.load_model_result(path, info))
+  return found
 
 
 def main(argv: Sequence[str]) -> None:
@@ -485,16 +475,14 @@ def main(argv: Sequence[str]) -> None:
   from absl import flags  # pylint: disable=g-import-not-at-top
   from eval import user_paths  # pylint: disable=g-import-not-at-top
   out = user_paths.resolve(flags.FLAGS.out)
-  results = write_demo_results(out) if flags.FLAGS.demo else results_from_out(out)
+  results = results_from_out(out)
   if not results:
     raise SystemExit(f"html_report: no OUT/efficientdet_*/metrics.json under {out}")
-  print(write_report(out, results, description="Synthetic numbers (demo)."
-                     if flags.FLAGS.demo else None))
+  print(write_report(out, results))
 
 
 if __name__ == "__main__":
   from absl import app  # pylint: disable=g-import-not-at-top
   from absl import flags as _flags  # pylint: disable=g-import-not-at-top
   _flags.DEFINE_string("out", None, "The sweep's output folder (OUT).", required=True)
-  _flags.DEFINE_bool("demo", False, "Write synthetic D0-D7 results into OUT first.")
   app.run(main)

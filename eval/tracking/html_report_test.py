@@ -8,8 +8,10 @@ import time
 
 from absl.testing import absltest
 
-from eval import tracking
+from eval.tracking import formatting
 from eval.tracking import html_report
+from eval.tracking import model_result
+from eval.tracking.testing import synthetic_results
 
 
 class _Refs(html.parser.HTMLParser):
@@ -36,10 +38,10 @@ class HtmlReportTest(absltest.TestCase):
     super().setUpClass()
     cls.out = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())
     # Three models written as //eval:evaluate_model writes them, one model only in memory.
-    cls.results = html_report.write_demo_results(cls.out, ["d0", "d3", "d7"])
-    info = tracking.efficientdet_info("d1")
-    cls.results.append(tracking.result_from_dict(
-        tracking.synthetic_metrics(info, no_ground_truth=("hair drier",)), info))
+    cls.results = synthetic_results.write_synthetic_results(cls.out, ["d0", "d3", "d7"])
+    info = synthetic_results.efficientdet_info("d1")
+    cls.results.append(model_result.ModelResult(
+        info, synthetic_results.synthetic_run(info, no_ground_truth=("hair drier",))))
     start = time.monotonic()
     cls.index = html_report.write_report(cls.out, cls.results)
     cls.seconds = time.monotonic() - start
@@ -91,7 +93,7 @@ class HtmlReportTest(absltest.TestCase):
       path = os.path.normpath(os.path.join(self.report_dir, value))
       self.assertTrue(os.path.exists(path), value)
     for key in ("d0", "d3", "d7"):
-      task = tracking.efficientdet_info(key).task_name
+      task = synthetic_results.efficientdet_info(key).task_name
       self.assertIn(f'href="../{task}/metrics.json"', self.page)
       self.assertIn(f'href="../{task}/per_category.csv"', self.page)
     # The in-memory model has no files: shown as missing, not linked.
@@ -120,14 +122,15 @@ class HtmlReportTest(absltest.TestCase):
     by_key = {r.info.key: r for r in self.results}
     for row in body:
       for key in ("d0", "d1", "d3", "d7"):
-        expected = next(c for c in by_key[key].per_category if c["name"] == row[1])
-        self.assertEqual(int(row[0]), expected["id"])
-        self.assertEqual(float(row[header.index(key)]), expected["stats"][0])
+        expected = next(c for c in by_key[key].per_category if c.name == row[1])
+        self.assertEqual(int(row[0]), expected.id)
+        self.assertEqual(row[2], expected.supercategory)  # the ground truth's
+        self.assertEqual(float(row[header.index(key)]), expected.stats[0])
     hair_drier = next(r for r in body if r[1] == "hair drier")
     self.assertEqual(hair_drier[3:], ["-1.0"] * 4)  # the CSV keeps the evaluator's -1
     long_rows = _read_csv(os.path.join(self.report_dir, "per_category_all_models.csv"))
     self.assertLen(long_rows, 1 + 4 * 80)
-    self.assertEqual(long_rows[0][4:], list(tracking.STAT_NAMES))
+    self.assertEqual(long_rows[0][4:], list(formatting.STAT_NAMES))
 
   def test_readable(self):
     self.assertIn("<title>EfficientDet D0-D7 on COCO", self.page)
@@ -139,31 +142,15 @@ class HtmlReportTest(absltest.TestCase):
     # -1 is shown as a dash: hair drier has no ground truth in these results.
     row = re.search(r"<tr><td>hair drier</td>.*?</tr>", self.page).group(0)
     self.assertEqual(row, "<tr><td>hair drier</td><td>indoor</td>"
-                     + f'<td class="num">{tracking.MISSING}</td>' * 5 + "</tr>")
+                     + f'<td class="num">{formatting.MISSING}</td>' * 5 + "</tr>")
     self.assertNotIn(">-1", self.page)
     self.assertNotIn(">-100.0", self.page)
     # Category table sorted by the most accurate model's mAP (D7), best first.
     d7 = next(r for r in self.results if r.info.key == "d7")
-    best_first = sorted((c for c in d7.per_category if c["stats"][0] >= 0),
-                        key=lambda c: -c["stats"][0])
-    positions = [self.page.index(f"<td>{c['name']}</td><td>") for c in best_first[:5]]
+    best_first = sorted((c for c in d7.per_category if c.stats[0] >= 0),
+                        key=lambda c: -c.stats[0])
+    positions = [self.page.index(f"<td>{c.name}</td><td>") for c in best_first[:5]]
     self.assertEqual(positions, sorted(positions))
-
-  def test_sweet_spot(self):
-    spot = tracking.sweet_spot(tracking.by_phi(self.results))
-    self.assertEqual(spot.most_accurate, "d7")
-    self.assertEqual(spot.best_ap_per_ms, "d0")
-    self.assertIn(spot.knee, ("d1", "d3"))
-    full = html_report.write_demo_results(tempfile.mkdtemp(
-        dir=absltest.get_default_test_tmpdir()))
-    self.assertEqual(tracking.sweet_spot(full).knee, "d4")
-
-  def test_fmt(self):
-    self.assertEqual(tracking.fmt(-1.0), tracking.MISSING)
-    self.assertEqual(tracking.fmt(None), tracking.MISSING)
-    self.assertEqual(tracking.fmt(float("nan")), tracking.MISSING)
-    self.assertEqual(tracking.fmt(0.0), "0.000")
-    self.assertEqual(tracking.fmt(0.3361, 1, 100), "33.6")
 
   def test_regenerate_from_out(self):
     results = html_report.results_from_out(self.out)

@@ -1,0 +1,1 @@
+"""Test data for eval/tracking (testonly): synthetic_results."""
