@@ -121,6 +121,16 @@ class FixtureExactnessTest(parameterized.TestCase):
     self.assertEqual(metrics[prefix + "Precision/mAP (small) ByCategory/person"],
                      fast.category_stats[3, person])
 
+  def test_evaluate_loaded_on_the_native_data_of_coco_objects(self):
+    """COCO.native_ground_truth / native_detections feed the fast path (as evaluate_model does)."""
+    gt = cocoeval_cc.COCO(_GT)
+    dt = gt.loadRes(_RESULTS["bbox"])
+    self.assertIs(dt.native_ground_truth, gt.native_ground_truth)
+    self.assertIsNone(gt.native_detections)
+    result = cocoeval_cc.evaluation.evaluate_loaded(gt.native_ground_truth, dt.native_detections,
+                                                    "bbox", None, 0)
+    np.testing.assert_array_equal(result.stats, _run(cocoeval_cc, "bbox").stats)
+
   def test_results_from_list_and_array_equal_results_from_file(self):
     with open(_RESULTS["bbox"]) as f:
       results = json.load(f)
