@@ -297,10 +297,10 @@ class EvaluateModelTest(absltest.TestCase):
 
   def test_input_flags_are_validated(self):
     for args, message in (
-        ([], "--annotations, --pipeline_config_path, --tfrecord must have a value"),
+        ([], "Exactly one of (annotations, pipeline_config_path, tfrecord)"),
         ([f"--annotations={self.gt_path}"], "--annotations and --image_dir go together"),
         ([f"--annotations={self.gt_path}", f"--image_dir={self.image_dir}",
-          "--tfrecord=x.record"], "only one of"),
+          "--tfrecord=x.record"], "Exactly one of (annotations, pipeline_config_path, tfrecord)"),
         (["--tfrecord=x.record"], "--tfrecord needs --label_map_path")):
       proc = subprocess.run([_BINARY, f"--model_dir={self.oracle}", "--output_dir=/tmp/o",
                              *args], capture_output=True, text=True)
