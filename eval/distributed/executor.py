@@ -406,8 +406,11 @@ def run_detections(jobs: Sequence[ModelJob], options: options_lib.ExecutorOption
     raise ValueError(f"job keys must be unique: {keys}")
   run_start = time.perf_counter()
   cluster = None
-  if pool is not None:
-    options = pool.options
+  if pool is not None:  # its workers; shard size and progress from `options`
+    options = dataclasses.replace(
+        options, num_workers=pool.options.num_workers,
+        tf_threads_per_worker=pool.options.tf_threads_per_worker,
+        gpus_per_worker=pool.options.gpus_per_worker)
   elif options.ray_address is not None:  # first: a wrong address fails before anything else
     cluster = cluster_lib.connect(options.ray_address)
     options = resolve_options(options, cluster)
@@ -438,7 +441,7 @@ def run_detections(jobs: Sequence[ModelJob], options: options_lib.ExecutorOption
       logging.info("%d workers ready in %.1fs (%d TF threads, %g GPUs each) on Ray at %s",
                    options.num_workers, time.perf_counter() - start,
                    options.tf_threads_per_worker, options.gpus_per_worker, cluster.address)
-    return _run_on_pool(states, pool, run_start, on_job_done)
+    return _run_on_pool(states, pool, options, run_start, on_job_done)
   finally:
     if own_pool and pool is not None:
       pool.shutdown()
@@ -494,9 +497,8 @@ def _run_in_process(states: list[_Job], options, tf_threads: int | None, run_sta
   return results
 
 
-def _run_on_pool(states: list[_Job], pool: WorkerPool, run_start: float,
+def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float,
                  on_job_done) -> dict[str, ShardedResult]:
-  options = pool.options
   results: dict[str, ShardedResult] = {}
   worker_job: list[_Job | None] = [None] * len(pool.actors)
   queued = [0] * len(pool.actors)
@@ -531,11 +533,14 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, run_start: float,
     maybe_settle(state)
 
   while True:
-    for w in range(len(pool.actors)):
-      while pool.alive[w] and queued[w] < QUEUE_DEPTH:
+    # Breadth first: every worker gets a shard before any gets its second.
+    for depth in range(1, QUEUE_DEPTH + 1):
+      for w in range(len(pool.actors)):
+        if not pool.alive[w] or queued[w] >= depth:
+          continue
         state = next_job(w)
         if state is None:
-          break
+          continue
         index = state.pending.popleft()
         ref = pool.actors[w].run_shard.remote(_task(state, index))
         inflight[ref] = (w, state, index)

@@ -1,0 +1,246 @@
+r"""Images per second of the D0-sized model: one process against the Ray executor's workers.
+
+  bazel run //benchmarks:ray_inference_benchmark -- [--num_images=96] [--output_markdown=r.md]
+
+The model and images are //benchmarks:inference_benchmark's (EfficientDet-D0-sized, 512x512,
+COCO-like JPEGs). Measured, each best of --repeats after warm-up:
+- single process: inference.run (today's path) in a fresh process, TensorFlow's default
+  threads (every core) and one thread;
+- Ray: executor.run_detections over a local Ray on 127.0.0.1 with 1 worker of 1 and of 2
+  threads, and 2 one-thread workers (the default on a 2-core machine); workers started and the
+  model loaded before the clock starts (their start-up is reported apart), every shard run
+  (force), shard files and detections.json written as in a real run.
+Targets (issue 9): 2 workers >= 1.4x the single process; Ray overhead at 1 worker < 5%.
+
+Then a paper extrapolation of the full D0-D7 sweep on 5,000 images over 1/8/64 GPU workers:
+the executor's scheduling (shards of --shard_size, a worker keeps its model, idle workers take
+the model with the fewest workers) simulated with the zoo's published V100 times per image,
+the measured per-shard overhead, and an assumed model load time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+
+from benchmarks import inference_benchmark  # the model, the images and the shared flags
+from configs import model_registry
+from eval import atomic_io
+from eval import user_paths
+from eval.data import image_sources
+from eval.distributed import cluster as cluster_lib
+from eval.distributed import executor
+from eval.distributed import options as options_lib
+from eval.distributed.ray_env import ray
+
+_CHILD = flags.DEFINE_enum("child", None, ["single"], "Internal: run one single-process "
+                           "measurement in this process and print it as JSON.")
+_CHILD_THREADS = flags.DEFINE_integer("child_threads", 0, "Internal: TF threads (0: default).")
+_BENCH_SHARD_SIZE = flags.DEFINE_integer("bench_shard_size", 12, "Images per shard.")
+_LOAD_SECONDS = flags.DEFINE_float("assumed_gpu_load_seconds", 20.0,
+                                   "Extrapolation: seconds to load and warm up one model on a "
+                                   "GPU worker (not measured here: no GPU).")
+_SWEEP_SHARD_SIZE = 50
+_SWEEP_IMAGES = 5000
+
+
+def _data(work: str) -> tuple[str, str, str]:
+  model_dir = (user_paths.resolve(inference_benchmark._MODEL_DIR.value)  # pylint: disable=protected-access
+               if inference_benchmark._MODEL_DIR.value else os.path.join(work, "d0_sized"))  # pylint: disable=protected-access
+  if not os.path.exists(os.path.join(model_dir, "saved_model", "saved_model.pb")):
+    logging.info("building the EfficientDet-D0-sized model in %s", model_dir)
+    inference_benchmark.build_model(model_dir)
+  data = os.path.join(work, "data")
+  if os.path.exists(os.path.join(data, "gt.json")):
+    return model_dir, os.path.join(data, "gt.json"), os.path.join(data, "images")
+  gt, images = inference_benchmark.write_images(data, inference_benchmark._NUM_IMAGES.value,  # pylint: disable=protected-access
+                                                np.random.default_rng(0))
+  return model_dir, gt, images
+
+
+def _single_child(work: str) -> None:
+  """One single-process measurement (a fresh process: TF threads are set before TF starts)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from eval.model import detection_model  # pylint: disable=g-import-not-at-top
+  from eval.model import inference  # pylint: disable=g-import-not-at-top
+  if _CHILD_THREADS.value:
+    tf.config.threading.set_intra_op_parallelism_threads(_CHILD_THREADS.value)
+    tf.config.threading.set_inter_op_parallelism_threads(_CHILD_THREADS.value)
+  model_dir, gt, images = _data(work)
+  source = image_sources.CocoJsonSource(gt, images)
+  start = time.perf_counter()
+  model = detection_model.DetectionModel(model_dir)
+  inference.run(model, source, range(1, 91), max_images=inference_benchmark._WARMUP.value,  # pylint: disable=protected-access
+                log_interval=None)
+  load = time.perf_counter() - start
+  best = None
+  for _ in range(inference_benchmark._REPEATS.value):  # pylint: disable=protected-access
+    detections = inference.run(model, source, range(1, 91), log_interval=None)
+    best = min(best or detections.seconds, detections.seconds)
+  print(json.dumps({"seconds": best, "images": detections.num_images, "load_seconds": load,
+                    "latency_p50_ms": float(np.median(detections.latencies) * 1000)}))
+
+
+def _single(work: str, threads: int) -> dict:
+  out = subprocess.run([sys.executable, sys.argv[0], "--child=single",
+                        f"--child_threads={threads}", f"--work_dir={work}",
+                        f"--num_images={inference_benchmark._NUM_IMAGES.value}",  # pylint: disable=protected-access
+                        f"--repeats={inference_benchmark._REPEATS.value}",  # pylint: disable=protected-access
+                        f"--warmup={inference_benchmark._WARMUP.value}"]  # pylint: disable=protected-access
+                       + ([f"--model_dir={inference_benchmark._MODEL_DIR.value}"]  # pylint: disable=protected-access
+                          if inference_benchmark._MODEL_DIR.value else []),  # pylint: disable=protected-access
+                       check=True, stdout=subprocess.PIPE, text=True)
+  return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _ray(work: str, model_dir: str, gt: str, images: str, workers: int, threads: int) -> dict:
+  options = options_lib.ExecutorOptions(num_workers=workers, tf_threads_per_worker=threads,
+                                        gpus_per_worker=0,
+                                        shard_size=_BENCH_SHARD_SIZE.value,
+                                        progress_interval=1e9)
+  source = image_sources.CocoJsonSource(gt, images)
+
+  def job(name, **kwargs):
+    return executor.ModelJob(key=name, model_dir=model_dir, source=source,
+                             category_ids=range(1, 91),
+                             out_dir=os.path.join(work, f"ray_{workers}x{threads}", name),
+                             input_identity={"benchmark": gt}, force=True, **kwargs)
+
+  start = time.perf_counter()
+  pool = executor.WorkerPool(options)
+  started = time.perf_counter() - start
+  try:
+    # Warm-up: every worker loads the model and runs two shards.
+    warm = dataclasses.replace(options, shard_size=max(1, inference_benchmark._WARMUP.value))  # pylint: disable=protected-access
+    executor.run_detections([job("warmup", max_images=2 * workers * warm.shard_size)], warm,
+                            pool=pool)
+    load = time.perf_counter() - start
+    best, speed = None, None
+    for _ in range(inference_benchmark._REPEATS.value):  # pylint: disable=protected-access
+      t = time.perf_counter()
+      result = executor.run_detections([job("timed")], options, pool=pool)["timed"]
+      seconds = time.perf_counter() - t
+      result.raise_if_failed()
+      if best is None or seconds < best:
+        best, speed = seconds, result.speed
+  finally:
+    pool.shutdown()
+  return {"seconds": best, "images": result.detections.num_images, "start_seconds": started,
+          "load_seconds": load, "latency_p50_ms": speed["latency_ms"]["p50"],
+          "shards": speed["shards"]["total"], "device": speed["device"]}
+
+
+def simulate_sweep(workers: int, per_image_s: dict[str, float], load_s: float,
+                   shard_overhead_s: float, images: int = _SWEEP_IMAGES,
+                   shard_size: int = _SWEEP_SHARD_SIZE) -> float:
+  """Wall seconds of the executor's schedule (the policy of executor._run_on_pool)."""
+  pending = {m: -(-images // shard_size) for m in per_image_s}
+  order = list(per_image_s)
+  current: list[str | None] = [None] * workers
+  free = [(0.0, w) for w in range(workers)]
+  heapq.heapify(free)
+  end = 0.0
+  while any(pending.values()):
+    now, w = heapq.heappop(free)
+    model = current[w]
+    if model is None or not pending[model]:
+      busy = {m: sum(1 for c in current if c == m) for m in order}
+      model = min((m for m in order if pending[m]), key=lambda m: (busy[m], order.index(m)))
+    cost = shard_size * per_image_s[model] + shard_overhead_s
+    if current[w] != model:
+      cost += load_s
+      current[w] = model
+    pending[model] -= 1
+    end = max(end, now + cost)
+    heapq.heappush(free, (now + cost, w))
+  return end
+
+
+def run(work: str) -> None:
+  model_dir, gt, images = _data(work)
+  n = inference_benchmark._NUM_IMAGES.value  # pylint: disable=protected-access
+  load_before = os.getloadavg()
+  single = {t: _single(work, t) for t in (0, 1)}
+  cluster = cluster_lib.connect(None, num_cpus=options_lib.cpu_count())
+  try:
+    rays = {(w, t): _ray(work, model_dir, gt, images, w, t) for w, t in ((1, 2), (1, 1), (2, 1))}
+  finally:
+    cluster.shutdown()
+  load_after = os.getloadavg()
+  rate = lambda r: r["images"] / r["seconds"]
+  base, base1 = rate(single[0]), rate(single[1])
+  rows = [("single process, TF default threads (2)", single[0], base, "-"),
+          ("single process, 1 thread", single[1], rate(single[1]), "-"),
+          ("Ray, 1 worker x 2 threads", rays[(1, 2)], rate(rays[(1, 2)]),
+           f"{100 * (1 - rate(rays[(1, 2)]) / base):+.1f}% vs single (2 threads)"),
+          ("Ray, 1 worker x 1 thread", rays[(1, 1)], rate(rays[(1, 1)]),
+           f"{100 * (1 - rate(rays[(1, 1)]) / base1):+.1f}% vs single (1 thread)"),
+          ("Ray, 2 workers x 1 thread", rays[(2, 1)], rate(rays[(2, 1)]), "-")]
+  lines = [f"Ray executor benchmark: {n} JPEGs (COCO-like sizes), EfficientDet-D0-sized model "
+           f"at 512x512, {options_lib.cpu_count()} CPUs, shards of {_BENCH_SHARD_SIZE.value}, "
+           f"best of {inference_benchmark._REPEATS.value}; load average "  # pylint: disable=protected-access
+           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after "
+           f"(other jobs share this machine)", "",
+           "| setup | seconds | images/s | vs single (2 threads) | p50 model ms | overhead |",
+           "| --- | ---: | ---: | ---: | ---: | --- |"]
+  for name, r, ips, overhead in rows:
+    lines.append(f"| {name} | {r['seconds']:.2f} | {ips:.2f} | {ips / base:.2f}x | "
+                 f"{r['latency_p50_ms']:.1f} | {overhead} |")
+  two = rate(rays[(2, 1)]) / base
+  over = 1 - rate(rays[(1, 2)]) / base
+  over1 = 1 - rate(rays[(1, 1)]) / base1
+  lines += ["", f"2 one-thread workers: {two:.2f}x the single process (target >= 1.4x: "
+            f"{'met' if two >= 1.4 else 'NOT met'}). Ray overhead at 1 worker: {100 * over:.1f}% "
+            f"(2 threads), {100 * over1:.1f}% (1 thread) (target < 5%: "
+            f"{'met' if max(over, over1) < 0.05 else 'NOT met'}).",
+            f"Ray start-up (not in the figures above): local Ray + 2 workers "
+            f"{rays[(2, 1)]['start_seconds']:.1f}s, model load + first shard "
+            f"{rays[(2, 1)]['load_seconds']:.1f}s; single process model load + warm-up "
+            f"{single[0]['load_seconds']:.1f}s."]
+  # Extrapolation: overhead per shard measured at 1 worker (Ray minus single, per shard).
+  shard_overhead = max(0.0, (rays[(1, 2)]["seconds"] - single[0]["seconds"])
+                       / rays[(1, 2)]["shards"])
+  per_image = {m.key: m.zoo_speed_ms / 1000.0 for m in model_registry.efficientdet_models()}
+  total = sum(per_image.values()) * _SWEEP_IMAGES
+  lines += ["", f"Paper extrapolation, full D0-D7 sweep on {_SWEEP_IMAGES} images, one GPU "
+            f"(V100, the zoo's ms/image: {', '.join(f'{v * 1000:.0f}' for v in per_image.values())}"
+            f") per worker; shards of {_SWEEP_SHARD_SIZE}; measured overhead "
+            f"{shard_overhead * 1000:.0f} ms per shard; assumed {_LOAD_SECONDS.value:.0f}s per "
+            "model load on a worker; downloads, data transfer and evaluation not included:", "",
+            "| GPU workers | sweep wall | vs 1 GPU | efficiency |", "| ---: | ---: | ---: | ---: |"]
+  one = simulate_sweep(1, per_image, _LOAD_SECONDS.value, shard_overhead)
+  for w in (1, 8, 64):
+    t = simulate_sweep(w, per_image, _LOAD_SECONDS.value, shard_overhead)
+    lines.append(f"| {w} | {t / 60:.1f} min | {one / t:.1f}x | {100 * one / t / w:.0f}% |")
+  lines.append(f"\n(Model time alone: {total / 3600:.2f} h on one V100.)")
+  table = "\n".join(lines) + "\n"
+  print(table)
+  if inference_benchmark._OUTPUT_MARKDOWN.value:  # pylint: disable=protected-access
+    atomic_io.write_text(user_paths.resolve(inference_benchmark._OUTPUT_MARKDOWN.value), table)  # pylint: disable=protected-access
+
+
+def main(argv):
+  del argv
+  work_flag = inference_benchmark._WORK_DIR.value  # pylint: disable=protected-access
+  if _CHILD.value:
+    _single_child(user_paths.resolve(work_flag))
+    return
+  if work_flag:
+    run(user_paths.resolve(work_flag))
+  else:
+    with tempfile.TemporaryDirectory(prefix="ray_inference_benchmark.") as work:
+      run(work)
+
+
+if __name__ == "__main__":
+  app.run(main)
