@@ -7,6 +7,7 @@ original and resized sizes cannot pass.
 import glob
 import json
 import os
+import shutil
 import subprocess
 
 from absl.testing import absltest
@@ -214,6 +215,28 @@ class EvaluateModelTest(absltest.TestCase):
     proc, _ = self.run_binary("--max_images=3", out=out)
     self.assertNotIn("detection cache hit", proc.stderr)
     self.assertEqual(self.read_json(out, "metrics.json")["params"]["num_images"], 3)
+
+  def test_cache_notices_images_replaced_under_the_same_names(self):
+    root = self.create_tempdir().full_path
+    image_dir = shutil.copytree(self.image_dir, f"{root}/images", copy_function=shutil.copy2)
+    args = [f"--model_dir={self.oracle}", f"--annotations={self.gt_path}",
+            f"--image_dir={image_dir}", f"--output_dir={root}/out"]
+    proc = subprocess.run([_BINARY, *args], capture_output=True, text=True)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    first = self.read_json(f"{root}/out", "metrics.json")["stats"][0]
+    # Every JPEG becomes another picture of another size under the same name, with its old
+    # size-independent times restored (as a copy that keeps times would leave it).
+    replacement = Image.new("RGB", (37, 41), (9, 9, 9))
+    for im in self.gt["images"]:
+      path = os.path.join(image_dir, im["file_name"])
+      st = os.stat(path)
+      replacement.save(path, format="PNG" if path.endswith(".png") else "JPEG")
+      os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    proc = subprocess.run([_BINARY, *args], capture_output=True, text=True)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertNotIn("detection cache hit", proc.stderr)
+    self.assertEqual(first, 1.0)
+    self.assertEqual(self.read_json(f"{root}/out", "metrics.json")["stats"][0], 0.0)
 
   def test_perturbed_model_scores_as_pycocotools_says(self):
     _, out = self.run_binary(model=self.perturbed)
