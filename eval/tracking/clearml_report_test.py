@@ -61,12 +61,13 @@ class ClearMLReportTest(absltest.TestCase):
     cls.results = synthetic_results.write_synthetic_results(os.path.join(cls.root, "out"),
                                                             ["d0", "d1"])
     cls.closed = {}
+    tracker = clearml_session.ClearMLTracker()
     for result in cls.results:
-      session = clearml_session.start_task(result.info.task_name, project="tracking-test")
+      session = tracker.start_task(result.info.task_name, project="tracking-test")
       cls.scalar_count = clearml_report.report_model(session, result)
       cls.closed[result.info.key] = session.close()
-    session = clearml_session.start_task("efficientdet comparison", project="tracking-test",
-                                         task_type="qc")
+    session = tracker.start_task("efficientdet comparison", project="tracking-test",
+                                 task_type="qc")
     cls.spot = clearml_report.report_comparison(session, cls.results)
     cls.closed["comparison"] = session.close()
     cls.seconds = time.monotonic() - start

@@ -1,7 +1,8 @@
 r"""Starts a ClearML Task safely: offline unless a server is configured, fast close, no silent hang.
 
-  session = clearml_session.start_task("efficientdet_d0_coco17_tpu-32", project="all_efficientdet",
-                                       pipeline_config="/models/d0/pipeline.config")
+  tracker = clearml_session.ClearMLTracker.from_flags()   # one per process (or per sweep)
+  session = tracker.start_task("efficientdet_d0_coco17_tpu-32", project="all_efficientdet",
+                               pipeline_config="/models/d0/pipeline.config")
   clearml_report.report_model(session, result)
   session.close()   # offline: prints where the session zip is and the command that uploads it
 
@@ -20,9 +21,9 @@ What this module takes care of (measured with clearml 2.1.x, see /work/shared/do
   otherwise offline. `offline`: always offline. `online`: a server is required.
 * Reachability. With a server configured, its api host gets a TCP connect and an HTTP request
   with a short timeout before Task.init. Unreachable: `on_unreachable="fallback"` (default)
-  prints a loud banner and continues offline (and stays offline for the rest of the process,
-  so that one sweep does not mix offline and online tasks); "fail" (or mode "online") raises
-  ServerUnreachableError naming the host, the reason and the remedies.
+  prints a loud banner and continues offline (and the tracker stays offline for its later
+  tasks, so that one sweep does not mix offline and online tasks); "fail" (or mode "online")
+  raises ServerUnreachableError naming the host, the reason and the remedies.
 * Offline sessions live in $CLEARML_CACHE_DIR/offline/<task id>/ (default ~/.clearml/cache) and are
   zipped on close(); close() prints the zip and `clearml-task --import-offline-session <zip>`.
 * absl flags: Task.init patches absl (section TF_DEFINE) only for the first task of a process;
@@ -30,7 +31,11 @@ What this module takes care of (measured with clearml 2.1.x, see /work/shared/do
   Frameworks: matplotlib and TensorBoard capture are off (the reports are logged explicitly and
   the HTML report's figures must not leak into the task); absl (tfdefines) stays on.
 
-Flags (defined here, so any binary importing this module has them):
+A ClearMLTracker owns this state: the generated configuration (path, the user's files it
+includes) and the fallback that keeps its later tasks offline after the server failed once.
+
+Flags (defined here, so any binary importing this module has them; ClearMLTracker.from_flags
+reads them):
   --clearml_mode=auto|offline|online  --clearml_on_unreachable=fallback|fail
   --clearml_connect_timeout=SECONDS
 """
@@ -129,27 +134,22 @@ class CloseResult:
 
 # --- configuration ------------------------------------------------------------------------------
 
-_state: dict[str, Any] = {"config_path": None, "user_files": (), "fallback_reason": None}
-
-
-def _is_generated(path: str) -> bool:
+def _is_generated(path: str | None) -> bool:
   try:
     with open(path) as f:
       return f.readline().startswith(_GENERATED_MARKER)
-  except OSError:
+  except (OSError, TypeError):
     return False
 
 
-def user_config_files() -> list[str]:
-  """The config files ClearML would read for this user, in its merge order."""
-  override = os.environ.get(CONFIG_ENV) or os.environ.get("TRAINS_CONFIG_FILE")
-  if override and override == _state["config_path"]:
-    return list(_state["user_files"])
-  if override:
-    path = os.path.expanduser(os.path.expandvars(override))
-    return [path] if os.path.isfile(path) else []
-  candidates = [os.path.expanduser("~/trains.conf"), os.path.expanduser("~/clearml.conf")]
-  return [p for p in candidates if os.path.isfile(p)]
+def _generated_includes(path: str) -> list[str]:
+  """The user's files a generated configuration includes (config_text writes them)."""
+  files = []
+  with open(path) as f:
+    for line in f:
+      if line.startswith("include file(") and line.rstrip().endswith(")"):
+        files.append(json.loads(line.strip()[len("include file("):-1]))
+  return files
 
 
 def config_text(user_files: Sequence[str], retries: int = 1, backoff_max: float = 1.0) -> str:
@@ -175,69 +175,34 @@ def config_text(user_files: Sequence[str], retries: int = 1, backoff_max: float 
   return "\n".join(lines)
 
 
-def _clearml_config_loaded() -> bool:
-  module = sys.modules.get("clearml.config")
-  wrapper = getattr(module, "ConfigWrapper", None) if module else None
-  return bool(wrapper is not None and getattr(wrapper, "_config", None) is not None)
+def _reload_clearml_config() -> bool:
+  """Makes an already loaded clearml configuration be read again from CLEARML_CONFIG_FILE.
 
-
-def prepare_config(directory: str | None = None) -> str:
-  """Writes the generated config and points CLEARML_CONFIG_FILE to it; returns its path.
-
-  Call before clearml is imported (start_task does). If clearml already loaded its
-  configuration in this process, the loaded configuration is dropped so that the next use
-  reads the generated file (settings cached by tasks that already exist stay as they were).
+  Returns True if the configuration it replaced lacked the fast-close setting (tasks created
+  before keep it). Why: clearml reads its configuration once, when it first needs it; a process
+  that used clearml before the generated file was in place (or before a tracker with other
+  user files, as the tests do) would otherwise keep the old settings: slow close, 240 silent
+  retries. ClearML has no documented call for this. ConfigWrapper.set_config_impl() and
+  ConfigSDKWrapper.clear_config_impl() are the two calls clearml's own Session uses to swap in
+  another configuration (backend_api/session/session.py, _load_vaults); the configuration is
+  loaded as ConfigWrapper._init() loads it. Whether one is loaded at all has no public query:
+  ConfigWrapper._config is read (only read). Checked against clearml 2.1.12 (the locked
+  version); clearml 1.x before set_config_impl/clear_config_impl existed lacks both calls.
   """
-  current = os.environ.get(CONFIG_ENV)
-  if current and current == _state["config_path"] and os.path.isfile(current):
-    return current
-  first = _state["config_path"] is None
-  user_files = tuple(user_config_files())
-  if directory is None:
-    directory = tempfile.mkdtemp(prefix="clearml-config-")
-    atexit.register(shutil.rmtree, directory, True)
-  os.makedirs(directory, exist_ok=True)
-  path = os.path.join(directory, "clearml.conf")
-  tmp = path + f".{os.getpid()}.tmp"
-  with open(tmp, "w") as f:
-    f.write(config_text(user_files))
-  os.replace(tmp, path)
-  os.environ[CONFIG_ENV] = path
-  _state.update(config_path=path, user_files=user_files)
-  if _clearml_config_loaded():
-    from clearml.config import ConfigSDKWrapper, ConfigWrapper  # pylint: disable=g-import-not-at-top
-    ConfigWrapper._config = None  # pylint: disable=protected-access
-    ConfigSDKWrapper.clear_config_impl()
-    if first:
-      _loud("clearml was configured before eval.tracking.clearml_session: its configuration is "
-            "re-read now; tasks created before keep the old settings (slow close possible).")
-  return path
+  module = sys.modules.get("clearml.config")
+  if module is None or getattr(module.ConfigWrapper, "_config", None) is None:
+    return False  # not loaded yet: clearml will read CLEARML_CONFIG_FILE when it needs to
+  from clearml.backend_api import load_config  # pylint: disable=g-import-not-at-top
+  slow_close = module.ConfigWrapper.get("sdk.development.report_use_subprocess", True) is not False
+  config = load_config(pathlib.Path(module.__file__).parent)
+  config.initialize_logging()
+  module.ConfigWrapper.set_config_impl(config)
+  module.ConfigSDKWrapper.clear_config_impl()
+  return slow_close
 
 
 def _truthy(value: str | None) -> bool:
   return (value or "").strip().lower() in ("1", "true", "yes", "on", "y")
-
-
-def server_settings() -> ServerSettings:
-  """The server ClearML would talk to (imports clearml: call prepare_config() first)."""
-  prepare_config()
-  from clearml.config import config_obj  # pylint: disable=g-import-not-at-top
-
-  def env(*names):
-    return next((os.environ[n] for n in names if os.environ.get(n)), "")
-
-  host_cfg = config_obj.get("api.api_server", None) or config_obj.get("api.host", None) or ""
-  host_env = env("CLEARML_API_HOST", "TRAINS_API_HOST")
-  host = (host_env or host_cfg or "https://api.clear.ml").rstrip("/")
-  key = env("CLEARML_API_ACCESS_KEY", "TRAINS_API_ACCESS_KEY") or config_obj.get(
-      "api.credentials.access_key", None) or ""
-  secret = env("CLEARML_API_SECRET_KEY", "TRAINS_API_SECRET_KEY") or config_obj.get(
-      "api.credentials.secret_key", None) or ""
-  token = env("CLEARML_AUTH_TOKEN") or config_obj.get("api.auth_token", None) or ""
-  return ServerSettings(api_host=host, has_credentials=bool((key and secret) or token),
-                        host_explicit=bool(host_env or host_cfg),
-                        config_files=tuple(_state["user_files"]),
-                        offline_env=_truthy(env("CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE")))
 
 
 # --- reachability -------------------------------------------------------------------------------
@@ -288,62 +253,8 @@ def _loud(message: str) -> None:
   print(f"\n{bar}\nClearML: {message}\n{bar}\n", file=sys.stderr, flush=True)
 
 
-def forget_fallback() -> None:
-  """Re-checks the server at the next start_task even after a fallback (tests, long jobs)."""
-  _state["fallback_reason"] = None
-
-
 def _flag_value(holder, default):
   return holder.value if flags.FLAGS.is_parsed() else default
-
-
-def decide_mode(mode: str | None = None, on_unreachable: str | None = None,
-                timeout: float | None = None) -> tuple[bool, str]:
-  """(offline, why) for these settings; raises when a server is required and unusable."""
-  mode = mode or _flag_value(_MODE, "auto")
-  on_unreachable = on_unreachable or _flag_value(_ON_UNREACHABLE, "fallback")
-  timeout = timeout if timeout is not None else _flag_value(_CONNECT_TIMEOUT, 3.0)
-  if mode not in MODES:
-    raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-  if on_unreachable not in ON_UNREACHABLE:
-    raise ValueError(f"on_unreachable must be one of {ON_UNREACHABLE}, not {on_unreachable!r}")
-  if mode == "offline":
-    return True, "offline mode requested"
-  settings = server_settings()
-  if mode == "auto" and settings.offline_env:
-    return True, "CLEARML_OFFLINE_MODE is set"
-  if not settings.configured:
-    why = ("no ClearML server configured (no api credentials in "
-           f"{', '.join(settings.config_files) or '~/clearml.conf'}, no CLEARML_API_ACCESS_KEY/"
-           "CLEARML_API_SECRET_KEY)")
-    if mode == "online":
-      raise ServerNotConfiguredError(
-          f"--clearml_mode=online but {why}. Run `clearml-init`, or set CLEARML_API_HOST, "
-          "CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY.")
-    if settings.host_explicit:
-      _loud(f"{settings.api_host} is configured but there are no credentials for it: "
-            "logging OFFLINE.")
-    return True, why
-  if _state["fallback_reason"] and mode == "auto" and on_unreachable == "fallback":
-    return True, _state["fallback_reason"] + " (earlier in this process)"
-  started = time.monotonic()
-  problem = check_server(settings.api_host, timeout)
-  if problem is None:
-    return False, f"server {settings.api_host} answered"
-  source = ", ".join(settings.config_files) or "CLEARML_API_HOST"
-  message = (f"the ClearML server {settings.api_host} (configured in {source}) is unreachable: "
-             f"{problem} (checked in {time.monotonic() - started:.1f} s)")
-  if mode == "online" or on_unreachable == "fail":
-    raise ServerUnreachableError(
-        message + ". Start or fix the server (api_server in clearml.conf / CLEARML_API_HOST), "
-        "or run with --clearml_mode=offline (upload the session later with "
-        "`clearml-task --import-offline-session <zip>`), or --clearml_on_unreachable=fallback.")
-  _loud(message + ".\nFalling back to OFFLINE mode: results are written to a local session that "
-        "you can upload later with `clearml-task --import-offline-session <zip>` "
-        "(the zip is printed when the task closes). Use --clearml_on_unreachable=fail to stop "
-        "instead.")
-  _state["fallback_reason"] = f"server {settings.api_host} unreachable"
-  return True, _state["fallback_reason"]
 
 
 class TrackingSession:
@@ -423,69 +334,219 @@ def _flag_dict() -> dict[str, Any]:
   return out
 
 
-def start_task(task_name: str, project: str = "all_efficientdet", *,
-               mode: str | None = None, on_unreachable: str | None = None,
-               timeout: float | None = None, pipeline_config: str | None = None,
-               task_type: str = "testing", tags: Sequence[str] = (),
-               connect_flags: bool = True, resource_monitoring: bool = False,
-               output_uri: str | bool | None = None) -> TrackingSession:
-  """Starts (Task.init) a new ClearML task `task_name` in `project`.
+class ClearMLTracker:
+  """Starts the ClearML tasks of one job (a sweep) with one configuration and one mode.
 
-  mode/on_unreachable/timeout default to --clearml_mode/--clearml_on_unreachable/
-  --clearml_connect_timeout (auto, fallback, 3 s before flags are parsed).
-  pipeline_config: the model's pipeline.config, stored with task.connect_configuration.
-  Raises ServerUnreachableError / ServerNotConfiguredError as decide_mode() says; never
-  waits more than a few seconds for a server.
+  mode: auto|offline|online; on_unreachable: fallback|fail; connect_timeout: seconds to wait
+  for the api server (see the module docstring). It owns the generated configuration (written
+  on first use into `config_dir`, default a temporary folder removed at exit) and the fallback:
+  after the server failed once (auto + fallback), its later tasks are offline without waiting
+  for the server again, so that one sweep does not mix offline and online tasks.
   """
-  prepare_config()
-  offline, why = decide_mode(mode, on_unreachable, timeout)
-  from clearml import Task  # pylint: disable=g-import-not-at-top  (after prepare_config)
 
-  previous = {k: os.environ.get(k) for k in _OFFLINE_VARS}
+  def __init__(self, mode: str = "auto", on_unreachable: str = "fallback",
+               connect_timeout: float = 3.0, config_dir: str | None = None):
+    if mode not in MODES:
+      raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if on_unreachable not in ON_UNREACHABLE:
+      raise ValueError(f"on_unreachable must be one of {ON_UNREACHABLE}, not {on_unreachable!r}")
+    self.mode = mode
+    self.on_unreachable = on_unreachable
+    self.connect_timeout = connect_timeout
+    self._config_dir = config_dir
+    self._config_path: str | None = None     # the generated configuration
+    self._user_files: tuple[str, ...] = ()    # the user's files it includes
+    self._fallback_reason: str | None = None  # why later tasks stay offline
 
-  def init(offline_mode: bool):
-    Task.set_offline(offline_mode=offline_mode)
-    return Task.init(project_name=project, task_name=task_name,
-                     task_type=getattr(Task.TaskTypes, task_type),
-                     tags=list(tags) or None, reuse_last_task_id=False,
-                     continue_last_task=False, output_uri=output_uri,
-                     auto_connect_frameworks=_frameworks(offline),
-                     auto_resource_monitoring=resource_monitoring)
+  @classmethod
+  def from_flags(cls, **kwargs: Any) -> "ClearMLTracker":
+    """--clearml_mode/--clearml_on_unreachable/--clearml_connect_timeout (their defaults
+    before flags are parsed); keyword arguments override them."""
+    settings = dict(mode=_flag_value(_MODE, "auto"),
+                    on_unreachable=_flag_value(_ON_UNREACHABLE, "fallback"),
+                    connect_timeout=_flag_value(_CONNECT_TIMEOUT, 3.0))
+    settings.update(kwargs)
+    return cls(**settings)
 
-  if offline:
-    task = init(True)
-  else:
+  @property
+  def config_path(self) -> str | None:
+    """The generated configuration (CLEARML_CONFIG_FILE), once prepare_config() ran."""
+    return self._config_path
+
+  def forget_fallback(self) -> None:
+    """Re-checks the server at the next start_task even after a fallback (tests, long jobs)."""
+    self._fallback_reason = None
+
+  # --- configuration ----------------------------------------------------------------------------
+
+  def user_config_files(self) -> list[str]:
+    """The config files ClearML would read for this user, in its merge order."""
+    override = os.environ.get(CONFIG_ENV) or os.environ.get("TRAINS_CONFIG_FILE")
+    if override and override == self._config_path:
+      return list(self._user_files)
+    if override and _is_generated(override):  # another tracker's (or a parent process's)
+      return _generated_includes(override)
+    if override:
+      path = os.path.expanduser(os.path.expandvars(override))
+      return [path] if os.path.isfile(path) else []
+    candidates = [os.path.expanduser("~/trains.conf"), os.path.expanduser("~/clearml.conf")]
+    return [p for p in candidates if os.path.isfile(p)]
+
+  def prepare_config(self) -> str:
+    """Writes the generated config and points CLEARML_CONFIG_FILE to it; returns its path.
+
+    Call before clearml is imported (start_task does). If clearml already loaded its
+    configuration in this process, it is read again so that the next use has the generated
+    settings (settings cached by tasks that already exist stay as they were).
+    """
+    current = os.environ.get(CONFIG_ENV)
+    if current and current == self._config_path and os.path.isfile(current):
+      return current
+    first = self._config_path is None
+    user_files = tuple(self.user_config_files())
+    directory = self._config_dir
+    if directory is None:
+      directory = tempfile.mkdtemp(prefix="clearml-config-")
+      atexit.register(shutil.rmtree, directory, True)
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "clearml.conf")
+    tmp = path + f".{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+      f.write(config_text(user_files))
+    os.replace(tmp, path)
+    os.environ[CONFIG_ENV] = path
+    self._config_path, self._user_files = path, user_files
+    if _reload_clearml_config() and first:
+      _loud("clearml was configured before eval.tracking.clearml_session: its configuration is "
+            "re-read now; tasks created before keep the old settings (slow close possible).")
+    return path
+
+  def server_settings(self) -> ServerSettings:
+    """The server ClearML would talk to (imports clearml after prepare_config())."""
+    self.prepare_config()
+    from clearml.config import config_obj  # pylint: disable=g-import-not-at-top
+
+    def env(*names):
+      return next((os.environ[n] for n in names if os.environ.get(n)), "")
+
+    host_cfg = config_obj.get("api.api_server", None) or config_obj.get("api.host", None) or ""
+    host_env = env("CLEARML_API_HOST", "TRAINS_API_HOST")
+    host = (host_env or host_cfg or "https://api.clear.ml").rstrip("/")
+    key = env("CLEARML_API_ACCESS_KEY", "TRAINS_API_ACCESS_KEY") or config_obj.get(
+        "api.credentials.access_key", None) or ""
+    secret = env("CLEARML_API_SECRET_KEY", "TRAINS_API_SECRET_KEY") or config_obj.get(
+        "api.credentials.secret_key", None) or ""
+    token = env("CLEARML_AUTH_TOKEN") or config_obj.get("api.auth_token", None) or ""
+    return ServerSettings(api_host=host, has_credentials=bool((key and secret) or token),
+                          host_explicit=bool(host_env or host_cfg),
+                          config_files=self._user_files,
+                          offline_env=_truthy(env("CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE")))
+
+  # --- mode -------------------------------------------------------------------------------------
+
+  def decide_mode(self) -> tuple[bool, str]:
+    """(offline, why) for this tracker's settings; raises when a server is required and unusable."""
+    mode, on_unreachable = self.mode, self.on_unreachable
+    if mode == "offline":
+      return True, "offline mode requested"
+    settings = self.server_settings()
+    if mode == "auto" and settings.offline_env:
+      return True, "CLEARML_OFFLINE_MODE is set"
+    if not settings.configured:
+      why = ("no ClearML server configured (no api credentials in "
+             f"{', '.join(settings.config_files) or '~/clearml.conf'}, no "
+             "CLEARML_API_ACCESS_KEY/CLEARML_API_SECRET_KEY)")
+      if mode == "online":
+        raise ServerNotConfiguredError(
+            f"--clearml_mode=online but {why}. Run `clearml-init`, or set CLEARML_API_HOST, "
+            "CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY.")
+      if settings.host_explicit:
+        _loud(f"{settings.api_host} is configured but there are no credentials for it: "
+              "logging OFFLINE.")
+      return True, why
+    if self._fallback_reason and mode == "auto" and on_unreachable == "fallback":
+      return True, self._fallback_reason + " (earlier in this process)"
     started = time.monotonic()
-    try:
-      task = init(False)
-    except Exception as e:  # pylint: disable=broad-except  (LoginError, ConnectionError, ...)
-      # The server answered the reachability check but Task.init failed (wrong credentials,
-      # not a ClearML api server, ...): the fail-fast retries make this take seconds.
-      message = (f"the ClearML server answered but Task.init failed after "
-                 f"{time.monotonic() - started:.1f} s: {type(e).__name__}: {e}")
-      policy = on_unreachable or _flag_value(_ON_UNREACHABLE, "fallback")
-      if (mode or _flag_value(_MODE, "auto")) == "online" or policy == "fail":
-        raise ServerUnreachableError(
-            message + ". Check api_server and the credentials (clearml.conf or "
-            "CLEARML_API_*), or run with --clearml_mode=offline.") from e
-      _loud(message + ".\nFalling back to OFFLINE mode (upload the session later with "
-            "`clearml-task --import-offline-session <zip>`).")
-      _state["fallback_reason"] = f"Task.init failed online ({type(e).__name__})"
-      offline, why = True, _state["fallback_reason"]
+    problem = check_server(settings.api_host, self.connect_timeout)
+    if problem is None:
+      return False, f"server {settings.api_host} answered"
+    source = ", ".join(settings.config_files) or "CLEARML_API_HOST"
+    message = (f"the ClearML server {settings.api_host} (configured in {source}) is unreachable: "
+               f"{problem} (checked in {time.monotonic() - started:.1f} s)")
+    if mode == "online" or on_unreachable == "fail":
+      raise ServerUnreachableError(
+          message + ". Start or fix the server (api_server in clearml.conf / CLEARML_API_HOST), "
+          "or run with --clearml_mode=offline (upload the session later with "
+          "`clearml-task --import-offline-session <zip>`), or --clearml_on_unreachable=fallback.")
+    _loud(message + ".\nFalling back to OFFLINE mode: results are written to a local session "
+          "that you can upload later with `clearml-task --import-offline-session <zip>` "
+          "(the zip is printed when the task closes). Use --clearml_on_unreachable=fail to stop "
+          "instead.")
+    self._fallback_reason = f"server {settings.api_host} unreachable"
+    return True, self._fallback_reason
+
+  # --- tasks ------------------------------------------------------------------------------------
+
+  def start_task(self, task_name: str, project: str = "all_efficientdet", *,
+                 pipeline_config: str | None = None, task_type: str = "testing",
+                 tags: Sequence[str] = (), connect_flags: bool = True,
+                 resource_monitoring: bool = False,
+                 output_uri: str | bool | None = None) -> TrackingSession:
+    """Starts (Task.init) a new ClearML task `task_name` in `project`.
+
+    pipeline_config: the model's pipeline.config, stored with task.connect_configuration.
+    Raises ServerUnreachableError / ServerNotConfiguredError as decide_mode() says; never
+    waits more than a few seconds for a server.
+    """
+    self.prepare_config()
+    offline, why = self.decide_mode()
+    from clearml import Task  # pylint: disable=g-import-not-at-top  (after prepare_config)
+
+    previous = {k: os.environ.get(k) for k in _OFFLINE_VARS}
+
+    def init(offline_mode: bool):
+      Task.set_offline(offline_mode=offline_mode)
+      return Task.init(project_name=project, task_name=task_name,
+                       task_type=getattr(Task.TaskTypes, task_type),
+                       tags=list(tags) or None, reuse_last_task_id=False,
+                       continue_last_task=False, output_uri=output_uri,
+                       auto_connect_frameworks=_frameworks(offline),
+                       auto_resource_monitoring=resource_monitoring)
+
+    if offline:
       task = init(True)
-  session = TrackingSession(task, offline, why, previous)
-  if connect_flags and flags.FLAGS.is_parsed():
-    params = task.get_parameters() or {}
-    if not any(k.startswith("TF_DEFINE/") for k in params):
-      # Task.init patches absl once per process: later tasks get the flags here.
-      task.connect(_flag_dict(), name="TF_DEFINE")
-  if pipeline_config:
-    if os.path.isfile(pipeline_config):
-      task.connect_configuration(pathlib.Path(pipeline_config), name="pipeline.config",
-                                 description="the model's pipeline.config (TF OD API)")
     else:
-      print(f"ClearML: no pipeline.config at {pipeline_config}: not attached", file=sys.stderr)
-  if offline:
-    print(f"ClearML: task {task_name!r} OFFLINE ({why}); session folder "
-          f"{session.session_folder}", file=sys.stderr, flush=True)
-  return session
+      started = time.monotonic()
+      try:
+        task = init(False)
+      except Exception as e:  # pylint: disable=broad-except  (LoginError, ConnectionError, ...)
+        # The server answered the reachability check but Task.init failed (wrong credentials,
+        # not a ClearML api server, ...): the fail-fast retries make this take seconds.
+        message = (f"the ClearML server answered but Task.init failed after "
+                   f"{time.monotonic() - started:.1f} s: {type(e).__name__}: {e}")
+        if self.mode == "online" or self.on_unreachable == "fail":
+          raise ServerUnreachableError(
+              message + ". Check api_server and the credentials (clearml.conf or "
+              "CLEARML_API_*), or run with --clearml_mode=offline.") from e
+        _loud(message + ".\nFalling back to OFFLINE mode (upload the session later with "
+              "`clearml-task --import-offline-session <zip>`).")
+        self._fallback_reason = f"Task.init failed online ({type(e).__name__})"
+        offline, why = True, self._fallback_reason
+        task = init(True)
+    session = TrackingSession(task, offline, why, previous)
+    if connect_flags and flags.FLAGS.is_parsed():
+      params = task.get_parameters() or {}
+      if not any(k.startswith("TF_DEFINE/") for k in params):
+        # Task.init patches absl once per process: later tasks get the flags here.
+        task.connect(_flag_dict(), name="TF_DEFINE")
+    if pipeline_config:
+      if os.path.isfile(pipeline_config):
+        task.connect_configuration(pathlib.Path(pipeline_config), name="pipeline.config",
+                                   description="the model's pipeline.config (TF OD API)")
+      else:
+        print(f"ClearML: no pipeline.config at {pipeline_config}: not attached",
+              file=sys.stderr)
+    if offline:
+      print(f"ClearML: task {task_name!r} OFFLINE ({why}); session folder "
+            f"{session.session_folder}", file=sys.stderr, flush=True)
+    return session

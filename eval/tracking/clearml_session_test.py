@@ -15,6 +15,7 @@ import time
 
 from absl import flags
 from absl.testing import absltest
+from absl.testing import flagsaver
 
 from eval.tracking import clearml_session
 
@@ -66,7 +67,7 @@ class ClearMLSessionTest(absltest.TestCase):
       os.environ.pop(k, None)
     os.environ["HOME"] = self.home
     os.environ["CLEARML_CACHE_DIR"] = self.cache
-    clearml_session.forget_fallback()
+    self.tracker = clearml_session.ClearMLTracker()
     self.stderr = io.StringIO()
     redirect = contextlib.redirect_stderr(self.stderr)
     redirect.__enter__()
@@ -90,8 +91,8 @@ class ClearMLSessionTest(absltest.TestCase):
       f.write('model { ssd { num_classes: 90 } }\neval_config { metrics_set: '
               '"coco_detection_metrics" }\n')
     start = time.monotonic()
-    session = clearml_session.start_task("efficientdet_d0_coco17_tpu-32", project="tracking-test",
-                                         pipeline_config=pipeline)
+    session = self.tracker.start_task("efficientdet_d0_coco17_tpu-32", project="tracking-test",
+                                      pipeline_config=pipeline)
     self.assertTrue(session.offline)
     self.assertIn("no ClearML server configured", session.why)
     self.assertTrue(session.task_id.startswith("offline-"))
@@ -121,8 +122,7 @@ class ClearMLSessionTest(absltest.TestCase):
     self.assertIn("num_classes: 90", task["configuration"]["pipeline.config"]["value"])
 
     # A second task in the same process (the sweep's next model) gets the flags too.
-    second = clearml_session.start_task("efficientdet_d1_coco17_tpu-32",
-                                        project="tracking-test")
+    second = self.tracker.start_task("efficientdet_d1_coco17_tpu-32", project="tracking-test")
     second.close()
     with open(os.path.join(second.session_folder, "task.json")) as f:
       task = json.load(f)
@@ -132,7 +132,7 @@ class ClearMLSessionTest(absltest.TestCase):
   def test_user_config_is_merged(self):
     port = _closed_port()
     host = self._configure_server(port, in_file=True)
-    settings = clearml_session.server_settings()
+    settings = self.tracker.server_settings()
     self.assertTrue(settings.configured)
     self.assertEqual(settings.api_host, host)
     self.assertEqual(settings.config_files, (os.path.join(self.home, "clearml.conf"),))
@@ -145,8 +145,8 @@ class ClearMLSessionTest(absltest.TestCase):
     port = _closed_port()
     self._configure_server(port, in_file=True)
     _, error, seconds = _run_bounded(
-        lambda: clearml_session.start_task("t", project="tracking-test",
-                                           on_unreachable="fail"), 20)
+        lambda: clearml_session.ClearMLTracker(on_unreachable="fail").start_task(
+            "t", project="tracking-test"), 20)
     self.assertIsInstance(error, clearml_session.ServerUnreachableError)
     self.assertIn(f"127.0.0.1:{port}", str(error))
     self.assertIn("--clearml_mode=offline", str(error))
@@ -156,7 +156,7 @@ class ClearMLSessionTest(absltest.TestCase):
     port = _closed_port()
     self._configure_server(port)  # CLEARML_API_* variables this time
     session, error, seconds = _run_bounded(
-        lambda: clearml_session.start_task("t", project="tracking-test"), 30)
+        lambda: self.tracker.start_task("t", project="tracking-test"), 30)
     self.assertIsNone(error)
     self.assertLess(seconds, 15)
     self.assertTrue(session.offline)
@@ -166,10 +166,19 @@ class ClearMLSessionTest(absltest.TestCase):
     result = session.close()
     self.assertTrue(os.path.isfile(result.session_zip))
     # Later tasks of the process stay offline without waiting for the server again.
-    again = clearml_session.start_task("t2", project="tracking-test")
+    again = self.tracker.start_task("t2", project="tracking-test")
     self.assertTrue(again.offline)
     self.assertIn("earlier in this process", again.why)
     again.close()
+    # The fallback is the tracker's: another tracker, or this one after forget_fallback(),
+    # checks the server again.
+    for tracker in (clearml_session.ClearMLTracker(), self.tracker):
+      tracker.forget_fallback()
+      checked = tracker.start_task("t3", project="tracking-test")
+      self.assertTrue(checked.offline)
+      self.assertIn("unreachable", checked.why)
+      self.assertNotIn("earlier", checked.why)
+      checked.close()
 
   def test_not_a_clearml_server_falls_back_within_seconds(self):
 
@@ -192,16 +201,70 @@ class ClearMLSessionTest(absltest.TestCase):
     self.assertIsNone(clearml_session.check_server(f"http://127.0.0.1:{server.server_address[1]}",
                                                    timeout=2))
     session, error, seconds = _run_bounded(
-        lambda: clearml_session.start_task("t", project="tracking-test"), 30)
+        lambda: self.tracker.start_task("t", project="tracking-test"), 30)
     self.assertIsNone(error)
     self.assertLess(seconds, 15)
     self.assertTrue(session.offline)
     self.assertIn("Task.init failed", self.stderr.getvalue())
     session.close()
 
+  def test_another_trackers_config_is_not_included(self):
+    self._configure_server(_closed_port(), in_file=True)
+    user_conf = os.path.join(self.home, "clearml.conf")
+    first = self.tracker.prepare_config()
+    self.assertEqual(os.environ["CLEARML_CONFIG_FILE"], first)
+    other = clearml_session.ClearMLTracker()
+    self.assertEqual(other.user_config_files(), [user_conf])
+    second = other.prepare_config()
+    self.assertNotEqual(first, second)
+    with open(second) as f:
+      text = f.read()
+    self.assertIn(f'include file("{user_conf}")', text)
+    self.assertNotIn(first, text)
+    self.assertEqual(other.server_settings().config_files, (user_conf,))
+
+  def test_configuration_loaded_before_is_read_again(self):
+    user_conf = os.path.join(self.root, "user.conf")
+    with open(user_conf, "w") as f:
+      f.write("sdk.development.report_use_subprocess: true\nsdk.aws.s3.key: from-user-file\n")
+    os.environ["CLEARML_CONFIG_FILE"] = user_conf
+    from clearml.config import config_obj  # pylint: disable=g-import-not-at-top
+    # clearml used before any tracker: it has read the user's file (earlier tests' are dropped).
+    clearml_session._reload_clearml_config()  # pylint: disable=protected-access
+    self.assertTrue(config_obj.get("sdk.development.report_use_subprocess"))
+    self.tracker.prepare_config()
+    self.assertFalse(config_obj.get("sdk.development.report_use_subprocess"))
+    self.assertEqual(config_obj.get("api.http.retries.total"), 1)
+    self.assertEqual(config_obj.get("sdk.aws.s3.key"), "from-user-file")
+    self.assertEqual(self.tracker.server_settings().config_files, (user_conf,))
+    self.assertIn("clearml was configured before", self.stderr.getvalue())
+
+  def test_from_flags(self):
+    tracker = clearml_session.ClearMLTracker.from_flags()
+    self.assertEqual((tracker.mode, tracker.on_unreachable, tracker.connect_timeout),
+                     ("auto", "fallback", 3.0))
+    with flagsaver.flagsaver(clearml_mode="offline", clearml_on_unreachable="fail",
+                             clearml_connect_timeout=0.5):
+      tracker = clearml_session.ClearMLTracker.from_flags()
+    self.assertEqual((tracker.mode, tracker.on_unreachable, tracker.connect_timeout),
+                     ("offline", "fail", 0.5))
+    self.assertEqual(clearml_session.ClearMLTracker.from_flags(mode="online").mode, "online")
+    with self.assertRaisesRegex(ValueError, "mode must be one of"):
+      clearml_session.ClearMLTracker(mode="sometimes")
+    with self.assertRaisesRegex(ValueError, "on_unreachable must be one of"):
+      clearml_session.ClearMLTracker(on_unreachable="ignore")
+
+  def test_offline_mode_never_checks_the_server(self):
+    self._configure_server(_closed_port())
+    session = clearml_session.ClearMLTracker(mode="offline").start_task(
+        "t", project="tracking-test")
+    self.assertTrue(session.offline)
+    self.assertEqual(session.why, "offline mode requested")
+    session.close()
+
   def test_online_mode_without_server_is_an_error(self):
     with self.assertRaisesRegex(clearml_session.ServerNotConfiguredError, "clearml-init"):
-      clearml_session.start_task("t", project="tracking-test", mode="online")
+      clearml_session.ClearMLTracker(mode="online").start_task("t", project="tracking-test")
 
   def test_check_server(self):
     port = _closed_port()
