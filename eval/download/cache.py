@@ -113,6 +113,19 @@ class DownloadCache:
                                      "local copy")
     return CachedFile(url, path, os.path.getsize(path), actual)
 
+  def evict(self, url: str) -> None:
+    """Forgets `url`: its file and manifest entry go (a bad download is fetched again)."""
+    if urllib.parse.urlsplit(url).scheme.lower() == "file":
+      return  # the user's own copy: never deleted
+    path = self.file_path(url)
+    with _locked(path + ".lock"):
+      with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+      with _locked(self.manifest_path + ".lock"):
+        files = self.manifest()
+        if files.pop(url, None) is not None:
+          atomic_io.write_json(self.manifest_path, {"version": _VERSION, "files": files})
+
   @staticmethod
   def _check(entry: dict, path: str, sha256: str | None) -> str | None:
     """Why the cached file cannot be reused, or None."""

@@ -8,7 +8,9 @@ completed one is reused.
 """
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import os
 import posixpath
 import re
@@ -18,6 +20,7 @@ import tarfile
 import tempfile
 from typing import Iterable
 import zipfile
+import zlib
 
 from absl import logging
 
@@ -26,6 +29,15 @@ MARKER = ".extracted.json"
 
 class UnsafeArchiveError(ValueError):
   """The archive has a member that would land outside the target or is not a plain file."""
+
+
+class CorruptArchiveError(ValueError):
+  """The archive cannot be read to its end (truncated download, bad CRC, not an archive)."""
+
+
+# What reading a damaged .tar.gz / .zip raises: truncated streams, bad CRCs, bad headers.
+_CORRUPT = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, tarfile.TarError,
+            zipfile.BadZipFile)
 
 
 def extract(archive_path: str, target_dir: str, *, fingerprint: str | None = None,
@@ -57,7 +69,11 @@ def extract(archive_path: str, target_dir: str, *, fingerprint: str | None = Non
   _remove_abandoned(parent, name)
   tmp = tempfile.mkdtemp(dir=parent, prefix=f".{name}.partial-{os.getpid()}-")
   try:
-    count = _extract_all(archive_path, tmp, identity["members"])
+    try:
+      count = _extract_all(archive_path, tmp, identity["members"])
+    except _CORRUPT as e:
+      raise CorruptArchiveError(f"{archive_path} is corrupt or truncated ({type(e).__name__}: "
+                                f"{e})") from e
     with open(os.path.join(tmp, MARKER), "w") as f:
       json.dump(dict(identity, files=count), f, indent=1)
     try:
@@ -119,8 +135,9 @@ def _extract_all(archive_path: str, dest: str, members: list[str] | None) -> int
   try:
     archive = tarfile.open(archive_path, "r:*")
   except tarfile.TarError:
-    raise ValueError(f"{archive_path} is neither a zip nor a (compressed) tar archive; the "
-                     "download may be corrupt: delete it to fetch it again") from None
+    raise CorruptArchiveError(f"{archive_path} is neither a zip nor a (compressed) tar "
+                              "archive; the download may be corrupt: delete it to fetch it "
+                              "again") from None
   with archive:
     infos = archive.getmembers()  # reads the whole archive: a truncated one fails here
     _check_tar(archive_path, infos)

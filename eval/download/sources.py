@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import typing
+import urllib.parse
 
 from absl import logging
 
 from configs import model_registry
 from eval.download import cache as cache_lib
 from eval.download import extract
+from eval.download import http_fetch
 
 ZOO_OFFLINE_HINT = (
     "Without network access, put the tarballs in a directory with the zoo's layout "
@@ -34,9 +36,30 @@ def download_model(entry: model_registry.ZooModel,
   holding saved_model/ and pipeline.config)."""
   cache = cache or cache_lib.DownloadCache()
   url = entry.url(zoo_base_url)
-  archive = cache.get(url, offline_hint=ZOO_OFFLINE_HINT)
-  root = extract.extract(archive.path, cache.extract_dir(url), fingerprint=archive.sha256)
+  root = fetch_and_extract(cache, url, ZOO_OFFLINE_HINT)
   return find_exported_model(root, entry.model_name, url)
+
+
+def fetch_and_extract(cache: cache_lib.DownloadCache, url: str, offline_hint: str,
+                      members: list[str] | None = None) -> str:
+  """The extraction of the archive at `url` (cached); a corrupt archive is evicted and fetched
+  once more. CorruptArchiveError names the URL if the second copy is corrupt too."""
+  for attempt in (1, 2):
+    archive = cache.get(url, offline_hint=offline_hint)
+    try:
+      return extract.extract(archive.path, cache.extract_dir(url), fingerprint=archive.sha256,
+                             members=members)
+    except extract.CorruptArchiveError as e:
+      if urllib.parse.urlsplit(url).scheme.lower() == "file":
+        raise extract.CorruptArchiveError(f"{e}; replace this local copy of {url}") from e
+      cache.evict(url)
+      if attempt == 2:
+        raise extract.CorruptArchiveError(
+            f"{url}: the download is corrupt twice in a row ({e}); removed from the cache. "
+            "The server's copy may be damaged: try a mirror (--zoo_base_url/--coco_base_url)"
+        ) from e
+      logging.warning("%s; removed from the cache, downloading it again", e)
+  raise AssertionError("unreachable")
 
 
 def find_exported_model(root: str, model_name: str, source: str = "") -> str:
@@ -80,7 +103,5 @@ def _fetch_and_extract(cache: cache_lib.DownloadCache, base_url: str, relative: 
                        member: str) -> str:
   """Path of `member` in the zip at `base_url/relative` (extracting only that member)."""
   url = model_registry.coco_url(relative, base_url)
-  archive = cache.get(url, offline_hint=COCO_OFFLINE_HINT)
-  root = extract.extract(archive.path, cache.extract_dir(url), fingerprint=archive.sha256,
-                         members=[member])
+  root = fetch_and_extract(cache, url, COCO_OFFLINE_HINT, members=[member])
   return os.path.join(root, member)

@@ -14,6 +14,7 @@ from absl.testing import absltest
 
 from configs import model_registry
 from eval.download import cache as cache_lib
+from eval.download import extract
 from eval.download import http_fetch
 from eval.download import sources
 
@@ -156,6 +157,51 @@ class SourcesTest(absltest.TestCase):
     self.assertEqual(sources.find_exported_model(root, "extremenet"), export)
     with self.assertRaisesRegex(FileNotFoundError, "no exported model"):
       sources.find_exported_model(os.path.join(export, "saved_model"), "x")
+
+
+class CorruptArchiveTest(SourcesTest):
+  """A truncated tarball or a zip with a bad CRC is evicted, fetched again, and named."""
+
+  def test_truncated_tarball_is_evicted_and_named(self):
+    served = os.path.join(self.served, "zoo", D0.relative_url)
+    with open(served, "rb") as f:
+      good = f.read()
+    with open(served, "wb") as f:
+      f.write(good[:len(good) // 2])
+    url = D0.url(self.zoo)
+    with self.assertRaisesRegex(extract.CorruptArchiveError,
+                                f"{url}: the download is corrupt twice in a row"):
+      sources.download_model(D0, self.zoo, self.cache)
+    self.assertLen([h for h in self.server.hits if h.endswith(".tar.gz")], 2)
+    self.assertNotIn(url, self.cache.manifest())
+    self.assertFalse(os.path.exists(self.cache.file_path(url)))
+    # The server's copy repaired: the next run just works.
+    with open(served, "wb") as f:
+      f.write(good)
+    model_dir = sources.download_model(D0, self.zoo, self.cache)
+    self.assertTrue(os.path.isfile(os.path.join(model_dir, "pipeline.config")))
+
+  def test_bad_crc_in_a_zip_is_named(self):
+    path = os.path.join(self.served, "coco", model_registry.COCO_ANNOTATIONS_ZIP)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+      z.writestr("annotations/instances_val2017.json", self.instances)
+    with open(path, "r+b") as f:
+      data = f.read()
+      at = data.index(b'"images"')
+      f.seek(at)
+      f.write(b"'")  # one byte of the member changed: its CRC no longer matches
+    with self.assertRaisesRegex(extract.CorruptArchiveError, "BadZipFile.*CRC"):
+      sources.download_coco_val2017(self.coco, self.cache)
+
+  def test_a_corrupt_local_copy_is_named_and_kept(self):
+    local = self.create_tempdir("mirror").full_path
+    path = os.path.join(local, "20200711", f"{D0.model_name}.tar.gz")
+    os.makedirs(os.path.dirname(path))
+    with open(path, "wb") as f:
+      f.write(b"\x1f\x8b\x08\x00 not really gzip")
+    with self.assertRaisesRegex(extract.CorruptArchiveError, "replace this local copy"):
+      sources.download_model(D0, f"file://{local}", self.cache)
+    self.assertTrue(os.path.exists(path))
 
 
 if __name__ == "__main__":
