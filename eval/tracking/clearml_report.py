@@ -1,4 +1,4 @@
-"""Logs evaluation results to a ClearML Task: one model (report_model), or the sweep (report_comparison).
+"""Logs results to a ClearML Task: one model (report_model), or the sweep (report_comparison).
 
 `target` is a clearml_session.TrackingSession, a clearml Task or a clearml Logger. This module
 does not import clearml itself (clearml_session sets up its configuration first).

@@ -87,7 +87,7 @@ class HtmlReportTest(absltest.TestCase):
     self.assertNotRegex(text, r"(?i)(https?:|ftp:|//[a-z0-9-]+\.[a-z]|@import|url\()")
 
   def test_relative_links_resolve(self):
-    for tag, name, value in self.refs:
+    for _, _, value in self.refs:
       if value.startswith("data:"):
         continue
       path = os.path.normpath(os.path.join(self.report_dir, value))
