@@ -14,6 +14,8 @@ from eval.download import http_fetch
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 SHA = hashlib.sha256(DATA).hexdigest()
+DATA2 = bytes(reversed(DATA))  # the same size, other bytes: a file replaced on the server
+SHA2 = hashlib.sha256(DATA2).hexdigest()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -37,6 +39,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       self.send_response(code)
       self.send_header("Content-Length", "0")
       self.end_headers()
+      return
+    if path.startswith("changing"):
+      self._changing(server, path, count, start)
+      return
+    if path == "trickle":
+      self.send_response(200)
+      self.send_header("Content-Length", str(len(DATA)))
+      self.end_headers()
+      for i in range(100):  # 10 bytes every 50 ms: 200 B/s, for at most 5 s
+        self.wfile.write(DATA[i * 10:(i + 1) * 10])
+        self.wfile.flush()
+        if server.release.wait(0.05):
+          return
       return
     if start >= len(DATA):
       self.send_response(416)
@@ -64,7 +79,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       self.wfile.write(body)
 
 
-class HttpFetchTest(absltest.TestCase):
+  def _changing(self, server, path, count, start):
+    """Version 1 (ETag "v1") cut short on the first request; version 2 from then on.
+
+    changing: honours If-Range (a changed file comes whole with 200); changing-liar: ignores
+    If-Range and answers 206 from the offset of the new version, with its new ETag.
+    """
+    data, etag = (DATA, '"v1"') if count == 1 else (DATA2, '"v2"')
+    if_range = self.headers.get("If-Range")
+    if start and path == "changing" and if_range != etag:
+      start = 0
+    body = data[start:]
+    self.send_response(206 if start else 200)
+    if start:
+      self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+    self.send_header("ETag", etag)
+    self.send_header("Content-Length", str(len(body)))
+    self.end_headers()
+    self.wfile.write(body[:len(body) // 2] if count == 1 else body)
+
+
+class _ServerTest(absltest.TestCase):
+  """A misbehaving server on 127.0.0.1 and a destination folder."""
 
   def setUp(self):
     super().setUp()
@@ -92,6 +128,10 @@ class HttpFetchTest(absltest.TestCase):
 
   def assert_nothing_complete(self):
     self.assertFalse(os.path.exists(self.dest()), "a failed download left a complete-looking file")
+
+
+
+class HttpFetchTest(_ServerTest):
 
   def test_success_with_checksum_and_progress(self):
     calls = []
@@ -202,6 +242,38 @@ class HttpFetchTest(absltest.TestCase):
     with self.assertLogs(level="INFO") as logs:
       http_fetch.log_progress("d0")(1 << 20, 4 << 20, 1 << 20)
     self.assertIn("d0: 1.0 / 4.0 MiB (25%) at 1.00 MiB/s, ETA 0m03s", logs.output[0])
+
+
+class FaultTest(_ServerTest):
+  """A file replaced on the server mid-download, a full disk, a trickling server."""
+
+  def test_file_changed_between_attempts_is_not_spliced(self):
+    for path in ("changing", "changing-liar"):
+      with self.subTest(path):
+        self.server.hits.clear()
+        result = self.fetch(path, retries=3)
+        self.assertEqual(result.sha256, SHA2, "old and new bytes were spliced")
+        self.assertEqual(self.server.hits[1], (path, f"bytes={len(DATA) // 2}-"))
+        self.assertFalse(os.path.exists(self.dest() + ".partial.validator"))
+        os.unlink(self.dest())
+
+  def test_full_disk_fails_at_once_naming_the_file(self):
+    os.symlink("/dev/full", self.dest() + ".partial")  # a real ENOSPC on the first write
+    start = time.monotonic()
+    with self.assertRaisesRegex(http_fetch.DiskError,
+                                r"out.bin.partial: No space left on device.*Free space"):
+      self.fetch("ok", retries=4, backoff=1.0)
+    self.assertLess(time.monotonic() - start, 5)  # no backoff-and-retry loop
+    self.assertLen(self.server.hits, 1)
+    self.assert_nothing_complete()
+
+  def test_trickling_server_hits_the_size_scaled_deadline(self):
+    start = time.monotonic()
+    with self.assertRaisesRegex(http_fetch.TooSlowError,
+                                r"too slow, \d+ of 1048576 bytes.*deadline for this size is 2 s"):
+      self.fetch("trickle", deadline_base=1.0, min_rate=1 << 20)
+    self.assertLess(time.monotonic() - start, 4.5)
+    self.assert_nothing_complete()
 
 
 if __name__ == "__main__":
