@@ -53,7 +53,7 @@ def ensure_data(data_dir, iou_type, seed):
 
 
 def describe_data(gt_path, dt_path):
-    """The figures a reader needs to compare with other machines' numbers (parsed in a child: see there)."""
+    """The figures a reader needs to compare with other machines' numbers (parsed in a child)."""
     out = subprocess.run([sys.executable, os.path.join(HERE, "describe_coco.py"), f"--gt={gt_path}",
                           f"--dt={dt_path}"], check=True, stdout=subprocess.PIPE).stdout
     return json.loads(out.decode().strip().splitlines()[-1])
@@ -67,7 +67,8 @@ def run_once(args, env, log_path):
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
         out = proc.stdout.read()
         # wait4, not Popen.wait: it returns this child's rusage, whose ru_maxrss is its peak (KiB).
-        # That peak starts at this driver's own high-water mark (inherited at fork), hence a lean driver.
+        # That peak starts at this driver's own high-water mark (inherited at fork), hence a lean
+        # driver.
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -188,9 +189,11 @@ def tables(rows, data, ref, iou_type, runs_note):
     lines = [f"COCO {iou_type} evaluation, synthetic COCO-val-shaped set: {data['images']:,} images, "
              f"{data['categories']} categories, {data['gt']:,} ground-truth objects "
              f"({data['small']:.0%} small, {data['medium']:.0%} medium, {data['large']:.0%} large, "
-             f"{data['crowd']:.1%} crowd), {data['dets']:,} detections ({data['dt_mb']:.1f} MB results JSON). "
+             f"{data['crowd']:.1%} crowd), {data['dets']:,} detections "
+             f"({data['dt_mb']:.1f} MB results JSON). "
              f"{os.cpu_count()} cores, Python {platform.python_version()}; {runs_note}. "
-             "In-process = load gt + load results + evaluate + accumulate + summarize; wall = whole process.",
+             "In-process = load gt + load results + evaluate + accumulate + summarize; "
+             "wall = whole process.",
              "",
              f"| evaluator | in-process median / min (s) | wall median (s) | peak RSS | x vs {base_name} "
              "| exact vs pycocotools |",
@@ -203,7 +206,8 @@ def tables(rows, data, ref, iou_type, runs_note):
         ratio = r["in_process"][0] / base["in_process"][0]
         lines.append(f"| {name} | {fmt_pair(r['in_process'])} | {r['wall'][0]:.3f} | {fmt_bytes(r['peak_rss'])} "
                      f"| {ratio:.1f}x | {compare(r, ref)} |")
-    lines += ["", "Seconds per stage, median / min (per_category: the 12 x K per-category stats, TF OD API style; "
+    lines += ["", "Seconds per stage, median / min (per_category: the 12 x K per-category stats, "
+              "TF OD API style; "
               "not part of in-process):", "",
               "| evaluator | " + " | ".join(STAGES) + " |", "|" + " --- |" * (len(STAGES) + 1)]
     for r in done:
@@ -238,7 +242,8 @@ def main(argv):
     if FLAGS.ours_pythonpath:
         env["PYTHONPATH"] = os.pathsep.join([resolve(p) for p in FLAGS.ours_pythonpath] +
                                             [p for p in [env.get("PYTHONPATH")] if p])
-    print(f"Data: {data_dir}: {data['images']:,} images, {data['gt']:,} GT, {data['dets']:,} detections", flush=True)
+    print(f"Data: {data_dir}: {data['images']:,} images, {data['gt']:,} GT, "
+          f"{data['dets']:,} detections", flush=True)
     rows = []
     ref_runs = FLAGS.reference_runs or FLAGS.runs
     for label, args in plan(FLAGS.evaluators, FLAGS.num_threads):

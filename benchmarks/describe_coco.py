@@ -1,7 +1,8 @@
-"""Prints, as one JSON line, the shape of an evaluation set: images, ground truth by size, crowd, detections.
+"""Prints, as one JSON line, the shape of an evaluation set.
 
-A separate process on purpose: parsing the files costs the benchmark driver hundreds of MB, and a
-child's peak RSS (ru_maxrss) inherits the driver's high-water mark at fork, so the driver stays small.
+Images, ground truth by size, crowd, detections. A separate process on purpose: parsing the files
+costs the benchmark driver hundreds of MB, and a child's peak RSS (ru_maxrss) inherits the driver's
+high-water mark at fork, so the driver stays small.
 """
 import json
 import os

@@ -1,4 +1,4 @@
-"""Writes a synthetic, COCO-val-shaped evaluation set (gt.json + dt.json), deterministic from --seed.
+"""Writes a synthetic, COCO-val-shaped evaluation set (gt.json + dt.json), deterministic by --seed.
 
 Shape targets (COCO 2017 val): 80 categories with the real ids, ~7.36 objects per image, 41/34/25 %
 small/medium/large by `area`, ~1 % crowd, 100 detections per image with many score ties.
@@ -244,7 +244,8 @@ def resolve(path):
 
 
 def generate(output_dir, num_images, iou_type, seed):
-    from pycocotools import mask as mask_utils  # polygon rasterisation and RLE, as the evaluators read them
+    # Polygon rasterisation and RLE, as the evaluators read them.
+    from pycocotools import mask as mask_utils
 
     rng = np.random.default_rng(seed)
     cat_weights = category_weights(rng)

@@ -59,7 +59,7 @@ def summary_rows(iou_thrs, max_dets):
 
 
 def per_category_stats(precision, recall, iou_thrs, area_lbls, max_dets):
-    """The TF OD API's patched pycocotools: row i, column k = summary stat i restricted to category k."""
+    """The TF OD API's patched pycocotools: row i, column k = stat i restricted to category k."""
     iou_thrs = np.asarray(iou_thrs)
     num_cats = precision.shape[2]
     out = np.full((12, num_cats), -1.0)
@@ -95,7 +95,7 @@ def run_drop_in(name, gt_path, dt_path, iou_type, watch):
 
 
 def import_ours(attribute):
-    """cocoeval_cc, or ImportError when it is missing or is only the source directory (a namespace package)."""
+    """cocoeval_cc, or ImportError if it is missing or only the source dir (a namespace package)."""
     import cocoeval_cc
     if not hasattr(cocoeval_cc, attribute):
         raise ImportError(f"cocoeval_cc ({getattr(cocoeval_cc, '__path__', '?')}) has no {attribute}: not built?")
