@@ -396,7 +396,7 @@ class BadInputTest(parameterized.TestCase):
       loaded[iou_type] += 1
 
   def test_fuzzed_ground_truth_files(self):
-    """300 random mutations of a small ground-truth file: it loads, or ValueError naming the file."""
+    """300 random mutations of a small ground-truth file: it loads, or ValueError names the file."""
     rng = random.Random(20240601)
     good = json.dumps(self._fuzz_gt_dict()).encode()
     results = _segm_results() + _results()

@@ -1,10 +1,11 @@
 """Property tests: on random small COCO datasets, cocoeval_cc equals pycocotools 2.0.11 bit for bit.
 
-Hypothesis generates datasets in memory that hit the corners of COCO evaluation: crowd, zero-area and
-out-of-image ground truth, `area` fields unlike w*h and exactly on the area-range bounds (32**2, 96**2),
-empty images, categories without ground truth or without detections, heavy score ties, identical boxes
-(IoU ties), more detections than maxDets, custom parameters and ids above 2**32. pycocotools is the
-oracle; `stats`, `precision`, `recall`, `scores` and `category_stats` must be bit-identical.
+Hypothesis generates datasets in memory that hit the corners of COCO evaluation: crowd, zero-area
+and out-of-image ground truth, `area` fields unlike w*h and exactly on the area-range bounds
+(32**2, 96**2), empty images, categories without ground truth or without detections, heavy score
+ties, identical boxes (IoU ties), more detections than maxDets, custom parameters and ids above
+2**32. pycocotools is the oracle; `stats`, `precision`, `recall`, `scores` and `category_stats` must
+be bit-identical.
 """
 import contextlib
 import copy
@@ -421,7 +422,7 @@ class PropertyTest(absltest.TestCase):
     self.assertEqual(ours.stats[8], 1.0)  # AR@100: the detection was matched
 
   def test_usecats_0_pools_in_given_category_order(self):
-    """Without useCats, pycocotools pools detections in params.catIds order (ties keep that order)."""
+    """Without useCats, pycocotools pools detections in params.catIds order (ties keep it)."""
     gt = {"images": [{"id": 1, "width": 50, "height": 50}],
           "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
@@ -433,7 +434,7 @@ class PropertyTest(absltest.TestCase):
   @hypothesis.settings(max_examples=30, **_SETTINGS)
   @hypothesis.given(st.permutations(["all", "small", "big"]), st.sampled_from([[1, 3], [1, 10, 100]]))
   def test_stat_names_describe_the_computed_stats(self, labels, max_dets):
-    """The Python stat names (tf_metrics keys) describe the area / maxDets each stat is computed for."""
+    """The Python stat names (tf_metrics keys) describe the area / maxDets of each stat."""
     gt = {"images": [{"id": 1, "width": 50, "height": 50}], "categories": [{"id": 1, "name": "a"}],
           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
                            "area": 100, "iscrowd": 0}]}

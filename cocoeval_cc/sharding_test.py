@@ -1,9 +1,9 @@
 """Sharded evaluation and threading never change results, and bad states fail cleanly.
 
-Evaluating disjoint image shards (`evaluate_images`), pickling the states, merging them in any order
-(`merge_states`) and accumulating (`set_state`) must give exactly what one `evaluate()` gives, and so
-must every `num_threads`. Merging incompatible states, or decoding malformed state bytes, must raise
-ValueError and never crash the process.
+Evaluating disjoint image shards (`evaluate_images`), pickling the states, merging them in any
+order (`merge_states`) and accumulating (`set_state`) must give exactly what one `evaluate()` gives,
+and so must every `num_threads`. Merging incompatible states, or decoding malformed state bytes,
+must raise ValueError and never crash the process.
 """
 import copy
 import os
@@ -293,7 +293,6 @@ class ShardingTest(parameterized.TestCase):
   def test_truncated_states_raise(self):
     """Every truncation of a real state raises ValueError."""
     gt = cocoeval_cc.COCO(_GT)
-    dt = gt.loadRes(_RESULTS["bbox"])
     blob = self._fixture_state(ids=sorted(gt.getImgIds())[:8]).to_bytes()
     for n in range(len(blob)):
       with self.assertRaises(ValueError, msg=f"truncated to {n} of {len(blob)} bytes"):
@@ -332,7 +331,7 @@ class ShardingTest(parameterized.TestCase):
         self._use_if_valid(bytes(corrupt), gt, dt)
 
   def test_nan_scores_in_state_never_crash(self):
-    """A state whose scores were corrupted to NaN / inf is rejected or accumulates without crashing."""
+    """A state with scores corrupted to NaN / inf is rejected or accumulates without crashing."""
     gt = cocoeval_cc.COCO(_GT)
     dt = gt.loadRes(_RESULTS["bbox"])
     state = self._fixture_state(ids=sorted(gt.getImgIds())[:30])
