@@ -33,6 +33,7 @@ layout) into --cache_dir.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from typing import Sequence
@@ -43,6 +44,7 @@ from absl import logging
 
 from configs import model_registry
 from eval import model_evaluation
+from eval import output_lock
 from eval import user_paths
 from eval.download import cache as cache_lib
 from eval.download import http_fetch
@@ -119,10 +121,16 @@ def run(argv: Sequence[str], observers: Sequence[runner.StageObserver] = ()) -> 
     raise app.UsageError(str(e.args[0])) from None
   if not entries:
     raise app.UsageError("--models names no model; use d0..d7")
-  try:
-    out_dir = user_paths.output_dir(_OUTPUT_DIR.value)
-  except ValueError as e:
-    sys.exit(f"{PROGRAM}: {e}")
+  with contextlib.ExitStack() as held:
+    try:
+      out_dir = user_paths.output_dir(_OUTPUT_DIR.value)
+      held.enter_context(output_lock.hold(out_dir, PROGRAM))  # until the sweep ends
+    except (ValueError, output_lock.OutputLockedError) as e:
+      sys.exit(f"{PROGRAM}: {e}")
+    _run_sweep(entries, out_dir, observers)
+
+
+def _run_sweep(entries, out_dir: str, observers: Sequence[runner.StageObserver]) -> None:
   cache_dir = user_paths.resolve(_CACHE_DIR.value) if _CACHE_DIR.value else None
   cache = cache_lib.DownloadCache(cache_dir, timeout=_DOWNLOAD_TIMEOUT.value,
                                   retries=_DOWNLOAD_RETRIES.value)

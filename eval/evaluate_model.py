@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from eval import atomic_io
 from eval import model_evaluation
+from eval import output_lock
 from eval import user_paths
 from eval.data import image_sources
 from eval.data import pipeline_config
@@ -104,10 +105,12 @@ def main(argv):
   del argv
   try:
     out_dir = user_paths.output_dir(_OUTPUT_DIR.value)
-    source, identity, config = _source_and_config()
-    model_evaluation.evaluate(user_paths.resolve(_MODEL_DIR.value), source, out_dir,
-                              _options(), identity=identity, config=config)
-  except (FileNotFoundError, ValueError, atomic_io.OutputError) as e:  # names file and problem
+    with output_lock.hold(out_dir, "evaluate_model"):
+      source, identity, config = _source_and_config()
+      model_evaluation.evaluate(user_paths.resolve(_MODEL_DIR.value), source, out_dir,
+                                _options(), identity=identity, config=config)
+  except (FileNotFoundError, ValueError, atomic_io.OutputError,
+          output_lock.OutputLockedError) as e:  # the message names the file and the problem
     sys.exit(f"evaluate_model: {e}")
   except tf.errors.OpError as e:  # e.g. an undecodable image: the message names it
     sys.exit(f"evaluate_model: {e.message}")
