@@ -166,6 +166,10 @@ def _speed(state: _Job, options: options_lib.ExecutorOptions, mode: str,
                      "images": len(latencies),
                      "from_earlier_run": not state.run_outputs and bool(latencies)},
       "images_per_second": state.images_run / wall if wall > 0 else None,
+      # CPU seconds of the workers' processes per image (decoding, model, conversion): what
+      # an image costs whatever else shares the machine.
+      "cpu_seconds_per_image": (sum(o.get("cpu_seconds", 0.0) for o in state.run_outputs)
+                                / state.images_run if state.images_run else None),
       "images_run": state.images_run,
       "images_reused": state.images_reused,
       "shards": {"total": len(state.shards), "reused": state.reused,

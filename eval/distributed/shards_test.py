@@ -3,7 +3,9 @@ import json
 import os
 
 from absl.testing import absltest
+from absl.testing import flagsaver
 
+from eval.distributed import flags as distributed_flags
 from eval.distributed import options as options_lib
 from eval.distributed import shards
 
@@ -65,6 +67,14 @@ class OptionsTest(absltest.TestCase):
     self.assertFalse(options_lib.ExecutorOptions().in_process)
     with self.assertRaisesRegex(ValueError, "shard_size"):
       options_lib.ExecutorOptions(shard_size=0)
+
+  def test_options_from_flags(self):
+    self.assertEqual(distributed_flags.options_from_flags(), options_lib.ExecutorOptions())
+    with flagsaver.flagsaver(ray_address="127.0.0.1:6379", num_workers=3, gpus_per_worker=0.5,
+                             tf_threads_per_worker=2, shard_size=7):
+      self.assertEqual(distributed_flags.options_from_flags(), options_lib.ExecutorOptions(
+          ray_address="127.0.0.1:6379", num_workers=3, gpus_per_worker=0.5,
+          tf_threads_per_worker=2, shard_size=7))
 
 
 if __name__ == "__main__":

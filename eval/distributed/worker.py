@@ -142,15 +142,18 @@ class ShardRunner:
     delay = float(os.environ.get(TEST_IMAGE_DELAY_ENV) or 0)
     if delay:
       time.sleep(delay * len(task["image_ids"]))
+    cpu = time.process_time()  # every thread of this process: the worker's CPU cost
     detections = inference.run(model, source, task["category_ids"],
                                batch_size=task["batch_size"], with_masks=task["with_masks"],
                                box_frame=task["box_frame"], log_interval=None,
                                image_ids=list(task["image_ids"]))
+    cpu_seconds = time.process_time() - cpu
     if detections.num_images != len(task["image_ids"]):
       raise RuntimeError(f"shard of {len(task['image_ids'])} images gave "
                          f"{detections.num_images} images' results")
     return {"bbox": detections.bbox, "segm": detections.segm,
             "num_images": detections.num_images, "seconds": detections.seconds,
+            "cpu_seconds": cpu_seconds,
             "latencies": detections.latencies, "load_seconds": load_seconds,
             "has_masks": bool(model.has_masks), "info": model.info(), "device": self._device,
             "pid": os.getpid(), "node": self.node()}
