@@ -127,7 +127,7 @@ std::vector<Group> MakeGroups(const GroundTruth& gt, const Detections& dt,
 // pycocotools COCOeval.accumulate reads evalImgs category first, then
 // image, and keeps dtScores[:maxDet] of each: the state stores groups in
 // that (k, image) order with at most maxDets[-1] entries each. Sizes the
-// state and returns each group's position in it.
+// state (its bits zeroed) and returns each group's position in it.
 std::vector<uint32_t> LayOutState(const std::vector<Group>& groups, const GroundTruth& gt,
                                   const EvalSelection& sel, EvalState* s) {
   const size_t G = groups.size();
@@ -196,6 +196,10 @@ class GroupEvaluator {
     const size_t NG = g.gt_end - g.gt_begin;
     const uint32_t* gt_rows = &gt_rows_[g.gt_begin];
     SortDetections(g, D, e0, sc);
+    if (NG == 0) {  // the common case of a detected category absent from the image
+      for (size_t a = 0; a < A_; ++a) StoreUnmatchedBits(D, e0, a, *sc);
+      return;  // npig stays 0
+    }
     ComputeIous(gt_rows, NG, sc);
     // Matching depends on the area range only through the ground truth's
     // ignore flags: area ranges with the same flags share one matching.
@@ -207,13 +211,13 @@ class GroupEvaluator {
       s_.npig[gi * A_ + a] = IgnoreGroundTruth(gt_rows, NG, a, sc->crowd.data(), ignore);
       if (D == 0) continue;
       size_t same = a;
-      for (size_t b = 0; b < a && NG > 0; ++b) {
+      for (size_t b = 0; b < a; ++b) {
         if (std::memcmp(&sc->gt_ignore[b * NG], ignore, NG) == 0) {
           same = b;
           break;
         }
       }
-      if (same == a && NG > 0) {
+      if (same == a) {
         // pycocotools COCOeval.evaluateImg: the greedy matching loop.
         MatchGroup(sc->ious.data(), D, NG, ignore, sc->crowd.data(), s_.iou_thrs,
                    &sc->mt[a * D * W_], &sc->mi[a * D * W_], W_, &sc->match);
@@ -253,7 +257,7 @@ class GroupEvaluator {
     sc->crowd.resize(NG);
     for (size_t j = 0; j < NG; ++j) sc->crowd[j] = gt_.ann_iscrowd[gt_rows[j]];
     sc->ious.resize(D * NG);
-    if (D == 0 || NG == 0) return;
+    if (D == 0) return;
     if (gt_masks_ != nullptr) {
       // Masks by index (no copies), boxes and areas precomputed.
       RleIou(*dt_masks_, sc->dt.data(), D, *gt_masks_, gt_rows, NG, sc->crowd.data(),
@@ -301,6 +305,19 @@ class GroupEvaluator {
         tp[d * A_ * W_ + w] = m & ~i;
         ig[d * A_ * W_ + w] = i | (out ? (~m & full_[w]) : 0u);
       }
+    }
+  }
+
+  // pycocotools COCOeval.evaluateImg without ground truth: no detection
+  // matches, so one is ignored exactly when its area is outside aRng. The
+  // state starts zeroed: only the ignored bits need setting.
+  void StoreUnmatchedBits(size_t D, uint64_t e0, size_t a, const GroupScratch& sc) {
+    const double lo = s_.area_rng[a][0], hi = s_.area_rng[a][1];
+    uint32_t* ig = &s_.ig_bits[(e0 * A_ + a) * W_];
+    for (size_t d = 0; d < D; ++d) {
+      const double area = dt_.area[sc.dt[d]];
+      if (!(area < lo || area > hi)) continue;
+      for (size_t w = 0; w < W_; ++w) ig[d * A_ * W_ + w] = full_[w];
     }
   }
 
