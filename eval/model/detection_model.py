@@ -34,6 +34,9 @@ class ModelPaths:
 def find_paths(model_dir: str) -> ModelPaths:
   """Finds the SavedModel in an exporter_main_v2.py output directory or a bare SavedModel."""
   model_dir = os.path.abspath(model_dir)
+  if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+    raise ValueError(f"--model_dir {model_dir} is a file: give the exported model's folder "
+                     "(the one holding saved_model/ and pipeline.config) or a SavedModel folder")
   if not os.path.isdir(model_dir):
     raise FileNotFoundError(f"model directory {model_dir} does not exist")
   nested = os.path.join(model_dir, "saved_model")

@@ -92,6 +92,9 @@ class DetectionModelTest(absltest.TestCase):
       detection_model.DetectionModel(empty)
     with self.assertRaisesRegex(FileNotFoundError, "does not exist"):
       detection_model.DetectionModel(os.path.join(empty, "nope"))
+    a_file = self.create_tempfile("saved_model.pb").full_path
+    with self.assertRaisesRegex(ValueError, f"--model_dir {a_file} is a file: give the"):
+      detection_model.DetectionModel(a_file)
 
 
 if __name__ == "__main__":

@@ -82,11 +82,32 @@ def _kept_indices(scores: np.ndarray, classes: np.ndarray, num: int,
   return idx[order[:max_detections]]
 
 
+def _check_shapes(outputs: dict[str, np.ndarray], image_id) -> None:
+  """The TF OD API output shapes ([N, 4] boxes, [N] scores and classes), or a named error."""
+  shapes = {k: np.shape(outputs[k]) for k in ("detection_boxes", "detection_scores",
+                                              "detection_classes") if k in outputs}
+  missing = [k for k in ("detection_boxes", "detection_scores", "detection_classes")
+             if k not in shapes]
+  n = int(np.prod(shapes.get("detection_scores", (0,))))
+  problems = []
+  if missing:
+    problems.append(f"no {', '.join(missing)}")
+  elif (len(shapes["detection_boxes"]) != 2 or shapes["detection_boxes"][-1] != 4
+        or shapes["detection_boxes"][0] != n or int(np.prod(shapes["detection_classes"])) != n):
+    problems.append("expected detection_boxes [N, 4], detection_scores [N] and "
+                    "detection_classes [N] per image")
+  if problems:
+    got = ", ".join(f"{k} {list(v)}" for k, v in shapes.items())
+    raise ValueError(f"image {image_id}: the model's outputs are not those of a TF Object "
+                     f"Detection API export: {'; '.join(problems)} (got {got})")
+
+
 def image_results(outputs: dict[str, np.ndarray], image_id: int, height: int, width: int,
                   category_ids: Collection[int] | None, *, with_masks: bool = True,
                   max_detections: int = MAX_DETECTIONS,
                   box_frame: str = "image") -> tuple[list[dict], list[dict]]:
   """One image's outputs (leading batch axis removed) -> (bbox results, segm results)."""
+  _check_shapes(outputs, image_id)
   scores = np.asarray(outputs["detection_scores"], np.float32).reshape(-1)
   classes = np.rint(np.asarray(outputs["detection_classes"])).astype(np.int64).reshape(-1)
   num = len(scores)

@@ -90,6 +90,23 @@ class SelectionTest(absltest.TestCase):
     bbox, _ = postprocess.image_results(out, 1, 10, 10, category_ids={1})
     self.assertEqual([r["score"] for r in bbox], [float(np.float32(s)) for s in (0.9, 0.8)])
 
+  def test_outputs_of_the_wrong_shape_are_named(self):
+    cases = {
+        "no detection_classes": {"detection_boxes": np.zeros([3, 4]),
+                                 "detection_scores": np.zeros([3])},
+        r"boxes \[N, 4\].*detection_boxes \[5\]": {
+            "detection_boxes": np.zeros([5]), "detection_scores": np.zeros([1]),
+            "detection_classes": np.ones([1])},
+        r"detection_boxes \[2, 4\], detection_scores \[3\]": {
+            "detection_boxes": np.zeros([2, 4]), "detection_scores": np.zeros([3]),
+            "detection_classes": np.ones([3])},
+    }
+    for message, outputs in cases.items():
+      with self.subTest(message), self.assertRaisesRegex(
+          ValueError, f"image 7: the model's outputs are not those of a TF Object Detection "
+          f"API export: .*{message}"):
+        postprocess.image_results(outputs, 7, 10, 10, category_ids=None)
+
   def test_at_most_max_detections_highest_scores_first(self):
     rng = np.random.default_rng(0)
     scores = rng.random(150).astype(np.float32)
