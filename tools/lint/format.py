@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
               "check", "--no-cache", "--config", lint_lib.RUFF_CONFIG, "--force-exclude",
               "--output-format", "concise", "--"
           ] + python, workspace)
-      leftover = again.stdout
+      leftover = again.stdout if again.returncode == 1 else ""
   if cc:
     result = lint_lib.run([clang_format, f"--style=file:{lint_lib.CLANG_FORMAT_CONFIG}", "-i"] + cc,
                           workspace)
