@@ -3,8 +3,9 @@ r"""The main job: EfficientDet D0-D7 of the TF2 Detection Model Zoo on COCO 2017
   bazel run //eval:all_efficientdet                       # all 8 models, all 5,000 images
   bazel run //eval:all_efficientdet -- --models=d0,d1 --max_images=500 --noclearml
 
-For each model in turn (one process, TensorFlow loaded once, each model released before the
-next): download the zoo tarball (cached), run it over COCO val2017 (detections cached), evaluate
+For each model: download the zoo tarball (cached), run it over COCO val2017 (detections cached;
+on Ray workers over shards of the images, several models at once when there are the workers,
+or with --num_workers=1 in this process), evaluate
 (the 12 COCO statistics overall, per category and per object size), and log a ClearML task
 named like the model (efficientdet_d0_coco17_tpu-32) with its pipeline.config and metrics. Then
 a comparison task (statistics vs the compound scaling factor phi, overall and per category, a
@@ -47,6 +48,7 @@ from eval import model_evaluation
 from eval import output_lock
 from eval import user_paths
 from eval.download import cache as cache_lib
+from eval.distributed import flags as distributed_flags
 from eval.download import http_fetch
 from eval.sweep import data as data_lib
 from eval.sweep import runner
@@ -148,7 +150,8 @@ def _run_sweep(entries, out_dir: str, observers: Sequence[runner.StageObserver])
              f"{runner.error_text(e)}")
   tracker = clearml_session.ClearMLTracker.from_flags() if _CLEARML.value else None
   sweep = runner.Sweep(entries, _settings(out_dir), data, cache,
-                       family=model_registry.efficientdet_models(), tracker=tracker,
+                       family=model_registry.efficientdet_models(),
+                       executor_options=distributed_flags.options_from_flags(), tracker=tracker,
                        observers=observers)
   try:
     outcomes = sweep.run()

@@ -5,6 +5,8 @@ r"""Evaluates an exported TF2 Object Detection API model (EfficientDet D0-D7, ..
        --tfrecord=GLOB --label_map_path=L) --output_dir=OUT \
       [--max_images=N] [--force_inference] [--skip_missing_images] [--area_source=annotation|box]
 
+Inference runs in this process or on Ray workers over shards of the images (--ray_address,
+--num_workers, --gpus_per_worker, --tf_threads_per_worker, --shard_size; eval/distributed).
 Writes OUT/detections.json (COCO results; OUT/segmentations.json too for mask models),
 OUT/metrics.json (//eval:coco_eval's --output_json schema plus model and run information),
 OUT/per_category.csv and a TensorBoard event file with the TF OD API's metric names. All
@@ -23,6 +25,9 @@ from eval import output_lock
 from eval import user_paths
 from eval.data import image_sources
 from eval.data import pipeline_config
+from eval.distributed import cluster
+from eval.distributed import executor
+from eval.distributed import flags as distributed_flags
 from eval.model import postprocess
 
 _MODEL_DIR = flags.DEFINE_string(
@@ -108,9 +113,10 @@ def main(argv):
     with output_lock.hold(out_dir, "evaluate_model"):
       source, identity, config = _source_and_config()
       model_evaluation.evaluate(user_paths.resolve(_MODEL_DIR.value), source, out_dir,
-                                _options(), identity=identity, config=config)
-  except (FileNotFoundError, ValueError, atomic_io.OutputError,
-          output_lock.OutputLockedError) as e:  # the message names the file and the problem
+                                _options(), identity=identity, config=config,
+                                executor_options=distributed_flags.options_from_flags())
+  except (FileNotFoundError, ValueError, atomic_io.OutputError, output_lock.OutputLockedError,
+          cluster.ClusterError, executor.ExecutorError) as e:  # names the file and the problem
     sys.exit(f"evaluate_model: {e}")
   except tf.errors.OpError as e:  # e.g. an undecodable image: the message names it
     sys.exit(f"evaluate_model: {e.message}")

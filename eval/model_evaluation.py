@@ -7,10 +7,12 @@ The library behind //eval:evaluate_model and the sweeps (which run every model i
   run = model_evaluation.evaluate(model_dir, source, out_dir,
                                   EvaluationOptions(max_images=N), identity=identity)
 
-evaluate() is a short sequence of stages (STAGES): load the model and run inference (or reuse
-cached detections), evaluate every IoU type, write the outputs. It writes every file
-atomically, metrics.json last, and returns what metrics.json holds (eval/results.py); it
-releases the model (and TensorFlow's memory) before evaluating.
+evaluate() is a short sequence of stages (STAGES): inference through the executor
+(eval/distributed: in this process, or Ray workers over shards; cached detections are
+reused), evaluation of every IoU type, the outputs. It writes every file atomically,
+metrics.json last, and returns what metrics.json holds (eval/results.py). The sweeps call the
+same stages themselves (model_job, inference_output, evaluate_detections) to run several
+models' inference at once.
 """
 from __future__ import annotations
 
@@ -33,14 +35,15 @@ from eval import atomic_io
 from eval import results
 from eval.data import image_sources
 from eval.data import pipeline_config
-from eval.model import detection_model
+from eval.distributed import executor
+from eval.distributed import options as executor_options_lib
 from eval.model import inference
 from eval.model import tensorboard_events
 
 _METRICS_SETS = {"coco_detection_metrics": "bbox", "coco_mask_metrics": "segm"}
 
 # evaluate()'s on_stage callback is called with these names, in this order.
-STAGES = ("model_loaded", "inference_done", "evaluated", "written")
+STAGES = ("inference_done", "evaluated", "written")
 
 # What small/medium/large are judged on, for the binaries' --area_source flag.
 AREA_SOURCES = ("annotation", "box")
@@ -224,49 +227,44 @@ def release_tensorflow_memory() -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class _InferenceOutput:
+class InferenceOutput:
+  """A model's detections on the source, and what evaluation needs to know of the model."""
   detections: inference.Detections
   model_info: dict
   has_masks: bool
   load_seconds: float
+  speed: dict | None = None          # the executor's speed section (metrics.json "speed")
 
 
-def _run_inference(model_dir: str, source, out_dir: str, identity: dict,
-                   options: EvaluationOptions, on_stage) -> _InferenceOutput:
-  """Stage 1: load the SavedModel, run it (or reuse cached detections), release it."""
-  start = time.perf_counter()
-  model = detection_model.DetectionModel(model_dir)
-  try:
-    load_seconds = time.perf_counter() - start
-    on_stage("model_loaded", load_seconds)
-    detections = inference.cached_run(
-        model, source, [c["id"] for c in source.ground_truth["categories"]], out_dir, identity,
-        force=options.force_inference, max_images=options.max_images,
-        skip_missing=options.skip_missing, batch_size=options.batch_size, with_masks=True,
-        box_frame=options.box_frame)
-    output = _InferenceOutput(detections, _model_description(model), model.has_masks,
-                              load_seconds)
-  finally:
-    del model  # the only reference: the SavedModel's variables go with it
-    release_tensorflow_memory()
+def model_job(key: str, model_dir: str, source, out_dir: str, identity: dict,
+              options: EvaluationOptions) -> executor.ModelJob:
+  """The executor's work for one model: its detections on `source` (cached in out_dir)."""
+  return executor.ModelJob(
+      key=key, model_dir=model_dir, source=source,
+      category_ids=[c["id"] for c in source.ground_truth["categories"]], out_dir=out_dir,
+      input_identity=identity, max_images=options.max_images,
+      skip_missing=options.skip_missing, batch_size=options.batch_size, with_masks=True,
+      box_frame=options.box_frame, force=options.force_inference)
+
+
+def inference_output(result: executor.ShardedResult) -> InferenceOutput:
+  """The executor's result for one model; raises that model's error if it failed."""
+  result.raise_if_failed()
+  info = dict(result.model_info or {})
+  if result.pipeline_config:
+    try:  # informative only: the model ran without it
+      model_config = pipeline_config.load(result.pipeline_config)
+      info["model_type"] = model_config.model_type
+      info["image_resizer"] = vars(model_config.image_resizer)
+    except (OSError, ValueError) as e:
+      logging.warning("cannot read the model's pipeline.config: %s", e)
+  detections = result.detections
   if not detections.cached:
     logging.info("inference: %d images in %.1fs (%.2f images/s)", detections.num_images,
                  detections.seconds, detections.images_per_second)
-  on_stage("inference_done", detections.seconds)
-  return output
-
-
-def _model_description(model) -> dict:
-  """The model's info() plus what its own pipeline.config says (informative only)."""
-  info = model.info()
-  if model.paths.pipeline_config:
-    try:
-      model_config = pipeline_config.load(model.paths.pipeline_config)
-      info["model_type"] = model_config.model_type
-      info["image_resizer"] = vars(model_config.image_resizer)
-    except ValueError as e:  # the model runs without it
-      logging.warning("cannot read the model's pipeline.config: %s", e)
-  return info
+  stage_seconds = (result.speed or {}).get("stage_seconds") or {}
+  return InferenceOutput(detections, info, bool(result.has_masks),
+                         float(stage_seconds.get("model_load") or 0.0), result.speed)
 
 
 def _evaluate_iou_types(source, detections: inference.Detections, has_masks: bool,
@@ -289,7 +287,7 @@ def _evaluate_iou_types(source, detections: inference.Detections, has_masks: boo
 
 
 def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationOptions,
-                      ran: _InferenceOutput,
+                      ran: InferenceOutput,
                       evaluations: dict[str, evaluation.EvaluationResult],
                       evaluation_seconds: float, sweep: dict | None) -> results.ModelRunResult:
   """metrics.json's contents (eval/results.py)."""
@@ -312,7 +310,8 @@ def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationO
       all_metrics_per_category=options.all_per_category,
       inference=results.InferenceRun(detections.cached, detections.num_images,
                                      detections.seconds, detections.images_per_second),
-      model_load_seconds=ran.load_seconds, evaluation_seconds=evaluation_seconds, sweep=sweep)
+      model_load_seconds=ran.load_seconds, evaluation_seconds=evaluation_seconds, sweep=sweep,
+      speed=ran.speed)
 
 
 def _write_outputs(out_dir: str, run: results.ModelRunResult,
@@ -329,34 +328,23 @@ def _write_outputs(out_dir: str, run: results.ModelRunResult,
       for n in (results.DETECTIONS, results.METRICS, results.PER_CATEGORY_CSV)))
 
 
-def evaluate(model_dir: str, source, out_dir: str,
-             options: EvaluationOptions = EvaluationOptions(), *,
-             identity: dict | None = None, config=None, sweep: dict | None = None,
-             on_stage: Callable[[str, float], None] | None = None) -> results.ModelRunResult:
-  """Evaluates the export in `model_dir` on `source`; writes OUT and returns metrics.json's data.
-
-  source: an image_sources source (CocoJsonSource, TfRecordSource); identity: what identifies
-  its data for the detection cache (default source_identity(source)). config: a pipeline
-  config whose eval_config fills the options left None (metrics_set, per-category options).
-  sweep: recorded as metrics.json's "sweep" (what the sweep's resume check compares).
-  on_stage(name, seconds) is called after each of STAGES with the seconds that stage took.
-  A metrics.json from an earlier run in OUT is removed first, so that a failing run never
-  leaves results that do not match the files beside them. The model is released (and
-  TensorFlow's memory with it) before evaluation, also on failure.
-
-  Raises FileNotFoundError / ValueError (bad inputs, not a detector) and tf.errors.OpError
-  (e.g. an undecodable image) with messages that name the problem.
-  """
-  on_stage = on_stage or (lambda name, seconds: None)
+def prepare_output(source, out_dir: str) -> None:
+  """Before a model runs: OUT exists, holds no metrics.json of an earlier run (a failing run
+  must never leave results that do not match the files beside them), and the ground truth
+  has something to evaluate."""
   os.makedirs(out_dir, exist_ok=True)
   with contextlib.suppress(FileNotFoundError):
     os.unlink(os.path.join(out_dir, results.METRICS))
-  identity = identity if identity is not None else source_identity(source)
-  options = _resolve_config_options(options, config)
   _check_ground_truth(source.ground_truth, source)
 
-  ran = _run_inference(model_dir, source, out_dir, identity, options, on_stage)
 
+def evaluate_detections(source, out_dir: str, options: EvaluationOptions,
+                        ran: InferenceOutput, *, identity: dict, sweep: dict | None = None,
+                        on_stage: Callable[[str, float], None] | None = None
+                        ) -> results.ModelRunResult:
+  """The stages after inference: evaluation of every IoU type, then the outputs (metrics.json
+  last). `options` as resolved by resolve_options()."""
+  on_stage = on_stage or (lambda name, seconds: None)
   start = time.perf_counter()
   evaluations = _evaluate_iou_types(source, ran.detections, ran.has_masks, options)
   evaluation_seconds = time.perf_counter() - start
@@ -368,3 +356,36 @@ def evaluate(model_dir: str, source, out_dir: str,
   _write_outputs(out_dir, run, evaluations, options.global_step)
   on_stage("written", time.perf_counter() - start)
   return run
+
+
+def resolve_options(options: EvaluationOptions, config=None) -> EvaluationOptions:
+  """The options with what they leave open (None) filled from `config`'s eval_config."""
+  return _resolve_config_options(options, config)
+
+
+def evaluate(model_dir: str, source, out_dir: str,
+             options: EvaluationOptions = EvaluationOptions(), *,
+             identity: dict | None = None, config=None, sweep: dict | None = None,
+             executor_options: executor_options_lib.ExecutorOptions | None = None,
+             on_stage: Callable[[str, float], None] | None = None) -> results.ModelRunResult:
+  """Evaluates the export in `model_dir` on `source`; writes OUT and returns metrics.json's data.
+
+  source: an image_sources source (CocoJsonSource, TfRecordSource); identity: what identifies
+  its data for the detection cache (default source_identity(source)). config: a pipeline
+  config whose eval_config fills the options left None (metrics_set, per-category options).
+  sweep: recorded as metrics.json's "sweep" (what the sweep's resume check compares).
+  executor_options: how inference runs (eval/distributed: Ray workers, shards); default one
+  worker in this process. on_stage(name, seconds) is called after each of STAGES.
+
+  Raises FileNotFoundError / ValueError (bad inputs, not a detector) and tf.errors.OpError
+  (e.g. an undecodable image) with messages that name the problem.
+  """
+  prepare_output(source, out_dir)
+  identity = identity if identity is not None else source_identity(source)
+  options = resolve_options(options, config)
+  executor_options = executor_options or executor_options_lib.ExecutorOptions(num_workers=1)
+  job = model_job("model", model_dir, source, out_dir, identity, options)
+  ran = inference_output(executor.run_detections([job], executor_options)["model"])
+  (on_stage or (lambda name, seconds: None))("inference_done", ran.detections.seconds)
+  return evaluate_detections(source, out_dir, options, ran, identity=identity, sweep=sweep,
+                             on_stage=on_stage)

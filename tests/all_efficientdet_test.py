@@ -277,7 +277,9 @@ class AllEfficientDetTest(absltest.TestCase):
 
   def test_sweep_killed_mid_model_resumes_and_reports(self):
     # Run 1: SIGKILLed in the middle of D1 (its detections written, not yet evaluated).
-    proc, out = self.run_sweep("main", kill_at="inference_done:d1", check=False)
+    # One worker in this process: the models run in order (the Ray path is tested below).
+    proc, out = self.run_sweep("main", "--num_workers=1", kill_at="inference_done:d1",
+                               check=False)
     self.assertEqual(proc.returncode, -signal.SIGKILL, proc.stderr[-5000:])
     self.assertIn("model 1/2 (efficientdet_d0_coco17_tpu-32)", proc.stderr)
     self.assertIn("model 2/2 (efficientdet_d1_coco17_tpu-32)", proc.stderr)
@@ -295,7 +297,7 @@ class AllEfficientDetTest(absltest.TestCase):
     d0_clearml = self.read_json(d0, "clearml.json")
 
     # Run 2: D0 is reused as it is, D1 picks up its detections and finishes.
-    proc, out = self.run_sweep("main")
+    proc, out = self.run_sweep("main", "--num_workers=1")
     self.assertRegex(proc.stderr, r"model 1/2 \(efficientdet_d0_coco17_tpu-32\): reused")
     self.assertIn("ClearML task already logged", proc.stderr)
     self.assertIn("detection cache hit", proc.stderr)
@@ -364,10 +366,34 @@ class AllEfficientDetTest(absltest.TestCase):
     self.assertNotRegex(page, r"(src|href)=\"https?://")
 
     # Run 3: nothing left to do; no new task, comparison not logged again.
-    proc, _ = self.run_sweep("main")
+    proc, _ = self.run_sweep("main", "--num_workers=1")
     self.assertRegex(proc.stderr, r"model 2/2 \(efficientdet_d1_coco17_tpu-32\): reused")
     self.assertIn("comparison of these 2 models already logged", proc.stderr)
     self.assertEqual(self.read_json(out, "report", "clearml_comparison.json"), comparison)
+
+  def test_sweep_on_two_ray_workers_equals_one_process(self):
+    # Two one-thread Ray workers (a local Ray on 127.0.0.1), one shard of 4 images each, both
+    # models at once; then the same sweep with one worker and no Ray.
+    ray_proc, ray_out = self.run_sweep("ray", "--noclearml", "--num_workers=2",
+                                       "--tf_threads_per_worker=1", "--shard_size=4")
+    self.assertIn("on 2 workers", ray_proc.stderr)
+    one_proc, one_out = self.run_sweep("one", "--noclearml", "--num_workers=1")
+    self.assertNotIn("Ray at", one_proc.stderr)
+    for key in ("d0", "d1"):
+      ray_metrics = self.assert_matches_pycocotools(ray_out, key)
+      one_metrics = self.assert_matches_pycocotools(one_out, key)
+      self.assertEqual(ray_metrics["stats"], one_metrics["stats"])
+      self.assertEqual(ray_metrics["per_category"], one_metrics["per_category"])
+      with open(os.path.join(ray_out, _NAMES[key], "detections.json")) as f:
+        ray_detections = json.load(f)
+      with open(os.path.join(one_out, _NAMES[key], "detections.json")) as f:
+        self.assertEqual(ray_detections, json.load(f))
+      speed = ray_metrics["speed"]
+      self.assertEqual(speed["mode"], "ray")
+      self.assertEqual(speed["tf_threads_per_worker"], 1)
+      self.assertGreater(speed["latency_ms"]["p50"], 0)
+      self.assertEqual(one_metrics["speed"]["mode"], "in_process")
+    self.assert_no_partial_files(ray_out)
 
   def test_one_model_failing_leaves_the_others_done(self):
     proc, out = self.run_sweep("failing", "--noclearml", zoo="zoo_without_d1", check=False)

@@ -424,9 +424,14 @@ def run_detections(jobs: Sequence[ModelJob], options: options_lib.ExecutorOption
     _prepare(state, options, sources)
   work = any(s.pending for s in states)
   needs_describe = any(s.cached is not None and not s.record.get("model_info") for s in states)
-  asked_threads = options.tf_threads_per_worker
+  asked_threads, asked_workers = options.tf_threads_per_worker, options.num_workers
   if pool is None and cluster is None:
     options = resolve_options(options)
+    pending_shards = sum(len(s.pending) for s in states)
+    if asked_workers is None and pending_shards < options.num_workers:
+      # More workers than shards would only pay for starting them: one per shard, and a
+      # single shard runs in this process.
+      options = dataclasses.replace(options, num_workers=max(1, pending_shards))
   if pool is None and (not (work or needs_describe) or (cluster is None
                                                          and options.num_workers == 1)):
     # TensorFlow's threads are set only if asked for (else its default: every core).

@@ -1,9 +1,11 @@
 """Runs a sweep: every model of a list on the same prepared data, then the comparison.
 
 One model's run is a short sequence of named stages:
-  reuse or evaluate  complete results in OUT/<model_name>/ for the same data are reused;
-                     otherwise: download (cached), model_evaluation.evaluate (load, inference,
-                     evaluation, written)
+  reuse or prepare   complete results in OUT/<model_name>/ for the same data are reused;
+                     otherwise the model is downloaded (cached) and becomes an inference job
+  detections         the executor (eval/distributed) runs every job's shards, several models
+                     at once when it has the workers, and hands each model back when done
+  evaluation         model_evaluation.evaluate_detections: every IoU type, outputs
   log to ClearML     once per metrics.json (records.LoggedOnce)
 Observers (callables taking (stage, model key)) are told after each stage: STAGES in order.
 A failing model is reported and the others still run; then the HTML report and the ClearML
@@ -11,18 +13,22 @@ comparison task cover every finished model in OUT, earlier runs included.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
 import time
 import traceback
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from absl import logging
 
 from configs import model_registry
 from eval import model_evaluation
 from eval import results
+from eval.distributed import cluster
+from eval.distributed import executor
+from eval.distributed import options as executor_options_lib
 from eval.download import cache as cache_lib
 from eval.download import http_fetch
 from eval.download import sources
@@ -33,10 +39,8 @@ from eval.tracking import html_report
 from eval.tracking import model_result
 
 # The stages observers are told about, in order (those of model_evaluation.STAGES included).
-STAGES = ("downloaded", "model_loaded", "inference_done", "evaluated", "written",
-          "clearml_logged")
-_STAGE_LABELS = {"model_loaded": "load", "inference_done": "inference",
-                 "evaluated": "evaluation", "written": "write"}
+STAGES = ("downloaded", "inference_done", "evaluated", "written", "clearml_logged")
+_STAGE_LABELS = {"evaluated": "evaluation", "written": "write"}
 
 StageObserver = Callable[[str, str], None]
 
@@ -64,6 +68,7 @@ class Outcome:
   seconds: float = 0.0
   stages: dict[str, float] = dataclasses.field(default_factory=dict)
   clearml: dict | None = None        # the clearml.json record
+  started: float = 0.0               # time.perf_counter() when its run began
 
 
 def error_text(e: BaseException) -> str:
@@ -81,14 +86,18 @@ class Sweep:
   """One run of a sweep over `entries` on `data`; `tracker` None = no ClearML.
 
   family: every model whose finished results in OUT the report compares (default: entries).
+  executor_options: how inference runs (eval/distributed); default one worker in this process.
   """
 
   def __init__(self, entries: Sequence[model_registry.ZooModel], settings: SweepSettings,
                data: data_lib.PreparedData, cache: cache_lib.DownloadCache, *,
                family: Sequence[model_registry.ZooModel] | None = None,
+               executor_options: executor_options_lib.ExecutorOptions | None = None,
                tracker=None, observers: Sequence[StageObserver] = ()):
     self.entries = list(entries)
     self.family = list(family if family is not None else entries)
+    self.executor_options = (executor_options
+                             or executor_options_lib.ExecutorOptions(num_workers=1))
     self.settings = settings
     self.data = data
     self.cache = cache
@@ -104,59 +113,63 @@ class Sweep:
     for observer in self.observers:
       observer(stage, entry.key)
 
-  # --- one model ----------------------------------------------------------------------------
+  # --- one model: reuse, or download -> detections (executor) -> evaluation; then ClearML -----
 
-  def run_model(self, index: int, entry: model_registry.ZooModel) -> Outcome:
-    outcome = Outcome(entry)
-    label = f"model {index}/{len(self.entries)} ({entry.model_name})"
-    start = time.perf_counter()
-    logging.info("=== %s: %s%s", label, "".join(f"{t}, " for t in _family_tags(entry)),
-                 entry.title)
+  def _label(self, entry) -> str:
+    return f"model {self.entries.index(entry) + 1}/{len(self.entries)} ({entry.model_name})"
+
+  @contextlib.contextmanager
+  def _reported(self, entry, outcome: Outcome) -> Iterator[None]:
+    """A model's failure is reported with its traceback; the other models go on."""
     try:
-      run = self._reuse_or_evaluate(label, entry, outcome)
-      outcome.result = model_result.ModelResult(
-          model_info(entry), run, os.path.join(self._model_out(entry), results.METRICS))
-      if self.tracker is not None:
-        stage_start = time.perf_counter()
-        outcome.clearml = self._log_model(label, entry)
-        outcome.stages["clearml"] = time.perf_counter() - stage_start
-        self._notify("clearml_logged", entry)
+      yield
     except Exception as e:  # pylint: disable=broad-except  (reported; the others still run)
       outcome.status = "FAILED"
       outcome.error = error_text(e)
+      label = self._label(entry)
       logging.error("%s FAILED: %s\n%s", label, outcome.error, traceback.format_exc())
       print(f"\n{self.settings.program}: {label} FAILED:\n  {outcome.error}\n",
             file=sys.stderr, flush=True)
-    finally:
-      model_evaluation.release_tensorflow_memory()  # also what a failed model's traceback held
-    outcome.seconds = time.perf_counter() - start
-    stages = ", ".join(f"{k} {v:.1f}s" for k, v in outcome.stages.items())
-    logging.info("%s: %s in %.1fs%s", label, outcome.status, outcome.seconds,
-                 f" ({stages})" if stages else "")
-    return outcome
+      self._finish(entry, outcome)
 
-  def _reuse_or_evaluate(self, label: str, entry, outcome: Outcome) -> results.ModelRunResult:
-    """Stage 1: complete results of an earlier run for the same data, or a new evaluation."""
-    model_out = self._model_out(entry)
+  def _finish(self, entry, outcome: Outcome) -> None:
+    outcome.seconds = time.perf_counter() - outcome.started
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in outcome.stages.items())
+    logging.info("%s: %s in %.1fs%s", self._label(entry), outcome.status, outcome.seconds,
+                 f" ({stages})" if stages else "")
+
+  def _reuse_or_prepare(self, entry, outcome: Outcome) -> executor.ModelJob | None:
+    """Stage 1: complete results of an earlier run for the same data (then logged and done),
+    or the model downloaded and its inference job (None when reused)."""
+    label, model_out = self._label(entry), self._model_out(entry)
+    logging.info("=== %s: %s%s", label, "".join(f"{t}, " for t in _family_tags(entry)),
+                 entry.title)
     run, why = records.complete_result(model_out, self.data.model_sweep_id(entry.model_name))
     if run is not None and not self.settings.options.force_inference:
       outcome.status = "reused"
       logging.info("%s: reused: complete results from an earlier run in %s (delete it or "
                    "pass --force_inference to run it again)", label,
                    os.path.join(model_out, results.METRICS))
-      return run
+      self._done(entry, outcome, run)
+      return None
     logging.info("%s: %s", label, "--force_inference" if run is not None else why)
-    run = self._evaluate(label, entry, outcome)
-    outcome.status = "done"
-    return run
-
-  def _evaluate(self, label: str, entry, outcome: Outcome) -> results.ModelRunResult:
+    model_evaluation.prepare_output(self.data.source, model_out)
     start = time.perf_counter()
     logging.info("%s: download %s", label, entry.url(self.settings.zoo_base_url))
     model_dir = sources.download_model(entry, self.settings.zoo_base_url, self.cache)
     outcome.stages["download"] = time.perf_counter() - start
     logging.info("%s: model ready in %.1fs: %s", label, outcome.stages["download"], model_dir)
     self._notify("downloaded", entry)
+    return model_evaluation.model_job(entry.key, model_dir, self.data.source, model_out,
+                                      dict(self.data.identity), self.settings.options)
+
+  def _detected(self, entry, outcome: Outcome, result: executor.ShardedResult) -> None:
+    """Stage 2, as each model's detections are complete: evaluation and outputs."""
+    label = self._label(entry)
+    ran = model_evaluation.inference_output(result)
+    outcome.stages["load"] = ran.load_seconds
+    outcome.stages["inference"] = ran.detections.seconds
+    self._notify("inference_done", entry)
 
     def on_stage(stage: str, seconds: float) -> None:
       outcome.stages[_STAGE_LABELS.get(stage, stage)] = seconds
@@ -166,9 +179,22 @@ class Sweep:
     sweep = {**self.data.model_sweep_id(entry.model_name), "key": entry.key,
              "model_url": entry.url(self.settings.zoo_base_url),
              "coco_base_url": self.settings.coco_base_url}
-    return model_evaluation.evaluate(model_dir, self.data.source, self._model_out(entry),
-                                     self.settings.options, identity=dict(self.data.identity),
-                                     sweep=sweep, on_stage=on_stage)
+    run = model_evaluation.evaluate_detections(
+        self.data.source, self._model_out(entry), self.settings.options, ran,
+        identity=dict(self.data.identity), sweep=sweep, on_stage=on_stage)
+    outcome.status = "done"
+    self._done(entry, outcome, run)
+
+  def _done(self, entry, outcome: Outcome, run: results.ModelRunResult) -> None:
+    """Stage 3: the model's results kept, and logged to ClearML once."""
+    outcome.result = model_result.ModelResult(
+        model_info(entry), run, os.path.join(self._model_out(entry), results.METRICS))
+    if self.tracker is not None:
+      stage_start = time.perf_counter()
+      outcome.clearml = self._log_model(self._label(entry), entry)
+      outcome.stages["clearml"] = time.perf_counter() - stage_start
+      self._notify("clearml_logged", entry)
+    self._finish(entry, outcome)
 
   def _log_model(self, label: str, entry) -> dict:
     """Stage 2: the model's ClearML task, unless these very metrics were logged already."""
@@ -224,21 +250,50 @@ class Sweep:
     return finished
 
   def run(self) -> list[Outcome]:
-    """Runs every model, then the report and the comparison task."""
+    """Runs every model (inference of several at once when the executor has the workers),
+    then the report and the comparison task."""
     sweep_start = time.perf_counter()
-    outcomes = [self.run_model(i, entry) for i, entry in enumerate(self.entries, 1)]
-    finished = self.finished_results()
-    if finished:
-      start = time.perf_counter()
-      self._guarded("the HTML report", lambda: logging.info("report: %s", html_report.write_report(
-          self.settings.out_dir, finished, description=self.data.description)))
-      if self.tracker is not None:
-        self._guarded("the ClearML comparison task", lambda: self.log_comparison(finished))
-      logging.info("comparison and report: %.1fs", time.perf_counter() - start)
-    else:
-      logging.warning("no model finished: no report, no comparison task")
+    outcomes = {entry.key: Outcome(entry, started=time.perf_counter()) for entry in self.entries}
+    jobs = []
+    for entry in self.entries:
+      with self._reported(entry, outcomes[entry.key]):
+        job = self._reuse_or_prepare(entry, outcomes[entry.key])
+        if job is not None:
+          jobs.append(job)
+    if jobs:
+      by_key = {e.key: e for e in self.entries}
+
+      def on_job_done(result: executor.ShardedResult) -> None:
+        entry = by_key[result.key]
+        with self._reported(entry, outcomes[entry.key]):
+          self._detected(entry, outcomes[entry.key], result)
+
+      try:
+        executor.run_detections(jobs, self.executor_options, on_job_done=on_job_done)
+      except (cluster.ClusterError, executor.ExecutorError) as e:  # no worker could run
+        for job in jobs:
+          outcome = outcomes[job.key]
+          if outcome.status == "pending":
+            with self._reported(outcome.entry, outcome):
+              raise e
+      finally:
+        model_evaluation.release_tensorflow_memory()
+    self._report()
     logging.info("sweep: %.1fs", time.perf_counter() - sweep_start)
-    return outcomes
+    return list(outcomes.values())
+
+  def _report(self) -> None:
+    """The HTML report and the ClearML comparison over every finished model in OUT."""
+    finished = self.finished_results()
+    if not finished:
+      logging.warning("no model finished: no report, no comparison task")
+      return
+    start = time.perf_counter()
+    self._guarded("the HTML report", lambda: logging.info("report: %s", html_report.write_report(
+        self.settings.out_dir, finished, description=self.data.description)))
+    if self.tracker is not None:
+      self._guarded("the ClearML comparison task", lambda: self.log_comparison(finished))
+    logging.info("comparison and report: %.1fs", time.perf_counter() - start)
 
   def log_comparison(self, finished: list[model_result.ModelResult]) -> None:
     """The comparison task, unless the same results were compared in an earlier run."""
