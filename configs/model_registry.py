@@ -19,10 +19,10 @@ ZOO_BASE_URL = "http://download.tensorflow.org/models/object_detection/tf2/"
 EFFICIENTDET_RELEASE = "20200711"
 
 COCO_BASE_URL = "http://images.cocodataset.org/"
-COCO_VAL2017_IMAGES_ZIP = "zips/val2017.zip"                           # holds val2017/*.jpg
+COCO_VAL2017_IMAGES_ZIP = "zips/val2017.zip"  # holds val2017/*.jpg
 COCO_ANNOTATIONS_ZIP = "annotations/annotations_trainval2017.zip"
 COCO_VAL2017_INSTANCES_MEMBER = "annotations/instances_val2017.json"  # inside the zip above
-COCO_VAL2017_IMAGE_DIR = "val2017"                                    # inside the images zip
+COCO_VAL2017_IMAGE_DIR = "val2017"  # inside the images zip
 COCO_VAL2017_NUM_IMAGES = 5000
 
 
@@ -51,25 +51,25 @@ EVAL_SETTINGS = EvalSettings()
 class EfficientDetArch:
   """Compound-scaled architecture of one EfficientDet (phi = compound coefficient)."""
   phi: int
-  backbone: str             # EfficientNet variant; D7 reuses B6 at a larger input
+  backbone: str  # EfficientNet variant; D7 reuses B6 at a larger input
   bifpn_iterations: int
   bifpn_filters: int
-  head_layers: int          # num_layers_before_predictor of the shared box/class head
-  paper_val_ap: float       # EfficientDet paper, COCO val2017
+  head_layers: int  # num_layers_before_predictor of the shared box/class head
+  paper_val_ap: float  # EfficientDet paper, COCO val2017
 
 
 @dataclasses.dataclass(frozen=True)
 class ZooModel:
   """One tarball of the TF2 Detection Model Zoo."""
-  key: str                          # short, unique: "d0".."d7" for EfficientDet
-  family: str                       # efficientdet, centernet, ssd, faster_rcnn, mask_rcnn, ...
-  title: str                        # the zoo table's model name
-  release: str                      # dated folder under ZOO_BASE_URL
-  file_name: str                    # e.g. efficientdet_d0_coco17_tpu-32.tar.gz
+  key: str  # short, unique: "d0".."d7" for EfficientDet
+  family: str  # efficientdet, centernet, ssd, faster_rcnn, mask_rcnn, ...
+  title: str  # the zoo table's model name
+  release: str  # dated folder under ZOO_BASE_URL
+  file_name: str  # e.g. efficientdet_d0_coco17_tpu-32.tar.gz
   input_size: tuple[int, int] | None  # (min, max) side after resizing; None if unknown
   outputs: tuple[str, ...] = ("boxes",)
   zoo_speed_ms: float | None = None
-  zoo_coco_map: float | None = None    # boxes
+  zoo_coco_map: float | None = None  # boxes
   zoo_mask_map: float | None = None
   zoo_keypoint_map: float | None = None
   efficientdet: EfficientDetArch | None = None
@@ -91,10 +91,9 @@ def _efficientdet(phi: int, title_size: int, input_size: int, backbone: int, ite
                   filters: int, head: int, speed: float, zoo_map: float,
                   paper_ap: float) -> ZooModel:
   return ZooModel(
-      key=f"d{phi}", family="efficientdet",
-      title=f"EfficientDet D{phi} {title_size}x{title_size}", release=EFFICIENTDET_RELEASE,
-      file_name=f"efficientdet_d{phi}_coco17_tpu-32.tar.gz", input_size=(input_size, input_size),
-      zoo_speed_ms=speed, zoo_coco_map=zoo_map,
+      key=f"d{phi}", family="efficientdet", title=f"EfficientDet D{phi} {title_size}x{title_size}",
+      release=EFFICIENTDET_RELEASE, file_name=f"efficientdet_d{phi}_coco17_tpu-32.tar.gz",
+      input_size=(input_size, input_size), zoo_speed_ms=speed, zoo_coco_map=zoo_map,
       efficientdet=EfficientDetArch(phi, f"efficientnet-b{backbone}", iters, filters, head,
                                     paper_ap))
 
@@ -138,8 +137,7 @@ OTHERS = (
          "centernet_hg104_1024x1024_kpts_coco17_tpu-32.tar.gz", (1024, 1024), 211, 42.8,
          outputs=_KPTS, zoo_keypoint_map=64.5),
     _zoo("centernet_resnet50_v1_fpn_512x512", "centernet", "CenterNet Resnet50 V1 FPN 512x512",
-         "20200711", "centernet_resnet50_v1_fpn_512x512_coco17_tpu-8.tar.gz", (512, 512), 27,
-         31.2),
+         "20200711", "centernet_resnet50_v1_fpn_512x512_coco17_tpu-8.tar.gz", (512, 512), 27, 31.2),
     _zoo("centernet_resnet50_v1_fpn_512x512_kpts", "centernet",
          "CenterNet Resnet50 V1 FPN Keypoints 512x512", "20200711",
          "centernet_resnet50_v1_fpn_512x512_kpts_coco17_tpu-8.tar.gz", (512, 512), 30, 29.3,
@@ -147,8 +145,8 @@ OTHERS = (
     _zoo("centernet_resnet101_v1_fpn_512x512", "centernet", "CenterNet Resnet101 V1 FPN 512x512",
          "20200711", "centernet_resnet101_v1_fpn_512x512_coco17_tpu-8.tar.gz", (512, 512), 34,
          34.2),
-    _zoo("centernet_resnet50_v2_512x512", "centernet", "CenterNet Resnet50 V2 512x512",
-         "20200711", "centernet_resnet50_v2_512x512_coco17_tpu-8.tar.gz", (512, 512), 27, 29.5),
+    _zoo("centernet_resnet50_v2_512x512", "centernet", "CenterNet Resnet50 V2 512x512", "20200711",
+         "centernet_resnet50_v2_512x512_coco17_tpu-8.tar.gz", (512, 512), 27, 29.5),
     _zoo("centernet_resnet50_v2_512x512_kpts", "centernet",
          "CenterNet Resnet50 V2 Keypoints 512x512", "20200711",
          "centernet_resnet50_v2_512x512_kpts_coco17_tpu-8.tar.gz", (512, 512), 30, 27.6,
@@ -158,66 +156,57 @@ OTHERS = (
     # The zoo lists a single number (41.7) for this one, presumably the keypoint mAP.
     _zoo("centernet_mobilenetv2fpn_512x512_kpts", "centernet",
          "CenterNet MobileNetV2 FPN Keypoints 512x512", "20210210",
-         "centernet_mobilenetv2fpn_512x512_coco17_kpts.tar.gz", (512, 512), 6, None,
-         outputs=_KPTS, zoo_keypoint_map=41.7),
+         "centernet_mobilenetv2fpn_512x512_coco17_kpts.tar.gz", (512, 512), 6, None, outputs=_KPTS,
+         zoo_keypoint_map=41.7),
     _zoo("ssd_mobilenet_v2_320x320", "ssd", "SSD MobileNet v2 320x320", "20200711",
          "ssd_mobilenet_v2_320x320_coco17_tpu-8.tar.gz", (320, 320), 19, 20.2),
     _zoo("ssd_mobilenet_v1_fpn_640x640", "ssd", "SSD MobileNet V1 FPN 640x640", "20200711",
          "ssd_mobilenet_v1_fpn_640x640_coco17_tpu-8.tar.gz", (640, 640), 48, 29.1),
-    _zoo("ssd_mobilenet_v2_fpnlite_320x320", "ssd", "SSD MobileNet V2 FPNLite 320x320",
-         "20200711", "ssd_mobilenet_v2_fpnlite_320x320_coco17_tpu-8.tar.gz", (320, 320), 22,
-         22.2),
-    _zoo("ssd_mobilenet_v2_fpnlite_640x640", "ssd", "SSD MobileNet V2 FPNLite 640x640",
-         "20200711", "ssd_mobilenet_v2_fpnlite_640x640_coco17_tpu-8.tar.gz", (640, 640), 39,
-         28.2),
+    _zoo("ssd_mobilenet_v2_fpnlite_320x320", "ssd", "SSD MobileNet V2 FPNLite 320x320", "20200711",
+         "ssd_mobilenet_v2_fpnlite_320x320_coco17_tpu-8.tar.gz", (320, 320), 22, 22.2),
+    _zoo("ssd_mobilenet_v2_fpnlite_640x640", "ssd", "SSD MobileNet V2 FPNLite 640x640", "20200711",
+         "ssd_mobilenet_v2_fpnlite_640x640_coco17_tpu-8.tar.gz", (640, 640), 39, 28.2),
     _zoo("ssd_resnet50_v1_fpn_640x640", "ssd", "SSD ResNet50 V1 FPN 640x640 (RetinaNet50)",
          "20200711", "ssd_resnet50_v1_fpn_640x640_coco17_tpu-8.tar.gz", (640, 640), 46, 34.3),
     _zoo("ssd_resnet50_v1_fpn_1024x1024", "ssd", "SSD ResNet50 V1 FPN 1024x1024 (RetinaNet50)",
-         "20200711", "ssd_resnet50_v1_fpn_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 87,
-         38.3),
+         "20200711", "ssd_resnet50_v1_fpn_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 87, 38.3),
     _zoo("ssd_resnet101_v1_fpn_640x640", "ssd", "SSD ResNet101 V1 FPN 640x640 (RetinaNet101)",
          "20200711", "ssd_resnet101_v1_fpn_640x640_coco17_tpu-8.tar.gz", (640, 640), 57, 35.6),
-    _zoo("ssd_resnet101_v1_fpn_1024x1024", "ssd",
-         "SSD ResNet101 V1 FPN 1024x1024 (RetinaNet101)", "20200711",
-         "ssd_resnet101_v1_fpn_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 104, 39.5),
+    _zoo("ssd_resnet101_v1_fpn_1024x1024", "ssd", "SSD ResNet101 V1 FPN 1024x1024 (RetinaNet101)",
+         "20200711", "ssd_resnet101_v1_fpn_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 104, 39.5),
     _zoo("ssd_resnet152_v1_fpn_640x640", "ssd", "SSD ResNet152 V1 FPN 640x640 (RetinaNet152)",
          "20200711", "ssd_resnet152_v1_fpn_640x640_coco17_tpu-8.tar.gz", (640, 640), 80, 35.4),
-    _zoo("ssd_resnet152_v1_fpn_1024x1024", "ssd",
-         "SSD ResNet152 V1 FPN 1024x1024 (RetinaNet152)", "20200711",
-         "ssd_resnet152_v1_fpn_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 111, 39.6),
+    _zoo("ssd_resnet152_v1_fpn_1024x1024", "ssd", "SSD ResNet152 V1 FPN 1024x1024 (RetinaNet152)",
+         "20200711", "ssd_resnet152_v1_fpn_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 111, 39.6),
     _zoo("faster_rcnn_resnet50_v1_640x640", "faster_rcnn", "Faster R-CNN ResNet50 V1 640x640",
          "20200711", "faster_rcnn_resnet50_v1_640x640_coco17_tpu-8.tar.gz", (640, 640), 53, 29.3),
-    _zoo("faster_rcnn_resnet50_v1_1024x1024", "faster_rcnn",
-         "Faster R-CNN ResNet50 V1 1024x1024", "20200711",
-         "faster_rcnn_resnet50_v1_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 65, 31.0),
+    _zoo("faster_rcnn_resnet50_v1_1024x1024", "faster_rcnn", "Faster R-CNN ResNet50 V1 1024x1024",
+         "20200711", "faster_rcnn_resnet50_v1_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 65,
+         31.0),
     _zoo("faster_rcnn_resnet50_v1_800x1333", "faster_rcnn", "Faster R-CNN ResNet50 V1 800x1333",
-         "20200711", "faster_rcnn_resnet50_v1_800x1333_coco17_gpu-8.tar.gz", (800, 1333), 65,
-         31.6),
+         "20200711", "faster_rcnn_resnet50_v1_800x1333_coco17_gpu-8.tar.gz", (800, 1333), 65, 31.6),
     _zoo("faster_rcnn_resnet101_v1_640x640", "faster_rcnn", "Faster R-CNN ResNet101 V1 640x640",
-         "20200711", "faster_rcnn_resnet101_v1_640x640_coco17_tpu-8.tar.gz", (640, 640), 55,
-         31.8),
-    _zoo("faster_rcnn_resnet101_v1_1024x1024", "faster_rcnn",
-         "Faster R-CNN ResNet101 V1 1024x1024", "20200711",
-         "faster_rcnn_resnet101_v1_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 72, 37.1),
-    _zoo("faster_rcnn_resnet101_v1_800x1333", "faster_rcnn",
-         "Faster R-CNN ResNet101 V1 800x1333", "20200711",
-         "faster_rcnn_resnet101_v1_800x1333_coco17_gpu-8.tar.gz", (800, 1333), 77, 36.6),
+         "20200711", "faster_rcnn_resnet101_v1_640x640_coco17_tpu-8.tar.gz", (640, 640), 55, 31.8),
+    _zoo("faster_rcnn_resnet101_v1_1024x1024", "faster_rcnn", "Faster R-CNN ResNet101 V1 1024x1024",
+         "20200711", "faster_rcnn_resnet101_v1_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 72,
+         37.1),
+    _zoo("faster_rcnn_resnet101_v1_800x1333", "faster_rcnn", "Faster R-CNN ResNet101 V1 800x1333",
+         "20200711", "faster_rcnn_resnet101_v1_800x1333_coco17_gpu-8.tar.gz", (800, 1333), 77,
+         36.6),
     _zoo("faster_rcnn_resnet152_v1_640x640", "faster_rcnn", "Faster R-CNN ResNet152 V1 640x640",
-         "20200711", "faster_rcnn_resnet152_v1_640x640_coco17_tpu-8.tar.gz", (640, 640), 64,
-         32.4),
-    _zoo("faster_rcnn_resnet152_v1_1024x1024", "faster_rcnn",
-         "Faster R-CNN ResNet152 V1 1024x1024", "20200711",
-         "faster_rcnn_resnet152_v1_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 85, 37.6),
-    _zoo("faster_rcnn_resnet152_v1_800x1333", "faster_rcnn",
-         "Faster R-CNN ResNet152 V1 800x1333", "20200711",
-         "faster_rcnn_resnet152_v1_800x1333_coco17_gpu-8.tar.gz", (800, 1333), 101, 37.4),
+         "20200711", "faster_rcnn_resnet152_v1_640x640_coco17_tpu-8.tar.gz", (640, 640), 64, 32.4),
+    _zoo("faster_rcnn_resnet152_v1_1024x1024", "faster_rcnn", "Faster R-CNN ResNet152 V1 1024x1024",
+         "20200711", "faster_rcnn_resnet152_v1_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 85,
+         37.6),
+    _zoo("faster_rcnn_resnet152_v1_800x1333", "faster_rcnn", "Faster R-CNN ResNet152 V1 800x1333",
+         "20200711", "faster_rcnn_resnet152_v1_800x1333_coco17_gpu-8.tar.gz", (800, 1333), 101,
+         37.4),
     _zoo("faster_rcnn_inception_resnet_v2_640x640", "faster_rcnn",
          "Faster R-CNN Inception ResNet V2 640x640", "20200711",
          "faster_rcnn_inception_resnet_v2_640x640_coco17_tpu-8.tar.gz", (640, 640), 206, 37.7),
     _zoo("faster_rcnn_inception_resnet_v2_1024x1024", "faster_rcnn",
          "Faster R-CNN Inception ResNet V2 1024x1024", "20200711",
-         "faster_rcnn_inception_resnet_v2_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 236,
-         38.7),
+         "faster_rcnn_inception_resnet_v2_1024x1024_coco17_tpu-8.tar.gz", (1024, 1024), 236, 38.7),
     _zoo("mask_rcnn_inception_resnet_v2_1024x1024", "mask_rcnn",
          "Mask R-CNN Inception ResNet V2 1024x1024", "20200711",
          "mask_rcnn_inception_resnet_v2_1024x1024_coco17_gpu-8.tar.gz", (1024, 1024), 301, 39.0,

@@ -85,16 +85,15 @@ _CLEARML = flags.DEFINE_bool(
 _FORCE_INFERENCE = flags.DEFINE_bool(
     "force_inference", False, "Run every selected model again, even if OUT holds its "
     "complete results or its detections.")
-_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation",
-                                  list(model_evaluation.AREA_SOURCES),
-                                  model_evaluation.AREA_SOURCE_HELP)
+_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation", list(model_evaluation.AREA_SOURCES),
+                                 model_evaluation.AREA_SOURCE_HELP)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
 _DOWNLOAD_TIMEOUT = flags.DEFINE_float(
     "download_timeout", 30.0, "Seconds a download may wait for a connection or for any "
     "single read (a stalled server) before the attempt is retried.", lower_bound=0.1)
-_DOWNLOAD_RETRIES = flags.DEFINE_integer(
-    "download_retries", 4, "Retries of a failed download (with backoff, resuming).",
-    lower_bound=0)
+_DOWNLOAD_RETRIES = flags.DEFINE_integer("download_retries", 4,
+                                         "Retries of a failed download (with backoff, resuming).",
+                                         lower_bound=0)
 
 PROGRAM = "all_efficientdet"
 COMPARISON_TASK = "efficientdet_comparison"
@@ -140,8 +139,7 @@ def _run_sweep(entries, out_dir: str, observers: Sequence[runner.StageObserver])
                ", ".join(e.key for e in entries), out_dir, _MAX_IMAGES.value or "all",
                f"project {_CLEARML_PROJECT.value!r}" if _CLEARML.value else "off")
   try:
-    data = data_lib.prepare_coco_val2017(_COCO_BASE_URL.value, cache,
-                                         max_images=_MAX_IMAGES.value,
+    data = data_lib.prepare_coco_val2017(_COCO_BASE_URL.value, cache, max_images=_MAX_IMAGES.value,
                                          area_source=_AREA_SOURCE.value)
   except (http_fetch.FetchError, OSError, ValueError) as e:
     # COCO itself could not be fetched or read: no model can run.

@@ -47,8 +47,8 @@ class AtomicIoTest(absltest.TestCase):
   def test_dev_stdout_prints(self):
     # /dev/stdout is a link to /proc/self/fd/1 (a pipe here): it must be written, not replaced.
     code = "from eval import atomic_io; atomic_io.write_text('/dev/stdout', 'hello\\n')"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     self.assertEqual(out.stdout, "hello\n")
 
   def test_fifo_is_written_in_place(self):

@@ -29,12 +29,10 @@ _IOU_THRESHOLDS = flags.DEFINE_list("iou_thresholds", None,
                                     "IoU thresholds (default: pycocotools' .50:.05:.95).")
 _MAX_DETS = flags.DEFINE_list("max_dets", None, "maxDets (default 1,10,100).")
 _AREA_RANGES = flags.DEFINE_list(
-    "area_ranges", None,
-    "label:min:max area ranges, the first being the overall one "
+    "area_ranges", None, "label:min:max area ranges, the first being the overall one "
     "(default all:0:1e10,small:0:1024,medium:1024:9216,large:9216:1e10).")
 _USE_CATS = flags.DEFINE_bool("use_cats", True, "Evaluate per category (pycocotools' useCats).")
-_PER_CATEGORY_TABLE = flags.DEFINE_bool("per_category_table", True,
-                                        "Print the per-category table.")
+_PER_CATEGORY_TABLE = flags.DEFINE_bool("per_category_table", True, "Print the per-category table.")
 
 
 def _numbers(values, kind, valid) -> bool:
@@ -45,9 +43,8 @@ def _numbers(values, kind, valid) -> bool:
     return False
 
 
-flags.register_validator(
-    "iou_thresholds", lambda v: _numbers(v, float, lambda t: 0.0 < t <= 1.0),
-    message="--iou_thresholds must be numbers in (0, 1], e.g. 0.5,0.75")
+flags.register_validator("iou_thresholds", lambda v: _numbers(v, float, lambda t: 0.0 < t <= 1.0),
+                         message="--iou_thresholds must be numbers in (0, 1], e.g. 0.5,0.75")
 flags.register_validator("max_dets", lambda v: _numbers(v, int, lambda m: m >= 1),
                          message="--max_dets must be positive integers, e.g. 1,10,100")
 

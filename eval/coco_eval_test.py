@@ -2,13 +2,12 @@
 import json
 import os
 import subprocess
-import tempfile
 
 from absl.testing import absltest
 import numpy as np
 
-_FIXTURES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "third_party",
-                                         "coco_fixtures"))
+_FIXTURES = os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "third_party", "coco_fixtures"))
 _BINARY = os.path.join(os.path.dirname(__file__), "coco_eval")
 
 
@@ -53,11 +52,12 @@ class CocoEvalBinaryTest(absltest.TestCase):
     self.assertEqual([n for n in os.listdir(self.out) if n.endswith(".tmp")], [])
 
   def test_custom_parameters(self):
-    proc = _run(f"--annotations={_FIXTURES}/instances_val2014_100.json",
-                f"--detections={_FIXTURES}/instances_val2014_fakesegm100_results.json",
-                "--iou_type=segm", "--area_ranges=all:0:1e10,nano:0:64,micro:64:256,"
-                "small:256:1024,medium:1024:9216,large:9216:1e10",
-                f"--output_json={self.out}/out.json", "--noper_category_table")
+    proc = _run(
+        f"--annotations={_FIXTURES}/instances_val2014_100.json",
+        f"--detections={_FIXTURES}/instances_val2014_fakesegm100_results.json", "--iou_type=segm",
+        "--area_ranges=all:0:1e10,nano:0:64,micro:64:256,"
+        "small:256:1024,medium:1024:9216,large:9216:1e10", f"--output_json={self.out}/out.json",
+        "--noper_category_table")
     self.assertEqual(proc.returncode, 0, proc.stderr)
     with open(f"{self.out}/out.json") as f:
       out = json.load(f)
@@ -84,8 +84,8 @@ class CocoEvalBinaryTest(absltest.TestCase):
     broken = os.path.join(self.out, "broken.json")
     with open(broken, "w") as f:
       f.write('[{"image_id": 42, "category_id": 18, "bbox": [1, 2, 3], "score": 0.5}]')
-    proc = _run(f"--annotations={_FIXTURES}/instances_val2014_100.json",
-                f"--detections={broken}", f"--output_json={self.out}/out.json")
+    proc = _run(f"--annotations={_FIXTURES}/instances_val2014_100.json", f"--detections={broken}",
+                f"--output_json={self.out}/out.json")
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("broken.json", proc.stderr)
     self.assertIn("bbox", proc.stderr)
@@ -127,8 +127,8 @@ class CocoEvalOutputsAndFlagsTest(absltest.TestCase):
 
   def test_bad_thresholds_are_refused(self):
     for flag, message in (("--iou_thresholds=1.5,-0.2", "numbers in (0, 1]"),
-                          ("--iou_thresholds=half", "numbers in (0, 1]"),
-                          ("--max_dets=0,10", "positive integers")):
+                          ("--iou_thresholds=half", "numbers in (0, 1]"), ("--max_dets=0,10",
+                                                                           "positive integers")):
       proc = self.run_fixture(flag)
       self.assertNotEqual(proc.returncode, 0)
       self.assertIn(message, proc.stderr)

@@ -46,8 +46,7 @@ def main(argv):
     now = time.monotonic()
     if done == total or now - last_log[0] >= 10 or done == 1:  # every 10 s, not every image
       last_log[0] = now
-      logging.info("%d/%d images (%.0f%%), %.1f s", done, total, 100.0 * done / total,
-                   now - start)
+      logging.info("%d/%d images (%.0f%%), %.1f s", done, total, 100.0 * done / total, now - start)
 
   try:
     stats = tfrecords.write_coco(dataset, user_paths.resolve(_IMAGE_DIR.value),
@@ -56,8 +55,8 @@ def main(argv):
   except (OSError, ValueError) as e:  # their messages name the file and the record
     sys.exit(f"error: {e}\nNo shard was written.")
   logging.info("Wrote %d images, %d annotations (%d skipped) to %d shard(s): %s ... %s",
-               stats.num_images, stats.num_annotations, stats.num_skipped,
-               len(stats.shard_paths), stats.shard_paths[0], stats.shard_paths[-1])
+               stats.num_images, stats.num_annotations, stats.num_skipped, len(stats.shard_paths),
+               stats.shard_paths[0], stats.shard_paths[-1])
 
 
 if __name__ == "__main__":

@@ -48,9 +48,8 @@ _FORCE_INFERENCE = flags.DEFINE_bool("force_inference", False,
 _SKIP_MISSING = flags.DEFINE_bool(
     "skip_missing_images", False, "Leave images missing on disk out (of the ground truth "
     "too) instead of failing.")
-_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation",
-                                  list(model_evaluation.AREA_SOURCES),
-                                  model_evaluation.AREA_SOURCE_HELP)
+_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation", list(model_evaluation.AREA_SOURCES),
+                                 model_evaluation.AREA_SOURCE_HELP)
 _BATCH_SIZE = flags.DEFINE_integer(
     "batch_size", 1, "Images per model call, for exports with a batch dimension (images of "
     "one size are batched together).", lower_bound=1)
@@ -67,23 +66,22 @@ _ALL_PER_CATEGORY = flags.DEFINE_bool(
 _GLOBAL_STEP = flags.DEFINE_integer("global_step", 0, "TensorBoard step of the scalars.")
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
 
-
 # Exactly one input: COCO JSON + images, a pipeline config, or TFRecords + label map.
 flags.mark_flags_as_mutual_exclusive(["annotations", "pipeline_config_path", "tfrecord"],
                                      required=True)
-flags.register_multi_flags_validator(
-    ["annotations", "image_dir"], lambda f: bool(f["annotations"]) == bool(f["image_dir"]),
-    message="--annotations and --image_dir go together")
-flags.register_multi_flags_validator(
-    ["tfrecord", "label_map_path"], lambda f: not f["tfrecord"] or bool(f["label_map_path"]),
-    message="--tfrecord needs --label_map_path")
+flags.register_multi_flags_validator(["annotations", "image_dir"],
+                                     lambda f: bool(f["annotations"]) == bool(f["image_dir"]),
+                                     message="--annotations and --image_dir go together")
+flags.register_multi_flags_validator(["tfrecord", "label_map_path"],
+                                     lambda f: not f["tfrecord"] or bool(f["label_map_path"]),
+                                     message="--tfrecord needs --label_map_path")
 
 
 def _source_and_config():
   """The image source chosen by the flags, its identity (for the cache) and the config."""
   if _ANNOTATIONS.value:
-    source, identity = model_evaluation.coco_json_source(
-        user_paths.resolve(_ANNOTATIONS.value), user_paths.resolve(_IMAGE_DIR.value))
+    source, identity = model_evaluation.coco_json_source(user_paths.resolve(_ANNOTATIONS.value),
+                                                         user_paths.resolve(_IMAGE_DIR.value))
     return source, identity, None
   if _TFRECORD.value:
     source = image_sources.TfRecordSource([user_paths.resolve(p) for p in _TFRECORD.value],
@@ -91,17 +89,16 @@ def _source_and_config():
     config = None
   else:
     config = pipeline_config.load(user_paths.resolve(_PIPELINE_CONFIG.value))
-    source = image_sources.from_pipeline_config(
-        config, input_patterns=_TFRECORD.value, label_map_path=_LABEL_MAP.value)
+    source = image_sources.from_pipeline_config(config, input_patterns=_TFRECORD.value,
+                                                label_map_path=_LABEL_MAP.value)
   return source, model_evaluation.source_identity(source), config
 
 
 def _options() -> model_evaluation.EvaluationOptions:
   return model_evaluation.EvaluationOptions(
       max_images=_MAX_IMAGES.value, force_inference=_FORCE_INFERENCE.value,
-      skip_missing=_SKIP_MISSING.value, batch_size=_BATCH_SIZE.value,
-      box_frame=_BOX_FRAME.value, area_source=_AREA_SOURCE.value,
-      include_per_category=_INCLUDE_PER_CATEGORY.value,
+      skip_missing=_SKIP_MISSING.value, batch_size=_BATCH_SIZE.value, box_frame=_BOX_FRAME.value,
+      area_source=_AREA_SOURCE.value, include_per_category=_INCLUDE_PER_CATEGORY.value,
       all_per_category=_ALL_PER_CATEGORY.value, global_step=_GLOBAL_STEP.value,
       num_threads=_NUM_THREADS.value)
 
@@ -112,8 +109,8 @@ def main(argv):
     out_dir = user_paths.output_dir(_OUTPUT_DIR.value)
     with output_lock.hold(out_dir, "evaluate_model"):
       source, identity, config = _source_and_config()
-      model_evaluation.evaluate(user_paths.resolve(_MODEL_DIR.value), source, out_dir,
-                                _options(), identity=identity, config=config,
+      model_evaluation.evaluate(user_paths.resolve(_MODEL_DIR.value), source, out_dir, _options(),
+                                identity=identity, config=config,
                                 executor_options=distributed_flags.options_from_flags())
   except (FileNotFoundError, ValueError, atomic_io.OutputError, output_lock.OutputLockedError,
           cluster.ClusterError, executor.ExecutorError) as e:  # names the file and the problem

@@ -28,8 +28,8 @@ _PERFECT = 0.9999999999999998
 _IMAGES = [(480, 640, "RGB", "jpg"), (427, 640, "RGB", "jpg"), (640, 480, "RGB", "jpg"),
            (333, 500, "L", "jpg"), (200, 300, "RGB", "png"), (512, 512, "RGB", "jpg"),
            (90, 700, "RGB", "png")]
-_CATEGORIES = [{"id": 1, "name": "person"}, {"id": 3, "name": "car"},
-               {"id": 7, "name": "train"}, {"id": 9, "name": "boat"}]
+_CATEGORIES = [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}, {"id": 7, "name": "train"},
+               {"id": 9, "name": "boat"}]
 _NOT_IN_LABEL_MAP = 2
 # The run's progress line once the model has run on every image (not printed on a cache hit).
 _RAN_ALL_IMAGES = r"inference: .*\b7/7 images"
@@ -47,16 +47,20 @@ def _write_dataset(root, rng):
     Image.fromarray(pixels, mode).save(os.path.join(image_dir, name))
     images.append({"id": image_id, "file_name": name, "height": h, "width": w})
     for k in range(1 + index % 3):
-      bw = [12.0, 40.0, 150.0, 35.0][(index + k) % 4]   # small, medium, large, 35*35 straddles
+      bw = [12.0, 40.0, 150.0, 35.0][(index + k) % 4]  # small, medium, large, 35*35 straddles
       bh = min([14.0, 30.0, 120.0, 35.0][(index + k) % 4], h - 2)
       x = float(rng.integers(0, w - bw))
       y = float(rng.integers(0, h - bh))
       annotations.append({
-          "id": len(annotations) + 1, "image_id": image_id, "bbox": [x, y, bw, bh],
-          "area": 0.6 * bw * bh, "iscrowd": 0,
+          "id": len(annotations) + 1,
+          "image_id": image_id,
+          "bbox": [x, y, bw, bh],
+          "area": 0.6 * bw * bh,
+          "iscrowd": 0,
           # One boat in all: pycocotools' epsilon shows in a single-instance category's AP.
           "category_id": 9 if (index, k) == (4, 1) else _CATEGORIES[(index + k) % 3]["id"],
-          "segmentation": [[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]})
+          "segmentation": [[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]
+      })
   gt = {"images": images, "annotations": annotations, "categories": _CATEGORIES}
   gt_path = os.path.join(root, "gt.json")
   with open(gt_path, "w") as f:
@@ -96,8 +100,8 @@ def _perturbed_table(gt, rng):
         sw, sh = bw * rng.uniform(0.8, 1.2), bh * rng.uniform(0.8, 1.2)
         boxes.append([x + dx, y + dy, sw, sh])
         scores.append(rng.uniform(0.05, 1.0))
-        classes.append(a["category_id"] if rng.random() < 0.8 else
-                       rng.choice([1, 3, 7, 9, _NOT_IN_LABEL_MAP]))
+        classes.append(a["category_id"] if rng.random() <
+                       0.8 else rng.choice([1, 3, 7, 9, _NOT_IN_LABEL_MAP]))
     for _ in range(4):  # false positives
       bw, bh = rng.uniform(5, w / 2), rng.uniform(5, h / 2)
       boxes.append([rng.uniform(0, w - bw), rng.uniform(0, h - bh), bw, bh])
@@ -107,10 +111,10 @@ def _perturbed_table(gt, rng):
     boxes = [boxes[i] for i in order]
     scores = np.asarray(scores, np.float32)[order]
     classes = np.asarray(classes)[order]
-    table[(h, w)] = fake_models.ImageDetections(
-        boxes=np.array([_normalised(*b, h, w) for b in boxes]), scores=scores, classes=classes)
-    expected[im["id"]] = [(b, int(c)) for b, c in zip(boxes, classes)
-                          if c != _NOT_IN_LABEL_MAP]
+    table[(h,
+           w)] = fake_models.ImageDetections(boxes=np.array([_normalised(*b, h, w) for b in boxes]),
+                                             scores=scores, classes=classes)
+    expected[im["id"]] = [(b, int(c)) for b, c in zip(boxes, classes) if c != _NOT_IN_LABEL_MAP]
   return table, expected
 
 
@@ -122,8 +126,10 @@ def _write_json(root, name, data):
 
 
 def _without_image(gt, image_id):
-  return {**gt, "images": [im for im in gt["images"] if im["id"] != image_id],
-          "annotations": [a for a in gt["annotations"] if a["image_id"] != image_id]}
+  return {
+      **gt, "images": [im for im in gt["images"] if im["id"] != image_id],
+      "annotations": [a for a in gt["annotations"] if a["image_id"] != image_id]
+  }
 
 
 def _pycocotools_stats(gt_path, results_path, iou_type="bbox"):
@@ -146,17 +152,16 @@ class EvaluateModelTest(absltest.TestCase):
     cls.data = os.path.join(cls.root, "data")
     cls.gt, cls.gt_path, cls.image_dir = _write_dataset(cls.data, rng)
     models = os.path.join(cls.root, "models")
-    cls.oracle = fake_models.save_table_model(os.path.join(models, "oracle"),
-                                              _oracle_table(cls.gt))
+    cls.oracle = fake_models.save_table_model(os.path.join(models, "oracle"), _oracle_table(cls.gt))
     table, cls.expected_boxes = _perturbed_table(cls.gt, rng)
     cls.perturbed = fake_models.save_table_model(os.path.join(models, "perturbed"), table)
 
   def run_binary(self, *args, model=None, out=None, check=True):
     out = out or self.create_tempdir().full_path
-    proc = subprocess.run(
-        [_BINARY, f"--model_dir={model or self.oracle}", f"--annotations={self.gt_path}",
-         f"--image_dir={self.image_dir}", f"--output_dir={out}", *args],
-        capture_output=True, text=True)
+    proc = subprocess.run([
+        _BINARY, f"--model_dir={model or self.oracle}", f"--annotations={self.gt_path}",
+        f"--image_dir={self.image_dir}", f"--output_dir={out}", *args
+    ], capture_output=True, text=True)
     if check:
       self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     return proc, out
@@ -174,12 +179,11 @@ class EvaluateModelTest(absltest.TestCase):
 
   def assert_perfect(self, metrics, out, gt_path=None):
     """pycocotools' perfect score, bit for bit, with its epsilon in the single-boat category."""
-    self.assertEqual(metrics["stats"], _pycocotools_stats(gt_path or self.gt_path,
-                                                          f"{out}/detections.json"))
+    self.assertEqual(metrics["stats"],
+                     _pycocotools_stats(gt_path or self.gt_path, f"{out}/detections.json"))
     for stat in metrics["stats"]:
       self.assertBetween(stat, 1.0 - 3e-16, 1.0)
-    self.assertEqual(metrics["metrics"]["DetectionBoxes_PerformanceByCategory/mAP/boat"],
-                     _PERFECT)
+    self.assertEqual(metrics["metrics"]["DetectionBoxes_PerformanceByCategory/mAP/boat"], _PERFECT)
 
   def test_oracle_is_perfect_and_the_cache_is_reused(self):
     proc, out = self.run_binary()
@@ -221,8 +225,10 @@ class EvaluateModelTest(absltest.TestCase):
   def test_cache_notices_images_replaced_under_the_same_names(self):
     root = self.create_tempdir().full_path
     image_dir = shutil.copytree(self.image_dir, f"{root}/images", copy_function=shutil.copy2)
-    args = [f"--model_dir={self.oracle}", f"--annotations={self.gt_path}",
-            f"--image_dir={image_dir}", f"--output_dir={root}/out"]
+    args = [
+        f"--model_dir={self.oracle}", f"--annotations={self.gt_path}", f"--image_dir={image_dir}",
+        f"--output_dir={root}/out"
+    ]
     proc = subprocess.run([_BINARY, *args], capture_output=True, text=True)
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     self.assertFalse(self.read_json(f"{root}/out", "metrics.json")["inference"]["cached"])
@@ -278,21 +284,24 @@ class EvaluateModelTest(absltest.TestCase):
     gt_path = os.path.join(root, "gt.json")
     with open(gt_path, "w") as f:
       json.dump(gt, f)
-    args = [f"--model_dir={self.oracle}", f"--annotations={gt_path}",
-            f"--image_dir={self.image_dir}", f"--output_dir={root}/out"]
+    args = [
+        f"--model_dir={self.oracle}", f"--annotations={gt_path}", f"--image_dir={self.image_dir}",
+        f"--output_dir={root}/out"
+    ]
     proc = subprocess.run([_BINARY, *args], capture_output=True, text=True)
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("not_there.jpg", proc.stderr)
     self.assertFalse(os.path.exists(f"{root}/out/metrics.json"))
-    proc = subprocess.run([_BINARY, *args, "--skip_missing_images"], capture_output=True,
-                          text=True)
+    proc = subprocess.run([_BINARY, *args, "--skip_missing_images"], capture_output=True, text=True)
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     with open(f"{root}/out/metrics.json") as f:
       metrics = json.load(f)
     self.assertEqual(metrics["params"]["num_images"], len(_IMAGES) - 1)
-    self.assertEqual(metrics["stats"], _pycocotools_stats(
-        _write_json(root, "gt_present.json", _without_image(gt, gt["images"][1]["id"])),
-        f"{root}/out/detections.json"))
+    self.assertEqual(
+        metrics["stats"],
+        _pycocotools_stats(
+            _write_json(root, "gt_present.json", _without_image(gt, gt["images"][1]["id"])),
+            f"{root}/out/detections.json"))
     self.assertBetween(metrics["stats"][0], 1.0 - 3e-16, 1.0)
 
   def test_bad_outputs_and_empty_ground_truth_give_named_errors(self):
@@ -312,23 +321,24 @@ class EvaluateModelTest(absltest.TestCase):
     # Ground truth without images, or without categories.
     for key in ("images", "categories"):
       gt_path = _write_json(root, f"no_{key}.json", {**self.gt, key: []})
-      proc = subprocess.run(
-          [_BINARY, f"--model_dir={self.oracle}", f"--annotations={gt_path}",
-           f"--image_dir={self.image_dir}", f"--output_dir={root}/o_{key}"],
-          capture_output=True, text=True)
+      proc = subprocess.run([
+          _BINARY, f"--model_dir={self.oracle}", f"--annotations={gt_path}",
+          f"--image_dir={self.image_dir}", f"--output_dir={root}/o_{key}"
+      ], capture_output=True, text=True)
       self.assertNotEqual(proc.returncode, 0)
       self.assertIn(f"{gt_path}: no {key}", proc.stderr)
       self.assertNotIn("Traceback", proc.stderr)
 
   def test_input_flags_are_validated(self):
-    for args, message in (
-        ([], "Exactly one of (annotations, pipeline_config_path, tfrecord)"),
-        ([f"--annotations={self.gt_path}"], "--annotations and --image_dir go together"),
-        ([f"--annotations={self.gt_path}", f"--image_dir={self.image_dir}",
-          "--tfrecord=x.record"], "Exactly one of (annotations, pipeline_config_path, tfrecord)"),
-        (["--tfrecord=x.record"], "--tfrecord needs --label_map_path")):
-      proc = subprocess.run([_BINARY, f"--model_dir={self.oracle}", "--output_dir=/tmp/o",
-                             *args], capture_output=True, text=True)
+    for args, message in (([], "Exactly one of (annotations, pipeline_config_path, tfrecord)"),
+                          ([f"--annotations={self.gt_path}"],
+                           "--annotations and --image_dir go together"), ([
+                               f"--annotations={self.gt_path}", f"--image_dir={self.image_dir}",
+                               "--tfrecord=x.record"
+                           ], "Exactly one of (annotations, pipeline_config_path, tfrecord)"),
+                          (["--tfrecord=x.record"], "--tfrecord needs --label_map_path")):
+      proc = subprocess.run([_BINARY, f"--model_dir={self.oracle}", "--output_dir=/tmp/o", *args],
+                            capture_output=True, text=True)
       self.assertNotEqual(proc.returncode, 0)
       self.assertIn(message, proc.stderr)
 
@@ -341,16 +351,15 @@ class EvaluateModelTest(absltest.TestCase):
     self.assertEqual(metrics["iou_types"], ["bbox", "segm"])
     self.assertEqual(metrics["model"]["input_type"], "float_image_tensor")
     self.assert_perfect(metrics, out)
-    self.assertEqual(metrics["segm"]["stats"], _pycocotools_stats(
-        self.gt_path, f"{out}/segmentations.json", "segm"))
+    self.assertEqual(metrics["segm"]["stats"],
+                     _pycocotools_stats(self.gt_path, f"{out}/segmentations.json", "segm"))
     self.assertGreater(metrics["metrics"]["DetectionMasks_Precision/mAP@.50IOU"], 0.99)
     with open(f"{out}/per_category.csv") as f:
       self.assertLen(f.read().splitlines(), 1 + 2 * len(_CATEGORIES))
 
     batched = fake_models.save_table_model(f"{models}/batched", _oracle_table(self.gt),
                                            input_type="batched", exported_layout=False)
-    _, out = self.run_binary("--batch_size=4", "--noinclude_metrics_per_category",
-                             model=batched)
+    _, out = self.run_binary("--batch_size=4", "--noinclude_metrics_per_category", model=batched)
     metrics = self.read_json(out, "metrics.json")
     self.assertEqual(metrics["stats"], _pycocotools_stats(self.gt_path, f"{out}/detections.json"))
     self.assertBetween(metrics["stats"][0], 1.0 - 3e-16, 1.0)
@@ -376,9 +385,10 @@ eval_input_reader {{
 }}
 """)
     masks = fake_models.save_table_model(f"{root}/masks", _oracle_table(self.gt, masks=True))
-    proc = subprocess.run(
-        [_BINARY, f"--model_dir={masks}", f"--pipeline_config_path={root}/pipeline.config",
-         f"--output_dir={root}/out"], capture_output=True, text=True)
+    proc = subprocess.run([
+        _BINARY, f"--model_dir={masks}", f"--pipeline_config_path={root}/pipeline.config",
+        f"--output_dir={root}/out"
+    ], capture_output=True, text=True)
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     with open(f"{root}/out/metrics.json") as f:
       metrics = json.load(f)
@@ -394,10 +404,11 @@ eval_input_reader {{
     self.assertFalse(metrics["all_metrics_per_category"])
 
     # The same records given directly; the flag adds every per-category statistic.
-    proc = subprocess.run(
-        [_BINARY, f"--model_dir={self.oracle}", f"--tfrecord={','.join(stats.shard_paths)}",
-         f"--label_map_path={root}/label_map.pbtxt", f"--output_dir={root}/out2",
-         "--all_metrics_per_category"], capture_output=True, text=True)
+    proc = subprocess.run([
+        _BINARY, f"--model_dir={self.oracle}", f"--tfrecord={','.join(stats.shard_paths)}",
+        f"--label_map_path={root}/label_map.pbtxt", f"--output_dir={root}/out2",
+        "--all_metrics_per_category"
+    ], capture_output=True, text=True)
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     with open(f"{root}/out2/metrics.json") as f:
       metrics = json.load(f)
@@ -405,8 +416,8 @@ eval_input_reader {{
     self.assertIn("DetectionBoxes_Recall/AR@100 (small) ByCategory/boat", metrics["metrics"])
 
   def test_a_model_that_finds_nothing_scores_zero(self):
-    blind = fake_models.save_table_model(
-        os.path.join(self.create_tempdir().full_path, "blind"), {}, masks=True)
+    blind = fake_models.save_table_model(os.path.join(self.create_tempdir().full_path, "blind"), {},
+                                         masks=True)
     _, out = self.run_binary(model=blind)
     self.assertEqual(self.read_json(out, "detections.json"), [])
     metrics = self.read_json(out, "metrics.json")

@@ -59,17 +59,17 @@ class EvaluationOptions:
   eval_config, else bbox (+ segm for mask models) and every per-category statistic.
   """
   metrics_set: Sequence[str] | None = None
-  max_images: int | None = None          # only the first N images of the source
-  force_inference: bool = False          # run the model even if OUT holds its detections
-  skip_missing: bool = False             # leave images missing on disk out, GT included
+  max_images: int | None = None  # only the first N images of the source
+  force_inference: bool = False  # run the model even if OUT holds its detections
+  skip_missing: bool = False  # leave images missing on disk out, GT included
   batch_size: int = 1
-  box_frame: str = "image"               # what normalised boxes are relative to
-  area_source: str = "annotation"        # see AREA_SOURCES
+  box_frame: str = "image"  # what normalised boxes are relative to
+  area_source: str = "annotation"  # see AREA_SOURCES
   include_per_category: bool | None = None
   all_per_category: bool | None = None
-  global_step: int = 0                   # TensorBoard step of the scalars
-  num_threads: int = 0                   # evaluation threads, 0 = every core
-  verbose: bool = True                   # print the summary and per-category tables
+  global_step: int = 0  # TensorBoard step of the scalars
+  num_threads: int = 0  # evaluation threads, 0 = every core
+  verbose: bool = True  # print the summary and per-category tables
 
 
 def _sha256(paths: Sequence[str]) -> str:
@@ -86,8 +86,7 @@ def _file_identity(path: str) -> dict:
   return {"path": os.path.realpath(path), "sha256": _sha256([path])}
 
 
-def coco_json_source(annotations: str, image_dir: str
-                     ) -> tuple[image_sources.CocoJsonSource, dict]:
+def coco_json_source(annotations: str, image_dir: str) -> tuple[image_sources.CocoJsonSource, dict]:
   """A COCO JSON + image folder source and its identity (what the detection cache keys on)."""
   if not os.path.isdir(image_dir):
     raise FileNotFoundError(f"--image_dir {image_dir} is not a directory")
@@ -104,20 +103,24 @@ def source_identity(source) -> dict:
   """
   start = time.perf_counter()
   if isinstance(source, image_sources.CocoJsonSource):
-    images = [os.path.join(source.image_dir, im["file_name"])
-              for im in source.ground_truth["images"]]
-    identity = {"annotations": _file_identity(source.annotations_path),
-                "image_dir": os.path.realpath(source.image_dir),
-                "num_images_found": source.num_images, "images_sha256": _sha256(images)}
+    images = [
+        os.path.join(source.image_dir, im["file_name"]) for im in source.ground_truth["images"]
+    ]
+    identity = {
+        "annotations": _file_identity(source.annotations_path),
+        "image_dir": os.path.realpath(source.image_dir), "num_images_found": source.num_images,
+        "images_sha256": _sha256(images)
+    }
   else:
-    identity = {"tfrecords": [_file_identity(f) for f in source.files],
-                "label_map": _file_identity(source.label_map_path)}
+    identity = {
+        "tfrecords": [_file_identity(f) for f in source.files],
+        "label_map": _file_identity(source.label_map_path)
+    }
   logging.info("data identity (contents hashed) in %.1fs", time.perf_counter() - start)
   return identity
 
 
-def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool,
-               ground_truth: dict) -> list[str]:
+def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool, ground_truth: dict) -> list[str]:
   """bbox, plus segm for mask models on ground truth with masks (or as metrics_set says)."""
   has_segm = any("segmentation" in a for a in ground_truth["annotations"])
   if metrics_set:
@@ -132,8 +135,9 @@ def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool,
   else:
     wanted = ["bbox", "segm"] if has_masks and has_segm else ["bbox"]
   if "segm" in wanted and not (has_masks and has_segm):
-    logging.warning("mask metrics skipped: %s", "the model outputs no detection_masks"
-                    if not has_masks else "the ground truth has no segmentations")
+    logging.warning(
+        "mask metrics skipped: %s", "the model outputs no detection_masks"
+        if not has_masks else "the ground truth has no segmentations")
     wanted.remove("segm")
   return wanted or ["bbox"]
 
@@ -152,17 +156,15 @@ def _resolve_config_options(options: EvaluationOptions, config) -> EvaluationOpt
   """Fills what the options leave open (None) from the pipeline config's eval_config."""
   if config is None:
     return dataclasses.replace(
-        options, include_per_category=(True if options.include_per_category is None
-                                       else options.include_per_category),
+        options, include_per_category=(True if options.include_per_category is None else
+                                       options.include_per_category),
         all_per_category=True if options.all_per_category is None else options.all_per_category)
   eval_config = config.eval_config
   return dataclasses.replace(
-      options,
-      metrics_set=(list(eval_config.metrics_set) if options.metrics_set is None
-                   else options.metrics_set),
-      include_per_category=(eval_config.include_metrics_per_category
-                            if options.include_per_category is None
-                            else options.include_per_category),
+      options, metrics_set=(list(eval_config.metrics_set)
+                            if options.metrics_set is None else options.metrics_set),
+      include_per_category=(eval_config.include_metrics_per_category if options.include_per_category
+                            is None else options.include_per_category),
       all_per_category=(eval_config.all_metrics_per_category
                         if options.all_per_category is None else options.all_per_category))
 
@@ -174,8 +176,10 @@ def _ground_truth(source, max_images, area_source: str) -> dict:
     gt = image_sources.restrict_ground_truth(gt, ids)
   if area_source == "box":
     # The TF OD API's TF2 eval passes no area: pycocotools then judges size on w*h.
-    gt = {**gt, "annotations": [{**a, "area": float(a["bbox"][2] * a["bbox"][3])}
-                                for a in gt["annotations"]]}
+    gt = {
+        **gt, "annotations": [{**a, "area": float(a["bbox"][2] * a["bbox"][3])}
+                              for a in gt["annotations"]]
+    }
   return gt
 
 
@@ -190,8 +194,9 @@ def _placeholder(gt: dict, iou_type: str) -> dict:
   if iou_type == "bbox":
     result["bbox"] = [-1e6, -1e6, 1.0, 1.0]
   else:
-    result["segmentation"] = {"size": [image["height"], image["width"]],
-                              "counts": [image["height"] * image["width"]]}
+    result["segmentation"] = {
+        "size": [image["height"], image["width"]], "counts": [image["height"] * image["width"]]
+    }
   return result
 
 
@@ -204,8 +209,8 @@ def _evaluate_one(gt: dict, gt_coco, detections: list[dict], iou_type: str,
   params = cocoeval_cc.Params(iou_type)
   params.imgIds = sorted(gt_coco.getImgIds())  # as COCOeval does: every ground-truth image
   params.catIds = sorted(gt_coco.getCatIds())
-  return evaluation.evaluate_loaded(gt_coco.native_ground_truth, dt.native_detections,
-                                    iou_type, params, num_threads)
+  return evaluation.evaluate_loaded(gt_coco.native_ground_truth, dt.native_detections, iou_type,
+                                    params, num_threads)
 
 
 def _per_category_csv(evaluations: dict[str, evaluation.EvaluationResult]) -> str:
@@ -233,18 +238,18 @@ class InferenceOutput:
   model_info: dict
   has_masks: bool
   load_seconds: float
-  speed: dict | None = None          # the executor's speed section (metrics.json "speed")
+  speed: dict | None = None  # the executor's speed section (metrics.json "speed")
 
 
 def model_job(key: str, model_dir: str, source, out_dir: str, identity: dict,
               options: EvaluationOptions) -> executor.ModelJob:
   """The executor's work for one model: its detections on `source` (cached in out_dir)."""
-  return executor.ModelJob(
-      key=key, model_dir=model_dir, source=source,
-      category_ids=[c["id"] for c in source.ground_truth["categories"]], out_dir=out_dir,
-      input_identity=identity, max_images=options.max_images,
-      skip_missing=options.skip_missing, batch_size=options.batch_size, with_masks=True,
-      box_frame=options.box_frame, force=options.force_inference)
+  return executor.ModelJob(key=key, model_dir=model_dir, source=source,
+                           category_ids=[c["id"] for c in source.ground_truth["categories"]
+                                        ], out_dir=out_dir, input_identity=identity,
+                           max_images=options.max_images, skip_missing=options.skip_missing,
+                           batch_size=options.batch_size, with_masks=True,
+                           box_frame=options.box_frame, force=options.force_inference)
 
 
 def inference_output(result: executor.ShardedResult) -> InferenceOutput:
@@ -287,45 +292,43 @@ def _evaluate_iou_types(source, detections: inference.Detections, has_masks: boo
 
 
 def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationOptions,
-                      ran: InferenceOutput,
-                      evaluations: dict[str, evaluation.EvaluationResult],
+                      ran: InferenceOutput, evaluations: dict[str, evaluation.EvaluationResult],
                       evaluation_seconds: float, sweep: dict | None) -> results.ModelRunResult:
   """metrics.json's contents (eval/results.py)."""
-  supercategories = {c["id"]: c["supercategory"] for c in source.ground_truth["categories"]
-                     if isinstance(c.get("supercategory"), str)}
+  supercategories = {
+      c["id"]: c["supercategory"] for c in source.ground_truth["categories"]
+      if isinstance(c.get("supercategory"), str)
+  }
   metrics = {}
   for result in evaluations.values():
     metrics.update(result.tf_metrics(options.include_per_category, options.all_per_category))
   detections = ran.detections
   return results.ModelRunResult(
-      evaluations=tuple(results.IouTypeResult.from_evaluation(e, supercategories)
-                        for e in evaluations.values()),
-      metrics=metrics, model=ran.model_info, input=identity,
+      evaluations=tuple(
+          results.IouTypeResult.from_evaluation(e, supercategories)
+          for e in evaluations.values()), metrics=metrics, model=ran.model_info, input=identity,
       annotations=identity.get("annotations", {}).get("path"),
-      detections=os.path.join(out_dir, results.DETECTIONS),
-      segmentations=(os.path.join(out_dir, results.SEGMENTATIONS)
-                     if detections.segm is not None else None),
-      area_source=options.area_source,
-      include_metrics_per_category=options.include_per_category,
-      all_metrics_per_category=options.all_per_category,
-      inference=results.InferenceRun(detections.cached, detections.num_images,
-                                     detections.seconds, detections.images_per_second),
-      model_load_seconds=ran.load_seconds, evaluation_seconds=evaluation_seconds, sweep=sweep,
-      speed=ran.speed)
+      detections=os.path.join(out_dir, results.DETECTIONS), segmentations=(os.path.join(
+          out_dir, results.SEGMENTATIONS) if detections.segm is not None else None),
+      area_source=options.area_source, include_metrics_per_category=options.include_per_category,
+      all_metrics_per_category=options.all_per_category, inference=results.InferenceRun(
+          detections.cached, detections.num_images, detections.seconds,
+          detections.images_per_second), model_load_seconds=ran.load_seconds,
+      evaluation_seconds=evaluation_seconds, sweep=sweep, speed=ran.speed)
 
 
 def _write_outputs(out_dir: str, run: results.ModelRunResult,
-                   evaluations: dict[str, evaluation.EvaluationResult],
-                   global_step: int) -> None:
+                   evaluations: dict[str, evaluation.EvaluationResult], global_step: int) -> None:
   """Stage 3: per_category.csv, TensorBoard scalars, and metrics.json last."""
   atomic_io.write_text(os.path.join(out_dir, results.PER_CATEGORY_CSV),
                        _per_category_csv(evaluations))
   tensorboard_events.write_scalars(out_dir, run.metrics, global_step)
   # Last: a complete metrics.json says the whole run succeeded.
   results.write_model_result(os.path.join(out_dir, results.METRICS), run)
-  logging.info("wrote %s", ", ".join(
-      os.path.join(out_dir, n)
-      for n in (results.DETECTIONS, results.METRICS, results.PER_CATEGORY_CSV)))
+  logging.info(
+      "wrote %s", ", ".join(
+          os.path.join(out_dir, n)
+          for n in (results.DETECTIONS, results.METRICS, results.PER_CATEGORY_CSV)))
 
 
 def prepare_output(source, out_dir: str) -> None:
@@ -338,10 +341,10 @@ def prepare_output(source, out_dir: str) -> None:
   _check_ground_truth(source.ground_truth, source)
 
 
-def evaluate_detections(source, out_dir: str, options: EvaluationOptions,
-                        ran: InferenceOutput, *, identity: dict, sweep: dict | None = None,
-                        on_stage: Callable[[str, float], None] | None = None
-                        ) -> results.ModelRunResult:
+def evaluate_detections(
+    source, out_dir: str, options: EvaluationOptions, ran: InferenceOutput, *, identity: dict,
+    sweep: dict | None = None,
+    on_stage: Callable[[str, float], None] | None = None) -> results.ModelRunResult:
   """The stages after inference: evaluation of every IoU type, then the outputs (metrics.json
   last). `options` as resolved by resolve_options()."""
   on_stage = on_stage or (lambda name, seconds: None)
@@ -351,8 +354,8 @@ def evaluate_detections(source, out_dir: str, options: EvaluationOptions,
   on_stage("evaluated", evaluation_seconds)
 
   start = time.perf_counter()
-  run = _model_run_result(source, out_dir, identity, options, ran, evaluations,
-                          evaluation_seconds, sweep)
+  run = _model_run_result(source, out_dir, identity, options, ran, evaluations, evaluation_seconds,
+                          sweep)
   _write_outputs(out_dir, run, evaluations, options.global_step)
   on_stage("written", time.perf_counter() - start)
   return run
@@ -363,9 +366,8 @@ def resolve_options(options: EvaluationOptions, config=None) -> EvaluationOption
   return _resolve_config_options(options, config)
 
 
-def evaluate(model_dir: str, source, out_dir: str,
-             options: EvaluationOptions = EvaluationOptions(), *,
-             identity: dict | None = None, config=None, sweep: dict | None = None,
+def evaluate(model_dir: str, source, out_dir: str, options: EvaluationOptions = EvaluationOptions(),
+             *, identity: dict | None = None, config=None, sweep: dict | None = None,
              executor_options: executor_options_lib.ExecutorOptions | None = None,
              on_stage: Callable[[str, float], None] | None = None) -> results.ModelRunResult:
   """Evaluates the export in `model_dir` on `source`; writes OUT and returns metrics.json's data.

@@ -35,8 +35,10 @@ def hold(out_dir: str, program: str) -> Iterator[None]:
     try:
       f.seek(0)
       f.truncate()
-      f.write(json.dumps({"program": program, "pid": os.getpid(),
-                          "started": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+      f.write(
+          json.dumps({
+              "program": program, "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")
+          }) + "\n")
       f.flush()
       yield
     finally:

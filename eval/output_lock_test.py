@@ -27,8 +27,8 @@ class OutputLockTest(absltest.TestCase):
     code = ("import sys, time; from eval import output_lock\n"
             "with output_lock.hold(sys.argv[1], 'victim'):\n"
             "  print('locked', flush=True); time.sleep(60)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, out], stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    proc = subprocess.Popen([sys.executable, "-c", code, out], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     self.addCleanup(proc.kill)
     self.assertEqual(proc.stdout.readline().strip(), "locked")
     with self.assertRaisesRegex(output_lock.OutputLockedError, "victim"):

@@ -24,12 +24,12 @@ from eval import atomic_io
 SCHEMA_VERSION = 1
 
 # Files of one evaluation's output folder (OUT/ of evaluate_model, OUT/<model_name>/ of a sweep).
-METRICS = "metrics.json"                    # written last: complete means the run succeeded
-DETECTIONS = "detections.json"              # COCO results with "bbox"
-SEGMENTATIONS = "segmentations.json"        # COCO results with "segmentation" (mask models)
-DETECTIONS_FINGERPRINT = "detections.fingerprint.json"   # what the detection cache keys on
+METRICS = "metrics.json"  # written last: complete means the run succeeded
+DETECTIONS = "detections.json"  # COCO results with "bbox"
+SEGMENTATIONS = "segmentations.json"  # COCO results with "segmentation" (mask models)
+DETECTIONS_FINGERPRINT = "detections.fingerprint.json"  # what the detection cache keys on
 PER_CATEGORY_CSV = "per_category.csv"
-CLEARML_RECORD = "clearml.json"             # the ClearML task a model's results went to
+CLEARML_RECORD = "clearml.json"  # the ClearML task a model's results went to
 # Files of a sweep's report folder (OUT/report/).
 REPORT_DIR = "report"
 REPORT_INDEX = "index.html"
@@ -81,27 +81,27 @@ class IouTypeResult:
   timings_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
   @classmethod
-  def from_evaluation(cls, result, supercategories: Mapping[Any, str] | None = None
-                      ) -> "IouTypeResult":
+  def from_evaluation(cls, result,
+                      supercategories: Mapping[Any, str] | None = None) -> "IouTypeResult":
     """From a cocoeval_cc.evaluation.EvaluationResult; supercategories: category id -> name."""
     data = result.to_json_dict()
     supercategories = supercategories or {}
     return cls(
         iou_type=data["iou_type"], stat_names=tuple(data["stat_names"]),
-        stats=_floats(data["stats"]),
-        per_category=tuple(CategoryResult(row["id"], row["name"], _floats(row["stats"]),
-                                          supercategories.get(row["id"]))
-                           for row in data["per_category"]),
+        stats=_floats(data["stats"]), per_category=tuple(
+            CategoryResult(row["id"], row["name"], _floats(row["stats"]),
+                           supercategories.get(row["id"])) for row in data["per_category"]),
         params=data["params"], timings_seconds=dict(data["timings_seconds"]))
 
   def stat(self, name: str) -> float:
     return self.stats[self.stat_names.index(name)]
 
   def to_json(self) -> dict:
-    return {"iou_type": self.iou_type, "stat_names": list(self.stat_names),
-            "stats": list(self.stats),
-            "per_category": [c.to_json() for c in self.per_category],
-            "params": dict(self.params), "timings_seconds": dict(self.timings_seconds)}
+    return {
+        "iou_type": self.iou_type, "stat_names": list(self.stat_names), "stats": list(self.stats),
+        "per_category": [c.to_json() for c in self.per_category], "params": dict(self.params),
+        "timings_seconds": dict(self.timings_seconds)
+    }
 
   @classmethod
   def from_json(cls, data: Mapping[str, Any], where: str) -> "IouTypeResult":
@@ -112,8 +112,9 @@ class IouTypeResult:
     per_category = []
     for i, row in enumerate(data.get("per_category") or []):
       _require(row, ("name", "stats"), f"{where}: per_category[{i}]")
-      per_category.append(CategoryResult(row.get("id"), str(row["name"]), _floats(row["stats"]),
-                                         row.get("supercategory")))
+      per_category.append(
+          CategoryResult(row.get("id"), str(row["name"]), _floats(row["stats"]),
+                         row.get("supercategory")))
     return cls(iou_type=str(data["iou_type"]), stat_names=stat_names, stats=stats,
                per_category=tuple(per_category), params=dict(data.get("params") or {}),
                timings_seconds=dict(data.get("timings_seconds") or {}))
@@ -172,19 +173,20 @@ class ModelRunResult:
     raise KeyError(f"no {iou_type} evaluation (have {', '.join(self.iou_types)})")
 
   def to_json(self) -> dict:
-    data = {"schema_version": self.schema_version, **self.primary.to_json(),
-            "metrics": dict(self.metrics), "iou_types": self.iou_types}
+    data = {
+        "schema_version": self.schema_version,
+        **self.primary.to_json(), "metrics": dict(self.metrics), "iou_types": self.iou_types
+    }
     for e in self.evaluations[1:]:
       data[e.iou_type] = e.to_json()
-    data.update(
-        model=self.model, input=self.input, annotations=self.annotations,
-        detections=self.detections, segmentations=self.segmentations,
-        area_source=self.area_source,
-        include_metrics_per_category=self.include_metrics_per_category,
-        all_metrics_per_category=self.all_metrics_per_category,
-        inference=self.inference.to_json() if self.inference else None,
-        model_load_seconds=self.model_load_seconds,
-        evaluation_seconds=self.evaluation_seconds)
+    data.update(model=self.model, input=self.input, annotations=self.annotations,
+                detections=self.detections, segmentations=self.segmentations,
+                area_source=self.area_source,
+                include_metrics_per_category=self.include_metrics_per_category,
+                all_metrics_per_category=self.all_metrics_per_category,
+                inference=self.inference.to_json() if self.inference else None,
+                model_load_seconds=self.model_load_seconds,
+                evaluation_seconds=self.evaluation_seconds)
     if self.sweep is not None:
       data["sweep"] = self.sweep
     if self.speed is not None:
@@ -209,19 +211,19 @@ class ModelRunResult:
           raise SchemaError(f"{where}: iou_types names {iou_type!r} but it has no section")
         evaluations.append(IouTypeResult.from_json(data[iou_type], f"{where}: {iou_type}"))
       inference = data.get("inference")
-      return cls(
-          evaluations=tuple(evaluations),
-          metrics={k: float(v) for k, v in dict(data["metrics"]).items()},
-          model=dict(data.get("model") or {}), input=dict(data.get("input") or {}),
-          annotations=data.get("annotations"), detections=data.get("detections"),
-          segmentations=data.get("segmentations"),
-          area_source=str(data.get("area_source", "annotation")),
-          include_metrics_per_category=bool(data.get("include_metrics_per_category", True)),
-          all_metrics_per_category=bool(data.get("all_metrics_per_category", True)),
-          inference=InferenceRun(**inference) if isinstance(inference, dict) else None,
-          model_load_seconds=float(data.get("model_load_seconds") or 0.0),
-          evaluation_seconds=float(data.get("evaluation_seconds") or 0.0),
-          sweep=data.get("sweep"), speed=data.get("speed"), schema_version=version)
+      return cls(evaluations=tuple(evaluations), metrics={
+          k: float(v) for k, v in dict(data["metrics"]).items()
+      }, model=dict(data.get("model")
+                    or {}), input=dict(data.get("input")
+                                       or {}), annotations=data.get("annotations"),
+                 detections=data.get("detections"), segmentations=data.get("segmentations"),
+                 area_source=str(data.get("area_source", "annotation")),
+                 include_metrics_per_category=bool(data.get("include_metrics_per_category", True)),
+                 all_metrics_per_category=bool(data.get("all_metrics_per_category", True)),
+                 inference=InferenceRun(**inference) if isinstance(inference, dict) else None,
+                 model_load_seconds=float(data.get("model_load_seconds") or 0.0),
+                 evaluation_seconds=float(data.get("evaluation_seconds") or 0.0),
+                 sweep=data.get("sweep"), speed=data.get("speed"), schema_version=version)
     except (TypeError, ValueError, KeyError) as e:
       if isinstance(e, SchemaError):
         raise

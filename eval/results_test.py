@@ -19,14 +19,15 @@ def _evaluation(iou_type: str, ap: float) -> results.IouTypeResult:
 
 
 def _run() -> results.ModelRunResult:
-  return results.ModelRunResult(
-      evaluations=(_evaluation("bbox", 0.25), _evaluation("segm", 0.125)),
-      metrics={"bbox/mAP": 0.25, "segm/mAP": 0.125}, model={"device": "/CPU:0"},
-      input={"annotations": {"path": "/a.json"}}, annotations="/a.json",
-      detections="/out/detections.json", area_source="box",
-      include_metrics_per_category=True, all_metrics_per_category=False,
-      inference=results.InferenceRun(False, 3, 1.5, 2.0), model_load_seconds=0.25,
-      evaluation_seconds=0.5, sweep={"model": "m"})
+  return results.ModelRunResult(evaluations=(_evaluation("bbox", 0.25), _evaluation("segm", 0.125)),
+                                metrics={"bbox/mAP": 0.25,
+                                         "segm/mAP": 0.125}, model={"device": "/CPU:0"},
+                                input={"annotations": {"path": "/a.json"}}, annotations="/a.json",
+                                detections="/out/detections.json", area_source="box",
+                                include_metrics_per_category=True, all_metrics_per_category=False,
+                                inference=results.InferenceRun(False, 3, 1.5,
+                                                               2.0), model_load_seconds=0.25,
+                                evaluation_seconds=0.5, sweep={"model": "m"})
 
 
 class ResultsTest(absltest.TestCase):
@@ -65,8 +66,9 @@ class ResultsTest(absltest.TestCase):
         "no 'stats'": {k: v for k, v in good.items() if k != "stats"},
         "2 stat_names but 1 stats": {**good, "stats": [0.5]},
         "schema_version 99": {**good, "schema_version": 99},
-        "iou_types names 'segm' but it has no section":
-            {k: v for k, v in good.items() if k != "segm"},
+        "iou_types names 'segm' but it has no section": {
+            k: v for k, v in good.items() if k != "segm"
+        },
         r"per_category\[0\]: no 'stats'": {**good, "per_category": [{"name": "a"}]},
         "ValueError": {**good, "stats": ["high", 1]},
     }

@@ -16,9 +16,9 @@ from absl import logging
 from eval import all_efficientdet
 from eval.sweep import runner
 
-_KILL_AT = flags.DEFINE_string(
-    "kill_at", None, f"<stage>:<model key>, stage one of {', '.join(runner.STAGES)}.",
-    required=True)
+_KILL_AT = flags.DEFINE_string("kill_at", None,
+                               f"<stage>:<model key>, stage one of {', '.join(runner.STAGES)}.",
+                               required=True)
 
 
 def _kill_at(stage: str, key: str) -> None:

@@ -50,8 +50,8 @@ _PHI = {"d0": 0, "d1": 1}
 # Every image has its own size: the table models recognise images by size.
 _SIZES = [(480, 640), (427, 640), (640, 480), (375, 500), (500, 375), (333, 500), (612, 612),
           (360, 640)]
-_CATEGORIES = [{"id": 1, "name": "person", "supercategory": "person"},
-               {"id": 3, "name": "car", "supercategory": "vehicle"},
+_CATEGORIES = [{"id": 1, "name": "person",
+                "supercategory": "person"}, {"id": 3, "name": "car", "supercategory": "vehicle"},
                {"id": 18, "name": "dog", "supercategory": "animal"},
                {"id": 44, "name": "bottle", "supercategory": "kitchen"},
                {"id": 62, "name": "chair", "supercategory": "furniture"}]
@@ -64,8 +64,7 @@ _REPORT_CSVS = ("models_stats.csv", "category_ap_by_model.csv", "per_category_al
 _CLEARML_ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
                 "CLEARML_AUTH_TOKEN", "CLEARML_CONFIG_FILE", "TRAINS_CONFIG_FILE",
                 "CLEARML_WEB_HOST", "CLEARML_FILES_HOST")
-_PROXY_ENV = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-              "all_proxy")
+_PROXY_ENV = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")
 
 
 def _write_coco(root, rng):
@@ -88,14 +87,19 @@ def _write_coco(root, rng):
       draw.rectangle([x, y, x + bw, y + bh], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
       annotations.append({
           "id": len(annotations) + 1, "image_id": image_id, "bbox": [x, y, bw, bh],
-          "area": 0.7 * bw * bh, "iscrowd": 0,
-          "category_id": _CATEGORIES[(2 * index + k) % len(_CATEGORIES)]["id"],
-          "segmentation": [[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]})
+          "area": 0.7 * bw * bh, "iscrowd": 0, "category_id": _CATEGORIES[
+              (2 * index + k) % len(_CATEGORIES)]["id"],
+          "segmentation": [[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]
+      })
     image.save(os.path.join(image_dir, name), quality=90)
-    images.append({"id": image_id, "file_name": name, "height": h, "width": w,
-                   "license": 1, "coco_url": f"http://images.cocodataset.org/val2017/{name}"})
-  gt = {"info": {"description": "test subset"}, "licenses": [{"id": 1, "name": "test"}],
-        "images": images, "annotations": annotations, "categories": _CATEGORIES}
+    images.append({
+        "id": image_id, "file_name": name, "height": h, "width": w, "license": 1,
+        "coco_url": f"http://images.cocodataset.org/val2017/{name}"
+    })
+  gt = {
+      "info": {"description": "test subset"}, "licenses": [{"id": 1, "name": "test"}],
+      "images": images, "annotations": annotations, "categories": _CATEGORIES
+  }
   gt_path = os.path.join(root, "instances_val2017.json")
   with open(gt_path, "w") as f:
     json.dump(gt, f)
@@ -180,8 +184,8 @@ def _events(session_folder):
 
 
 def _files_under(root):
-  return sorted(os.path.relpath(os.path.join(d, n), root)
-                for d, _, names in os.walk(root) for n in names)
+  return sorted(
+      os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root) for n in names)
 
 
 class AllEfficientDetTest(absltest.TestCase):
@@ -199,8 +203,8 @@ class AllEfficientDetTest(absltest.TestCase):
     _zip(os.path.join(serve, "coco", "annotations", "annotations_trainval2017.zip"),
          {"annotations/instances_val2017.json": cls.gt_path})
     for key, name in _NAMES.items():
-      model_dir = fake_models.save_table_model(
-          os.path.join(work, "models", name), _perturbed_table(cls.gt, rng, *_QUALITY[key]))
+      model_dir = fake_models.save_table_model(os.path.join(work, "models", name),
+                                               _perturbed_table(cls.gt, rng, *_QUALITY[key]))
       shutil.copy(_CONFIG, os.path.join(model_dir, "pipeline.config"))  # a real config
       tarball = os.path.join(serve, "zoo", _RELEASE, f"{name}.tar.gz")
       os.makedirs(os.path.dirname(tarball), exist_ok=True)
@@ -228,8 +232,7 @@ class AllEfficientDetTest(absltest.TestCase):
     cls.server.server_close()
     super().tearDownClass()
 
-  def run_sweep(self, name, *args, kill_at=None, zoo="zoo", coco="coco", check=True,
-                timeout=240):
+  def run_sweep(self, name, *args, kill_at=None, zoo="zoo", coco="coco", check=True, timeout=240):
     """Runs the binary with its own output and cache folders under `name`."""
     base = os.path.join(self.root, name)
     env = {k: v for k, v in os.environ.items() if k not in _CLEARML_ENV + _PROXY_ENV}
@@ -245,11 +248,11 @@ class AllEfficientDetTest(absltest.TestCase):
     os.makedirs(env["HOME"], exist_ok=True)
     start = time.monotonic()
     binary = [_KILL_AT_BINARY, f"--kill_at={kill_at}"] if kill_at else [_BINARY]
-    proc = subprocess.run(
-        [*binary, "--models=d0,d1", f"--zoo_base_url={self.base}/{zoo}",
-         f"--coco_base_url={self.base}/{coco}", f"--cache_dir={base}/cache",
-         f"--output_dir={base}/out", *args],
-        capture_output=True, text=True, env=env, timeout=timeout)
+    proc = subprocess.run([
+        *binary, "--models=d0,d1", f"--zoo_base_url={self.base}/{zoo}",
+        f"--coco_base_url={self.base}/{coco}", f"--cache_dir={base}/cache",
+        f"--output_dir={base}/out", *args
+    ], capture_output=True, text=True, env=env, timeout=timeout)
     proc.seconds = time.monotonic() - start
     if check:
       self.assertEqual(proc.returncode, 0, proc.stderr[-5000:])
@@ -278,8 +281,7 @@ class AllEfficientDetTest(absltest.TestCase):
   def test_sweep_killed_mid_model_resumes_and_reports(self):
     # Run 1: SIGKILLed in the middle of D1 (its detections written, not yet evaluated).
     # One worker in this process: the models run in order (the Ray path is tested below).
-    proc, out = self.run_sweep("main", "--num_workers=1", kill_at="inference_done:d1",
-                               check=False)
+    proc, out = self.run_sweep("main", "--num_workers=1", kill_at="inference_done:d1", check=False)
     self.assertEqual(proc.returncode, -signal.SIGKILL, proc.stderr[-5000:])
     self.assertIn("model 1/2 (efficientdet_d0_coco17_tpu-32)", proc.stderr)
     self.assertIn("model 2/2 (efficientdet_d1_coco17_tpu-32)", proc.stderr)
@@ -290,8 +292,10 @@ class AllEfficientDetTest(absltest.TestCase):
     self.assertFalse(os.path.exists(os.path.join(d1, "metrics.json")))
     self.assertFalse(os.path.exists(os.path.join(out, "report")))
     self.assert_no_partial_files(out)
-    before = {n: os.stat(os.path.join(d0, n)).st_mtime_ns
-              for n in ("metrics.json", "detections.json", "per_category.csv", "clearml.json")}
+    before = {
+        n: os.stat(os.path.join(d0, n)).st_mtime_ns
+        for n in ("metrics.json", "detections.json", "per_category.csv", "clearml.json")
+    }
     with open(os.path.join(d0, "detections.json")) as f:
       d0_detections = f.read()
     d0_clearml = self.read_json(d0, "clearml.json")
@@ -316,8 +320,10 @@ class AllEfficientDetTest(absltest.TestCase):
     self.assertEqual(m1["sweep"]["model"], _NAMES["d1"])
 
     # Summary table: one row per model with its status and AP in percent.
-    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
-            if line.startswith("efficientdet_")}
+    rows = {
+        line.split()[0]: line.split() for line in proc.stdout.splitlines()
+        if line.startswith("efficientdet_")
+    }
     self.assertEqual(rows[_NAMES["d0"]][1], "reused")
     self.assertEqual(rows[_NAMES["d1"]][1], "done")
     self.assertEqual(rows[_NAMES["d1"]][2], f"{m1['stats'][0] * 100:.1f}")
@@ -328,8 +334,7 @@ class AllEfficientDetTest(absltest.TestCase):
       self.assertTrue(record["offline"])
       self.assertTrue(os.path.isfile(record["session_zip"]), record)
       self.assertIn("--import-offline-session", record["upload_command"])
-      scalars = {(e["metric"], e["variant"]): e["value"]
-                 for e in _events(record["session_folder"])
+      scalars = {(e["metric"], e["variant"]): e["value"] for e in _events(record["session_folder"])
                  if e["type"] == "training_stats_scalar"}
       self.assertEqual(scalars[("DetectionBoxes_Precision", "mAP")], metrics["stats"][0])
       self.assertEqual(scalars[("DetectionBoxes_Recall", "AR@100")], metrics["stats"][8])
@@ -403,8 +408,10 @@ class AllEfficientDetTest(absltest.TestCase):
     self.assertIn(url, proc.stderr)
     self.assertIn("Traceback", proc.stderr)
     self.assertIn("1 of 2 model(s) failed", proc.stderr)
-    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
-            if line.startswith("efficientdet_")}
+    rows = {
+        line.split()[0]: line.split() for line in proc.stdout.splitlines()
+        if line.startswith("efficientdet_")
+    }
     self.assertEqual(rows[_NAMES["d0"]][1], "done")
     self.assertEqual(rows[_NAMES["d1"]][1], "FAILED")
     self.assert_matches_pycocotools(out, "d0")
@@ -416,17 +423,15 @@ class AllEfficientDetTest(absltest.TestCase):
 
   def test_stalled_coco_server_fails_clearly_in_bounded_time(self):
     proc, out = self.run_sweep("stalled", "--noclearml", "--download_timeout=1",
-                               "--download_retries=1", coco="stall/coco", check=False,
-                               timeout=150)
+                               "--download_retries=1", coco="stall/coco", check=False, timeout=150)
     self.assertNotEqual(proc.returncode, 0)
     self.assertLess(proc.seconds, 120)
     self.assertIn("COCO 2017 val is not available", proc.stderr)
-    self.assertIn(f"{self.base}/stall/coco/annotations/annotations_trainval2017.zip",
-                  proc.stderr)
+    self.assertIn(f"{self.base}/stall/coco/annotations/annotations_trainval2017.zip", proc.stderr)
     self.assertIn("timed out", proc.stderr)
     self.assertIn("--coco_base_url", proc.stderr)  # how to use a mirror or local copies
-    self.assertFalse([p for p in _files_under(out) if p.endswith("metrics.json")]
-                     if os.path.isdir(out) else [])
+    self.assertFalse([p for p in _files_under(out)
+                      if p.endswith("metrics.json")] if os.path.isdir(out) else [])
     self.assertFalse(re.search(r"model \d/2 .*(done|reused)", proc.stderr))
 
 

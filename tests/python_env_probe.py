@@ -5,10 +5,11 @@ import sys
 import absl
 import numpy
 
-print(json.dumps({
-    "executable": sys.executable,
-    "path": sys.path,
-    "numpy": numpy.__file__,
-    "numpy_version": numpy.__version__,
-    "absl": absl.__file__,
-}))
+print(
+    json.dumps({
+        "executable": sys.executable,
+        "path": sys.path,
+        "numpy": numpy.__file__,
+        "numpy_version": numpy.__version__,
+        "absl": absl.__file__,
+    }))

@@ -7,7 +7,8 @@ import sys
 import tempfile
 import unittest
 
-_LOCK = os.path.join(os.path.dirname(__file__), "..", "third_party", "python", "requirements_cpu.lock")
+_LOCK = os.path.join(os.path.dirname(__file__), "..", "third_party", "python",
+                     "requirements_cpu.lock")
 
 
 def _locked_version(distribution):

@@ -30,12 +30,13 @@ class LabelMapTest(absltest.TestCase):
 
   def test_mscoco_format(self):
     path = self.create_tempfile("mscoco_label_map.pbtxt", _MSCOCO_HEAD).full_path
-    self.assertEqual(label_map.load(path), {1: "person", 2: "bicycle", 13: "stop sign",
-                                            90: "no_display_name"})
+    self.assertEqual(label_map.load(path),
+                     {1: "person", 2: "bicycle", 13: "stop sign", 90: "no_display_name"})
     items = label_map.load_items(path)
     self.assertEqual(items[0], label_map.Item(1, "/m/01g317", "person"))
-    self.assertEqual(label_map.categories(reversed(items))[:2],
-                     [{"id": 1, "name": "person"}, {"id": 2, "name": "bicycle"}])
+    self.assertEqual(
+        label_map.categories(reversed(items))[:2],
+        [{"id": 1, "name": "person"}, {"id": 2, "name": "bicycle"}])
     mapping = label_map.text_to_id(items)
     self.assertEqual((mapping["person"], mapping["/m/01g317"], mapping["no_display_name"]),
                      (1, 1, 90))
@@ -62,16 +63,20 @@ class LabelMapTest(absltest.TestCase):
 
   def test_write_round_trips(self):
     out = self.create_tempdir().full_path
-    items = [label_map.Item(1, "/m/01g317", "person"), label_map.Item(7, "q\"uote\\", None),
-             label_map.Item(3, None, "only display")]
+    items = [
+        label_map.Item(1, "/m/01g317", "person"),
+        label_map.Item(7, "q\"uote\\", None),
+        label_map.Item(3, None, "only display")
+    ]
     label_map.write(os.path.join(out, "items.pbtxt"), items)
     self.assertEqual(label_map.load_items(os.path.join(out, "items.pbtxt")), items)
     label_map.write(os.path.join(out, "dict.pbtxt"), {2: "dog", 1: "cat"})
     self.assertEqual(label_map.load_items(os.path.join(out, "dict.pbtxt")),
-                     [label_map.Item(1, "cat", "cat"), label_map.Item(2, "dog", "dog")])
+                     [label_map.Item(1, "cat", "cat"),
+                      label_map.Item(2, "dog", "dog")])
     with self.assertRaisesRegex(ValueError, r"dup.pbtxt: duplicate label map ids \[1\]"):
-      label_map.write(os.path.join(out, "dup.pbtxt"), [label_map.Item(1, "a"),
-                                                       label_map.Item(1, "b")])
+      label_map.write(os.path.join(out, "dup.pbtxt"),
+                      [label_map.Item(1, "a"), label_map.Item(1, "b")])
     self.assertEqual(sorted(os.listdir(out)), ["dict.pbtxt", "items.pbtxt"])
 
 

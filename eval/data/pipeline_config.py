@@ -66,21 +66,21 @@ class PipelineConfig:
 
 def _input_reader(msg: textproto.Message) -> InputReader:
   tf_record = msg.message("tf_record_input_reader")
-  return InputReader(
-      label_map_path=msg.get("label_map_path", "string"),
-      input_paths=tuple(tf_record.get_all("input_path", "string")),
-      load_instance_masks=msg.get("load_instance_masks", "bool", False),
-      name=msg.get("name", "string"))
+  return InputReader(label_map_path=msg.get("label_map_path", "string"),
+                     input_paths=tuple(tf_record.get_all("input_path", "string")),
+                     load_instance_masks=msg.get("load_instance_masks", "bool",
+                                                 False), name=msg.get("name", "string"))
 
 
 def _eval_config(msg: textproto.Message) -> EvalConfig:
   return EvalConfig(
       metrics_set=tuple(msg.get_all("metrics_set", "string")),
       include_metrics_per_category=msg.get("include_metrics_per_category", "bool", False),
-      all_metrics_per_category=msg.get("all_metrics_per_category", "bool", False),
-      batch_size=msg.get("batch_size", "int", 1),
-      num_examples=msg.get("num_examples", "int"),
-      use_moving_averages=msg.get("use_moving_averages", "bool", False))
+      all_metrics_per_category=msg.get("all_metrics_per_category", "bool",
+                                       False), batch_size=msg.get("batch_size", "int", 1),
+      num_examples=msg.get("num_examples",
+                           "int"), use_moving_averages=msg.get("use_moving_averages", "bool",
+                                                               False))
 
 
 def _image_resizer(msg: textproto.Message) -> ImageResizer:
@@ -100,12 +100,11 @@ def _feature_extractor(msg: textproto.Message) -> FeatureExtractor:
   if not msg.has("bifpn"):
     return FeatureExtractor(msg.get("type", "string"))
   bifpn = msg.message("bifpn")
-  return FeatureExtractor(
-      msg.get("type", "string"),
-      bifpn_min_level=bifpn.get("min_level", "int", 3),
-      bifpn_max_level=bifpn.get("max_level", "int", 7),
-      bifpn_num_iterations=bifpn.get("num_iterations", "int"),
-      bifpn_num_filters=bifpn.get("num_filters", "int"))
+  return FeatureExtractor(msg.get("type",
+                                  "string"), bifpn_min_level=bifpn.get("min_level", "int", 3),
+                          bifpn_max_level=bifpn.get("max_level", "int", 7),
+                          bifpn_num_iterations=bifpn.get("num_iterations", "int"),
+                          bifpn_num_filters=bifpn.get("num_filters", "int"))
 
 
 def from_message(root: textproto.Message) -> PipelineConfig:
@@ -116,14 +115,12 @@ def from_message(root: textproto.Message) -> PipelineConfig:
                                     "no model: expected e.g. 'model { ssd { ... } }'")
   model = model_wrapper.message(model_type)
   return PipelineConfig(
-      path=root.path,
-      model_type=model_type,
-      num_classes=model.get("num_classes", "int"),
+      path=root.path, model_type=model_type, num_classes=model.get("num_classes", "int"),
       image_resizer=_image_resizer(model.message("image_resizer")),
       feature_extractor=_feature_extractor(model.message("feature_extractor")),
       eval_config=_eval_config(root.message("eval_config")),
-      eval_input_readers=tuple(_input_reader(m) for m in root.messages("eval_input_reader")),
-      raw=root)
+      eval_input_readers=tuple(_input_reader(m)
+                               for m in root.messages("eval_input_reader")), raw=root)
 
 
 def parse(text: str, path: str = "<string>") -> PipelineConfig:

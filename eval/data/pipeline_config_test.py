@@ -17,14 +17,18 @@ class EfficientDetD0Test(absltest.TestCase):
     self.assertEqual(config.path, _D0)
     self.assertEqual(config.model_type, "ssd")
     self.assertEqual(config.num_classes, 90)
-    self.assertEqual(config.image_resizer, pipeline_config.ImageResizer(
-        "keep_aspect_ratio_resizer", min_dimension=512, max_dimension=512,
-        pad_to_max_dimension=True))
-    self.assertEqual(config.feature_extractor, pipeline_config.FeatureExtractor(
-        "ssd_efficientnet-b0_bifpn_keras", bifpn_min_level=3, bifpn_max_level=7,
-        bifpn_num_iterations=3, bifpn_num_filters=64))
-    self.assertEqual(config.eval_config, pipeline_config.EvalConfig(
-        metrics_set=("coco_detection_metrics",), batch_size=1))
+    self.assertEqual(
+        config.image_resizer,
+        pipeline_config.ImageResizer("keep_aspect_ratio_resizer", min_dimension=512,
+                                     max_dimension=512, pad_to_max_dimension=True))
+    self.assertEqual(
+        config.feature_extractor,
+        pipeline_config.FeatureExtractor("ssd_efficientnet-b0_bifpn_keras", bifpn_min_level=3,
+                                         bifpn_max_level=7, bifpn_num_iterations=3,
+                                         bifpn_num_filters=64))
+    self.assertEqual(
+        config.eval_config,
+        pipeline_config.EvalConfig(metrics_set=("coco_detection_metrics",), batch_size=1))
     self.assertEqual(config.eval_input_readers, (pipeline_config.InputReader(
         label_map_path="PATH_TO_BE_CONFIGURED/label_map.txt",
         input_paths=("PATH_TO_BE_CONFIGURED/val2017-?????-of-00032.tfrecord",)),))
@@ -36,13 +40,13 @@ class EfficientDetD0Test(absltest.TestCase):
     anchors = ssd.message("anchor_generator").message("multiscale_anchor_generator")
     self.assertEqual(anchors.get_all("aspect_ratios", "float"), [1.0, 2.0, 0.5])
     self.assertEqual(ssd.message("post_processing").get("score_converter", "enum"), "SIGMOID")
-    self.assertEqual(ssd.message("box_predictor")
-                     .message("weight_shared_convolutional_box_predictor")
-                     .get("class_prediction_bias_init", "float"), -4.6)
+    self.assertEqual(
+        ssd.message("box_predictor").message("weight_shared_convolutional_box_predictor").get(
+            "class_prediction_bias_init", "float"), -4.6)
     train = raw.message("train_config")
     self.assertLen(train.messages("data_augmentation_options"), 2)
-    schedule = (train.message("optimizer").message("momentum_optimizer")
-                .message("learning_rate").message("cosine_decay_learning_rate"))
+    schedule = (train.message("optimizer").message("momentum_optimizer").message(
+        "learning_rate").message("cosine_decay_learning_rate"))
     self.assertEqual(schedule.get("learning_rate_base", "float"), 0.08)
     self.assertEqual(schedule.get("warmup_learning_rate", "float"), 0.001)
     self.assertEqual(train.get("fine_tune_checkpoint_version", "enum"), "V2")
@@ -51,7 +55,8 @@ class EfficientDetD0Test(absltest.TestCase):
     with open(_D0) as f:
       text = f.read()
     text = text.replace("PATH_TO_BE_CONFIGURED", "/data")
-    text = text.replace("  batch_size: 1;\n", """  batch_size: 1;
+    text = text.replace(
+        "  batch_size: 1;\n", """  batch_size: 1;
   include_metrics_per_category: true
   all_metrics_per_category: True
   num_examples: 5000
@@ -67,18 +72,23 @@ class EfficientDetD0Test(absltest.TestCase):
 }
 """
     config = pipeline_config.parse(text, "zoo.config")
-    self.assertEqual(config.eval_config, pipeline_config.EvalConfig(
-        metrics_set=("coco_detection_metrics", "coco_mask_metrics"),
-        include_metrics_per_category=True, all_metrics_per_category=True, num_examples=5000))
+    self.assertEqual(
+        config.eval_config,
+        pipeline_config.EvalConfig(metrics_set=("coco_detection_metrics", "coco_mask_metrics"),
+                                   include_metrics_per_category=True, all_metrics_per_category=True,
+                                   num_examples=5000))
     self.assertLen(config.eval_input_readers, 2)
-    self.assertEqual(config.eval_input_readers[1], pipeline_config.InputReader(
-        "/data/other_label_map.pbtxt", ("/data/a-*", "/data/b-*"), True, "second"))
+    self.assertEqual(
+        config.eval_input_readers[1],
+        pipeline_config.InputReader("/data/other_label_map.pbtxt", ("/data/a-*", "/data/b-*"), True,
+                                    "second"))
 
 
 class OtherModelsTest(absltest.TestCase):
 
   def test_faster_rcnn_with_fixed_shape_resizer(self):
-    config = pipeline_config.parse("""
+    config = pipeline_config.parse(
+        """
         model { faster_rcnn {
           num_classes: 90
           image_resizer { fixed_shape_resizer { height: 640 width: 640 } }
@@ -88,8 +98,8 @@ class OtherModelsTest(absltest.TestCase):
         eval_config { metrics_set: "coco_detection_metrics" metrics_set: "coco_mask_metrics" }
         """, "frcnn.config")
     self.assertEqual(config.model_type, "faster_rcnn")
-    self.assertEqual(config.image_resizer, pipeline_config.ImageResizer(
-        "fixed_shape_resizer", height=640, width=640))
+    self.assertEqual(config.image_resizer,
+                     pipeline_config.ImageResizer("fixed_shape_resizer", height=640, width=640))
     self.assertEqual(config.feature_extractor,
                      pipeline_config.FeatureExtractor("faster_rcnn_resnet50_keras"))
     self.assertEqual(config.eval_config.metrics_set,
@@ -101,8 +111,10 @@ class OtherModelsTest(absltest.TestCase):
     config = pipeline_config.parse("""model { center_net { num_classes: 90
         image_resizer { keep_aspect_ratio_resizer { } } } }""")
     self.assertEqual(config.model_type, "center_net")
-    self.assertEqual(config.image_resizer, pipeline_config.ImageResizer(
-        "keep_aspect_ratio_resizer", min_dimension=600, max_dimension=1024))
+    self.assertEqual(
+        config.image_resizer,
+        pipeline_config.ImageResizer("keep_aspect_ratio_resizer", min_dimension=600,
+                                     max_dimension=1024))
     self.assertEqual(config.feature_extractor, pipeline_config.FeatureExtractor(None))
     self.assertEqual(config.eval_config, pipeline_config.EvalConfig())
 

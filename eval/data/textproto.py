@@ -117,7 +117,8 @@ _BOOLS = {"true": True, "True": True, "t": True, "false": False, "False": False,
 _FLOAT_WORDS = {"inf": math.inf, "infinity": math.inf, "nan": math.nan}
 
 # One token per match; `#` comments and whitespace are skipped by the tokenizer loop.
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>[ \t\r\f\v]+|\#[^\n]*)
   | (?P<newline>\n)
   | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
@@ -127,8 +128,10 @@ _TOKEN = re.compile(r"""
   | (?P<symbol>[{}<>:,;\[\]/])
 """, re.VERBOSE)
 
-_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
-                   "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_SIMPLE_ESCAPES = {
+    "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "\\": "\\",
+    "'": "'", '"': '"', "?": "?"
+}
 
 
 @dataclasses.dataclass
@@ -184,8 +187,8 @@ def _tokens(text: str, path: str) -> Iterator[_Token]:
     m = _TOKEN.match(text, pos)
     if not m:
       snippet = text[pos:pos + 20].split("\n")[0]
-      what = ("unterminated string" if text[pos] in "\"'"
-              else f"unexpected character(s) {snippet!r}")
+      what = ("unterminated string"
+              if text[pos] in "\"'" else f"unexpected character(s) {snippet!r}")
       raise TextFormatError(path, line, what)
     pos = m.end()
     kind = m.lastgroup

@@ -32,7 +32,7 @@ from eval import atomic_io
 from eval.data import label_map
 
 # Two float32 roundings of a fraction in [0, 1] (half an ulp, 2**-25, each) bound w and h.
-BOX_TOLERANCE = 2.0**-24
+BOX_TOLERANCE = 2.0 ** -24
 
 _FORMATS = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png", b"GIF8": "gif", b"BM": "bmp"}
 MAGIC = tuple(_FORMATS)  # the signatures of the formats tf.io.decode_image reads
@@ -193,8 +193,8 @@ def write_coco(dataset: dict, image_dir: str, output_prefix: str, num_shards: in
     for index, image in enumerate(images):
       encoded = _read_image(image, image_dir)
       where = f"image id {image['id']} ({image['file_name']}): "
-      example, n = coco_example(image, by_image.get(image["id"], []), encoded, names,
-                                include_masks, where)
+      example, n = coco_example(image, by_image.get(image["id"], []), encoded, names, include_masks,
+                                where)
       writers[index % num_shards].write(example.SerializeToString())
       if n and len(skipped_examples) < 5:
         skipped_examples.append(image["id"])
@@ -205,9 +205,9 @@ def write_coco(dataset: dict, image_dir: str, output_prefix: str, num_shards: in
     for writer in writers:
       writer.close()  # flush before the renames of the atomic paths
   if skipped:
-    logging.warning("Skipped %d annotations with non-positive width/height or past the image "
-                    "edge (as create_coco_tf_record.py does), e.g. in image ids %s.", skipped,
-                    skipped_examples)
+    logging.warning(
+        "Skipped %d annotations with non-positive width/height or past the image "
+        "edge (as create_coco_tf_record.py does), e.g. in image ids %s.", skipped, skipped_examples)
   return WriteStats(len(images), written, skipped, tuple(paths))
 
 
@@ -272,8 +272,9 @@ class _GroundTruthReader:
     crowd = _values(f.get("image/object/is_crowd"))
     areas = _values(f.get("image/object/area"))
     masks = _values(f.get("image/object/mask"))
-    optional = {"class/label": labels, "class/text": texts, "is_crowd": crowd, "area": areas,
-                "mask": masks}  # absent, or one value per box
+    optional = {
+        "class/label": labels, "class/text": texts, "is_crowd": crowd, "area": areas, "mask": masks
+    }  # absent, or one value per box
     for key, values in [*((f"bbox/{k}", v) for k, v in coords.items()), *optional.items()]:
       if len(values) != n and (key not in optional or values):
         raise ValueError(f"{where}: {n} boxes but {len(values)} image/object/{key} values")
@@ -291,16 +292,17 @@ class _GroundTruthReader:
       x, y = coords["xmin"][i] * width, coords["ymin"][i] * height
       w = (coords["xmax"][i] - coords["xmin"][i]) * width
       h = (coords["ymax"][i] - coords["ymin"][i]) * height
-      ann = {"id": len(self.annotations) + 1, "image_id": image_id, "category_id": category_id,
-             "bbox": [x, y, w, h], "area": float(areas[i]) if areas else w * h,
-             "iscrowd": int(crowd[i]) if crowd else 0}
+      ann = {
+          "id": len(self.annotations) + 1, "image_id": image_id, "category_id": category_id,
+          "bbox": [x, y, w, h], "area": float(areas[i]) if areas else w * h,
+          "iscrowd": int(crowd[i]) if crowd else 0
+      }
       if masks:
         ann["segmentation"] = _mask_rle(masks[i], height, width, f"{where} object {i}")
       self.annotations.append(ann)
 
 
-def read_ground_truth(file_patterns: str | Sequence[str],
-                      items: Sequence[label_map.Item]) -> dict:
+def read_ground_truth(file_patterns: str | Sequence[str], items: Sequence[label_map.Item]) -> dict:
   """A COCO ground-truth dict from records, images in record order; categories from `items`."""
   reader = _GroundTruthReader(items)
   for path in list_files(file_patterns):
@@ -319,8 +321,10 @@ def read_ground_truth(file_patterns: str | Sequence[str],
   if unknown:
     logging.warning("Ground-truth class ids not in the label map (ignored by evaluation): %s",
                     dict(unknown))
-  return {"images": reader.images, "annotations": reader.annotations,
-          "categories": label_map.categories(items)}
+  return {
+      "images": reader.images, "annotations": reader.annotations,
+      "categories": label_map.categories(items)
+  }
 
 
 def encoded_images(files: Sequence[str]) -> tf.data.Dataset:
@@ -339,12 +343,12 @@ def encoded_images(files: Sequence[str]) -> tf.data.Dataset:
 
   def parse(path, raw):
     f = tf.io.parse_single_example(raw, features)
-    return {"image_id": tf.strings.to_number(f["image/source_id"], tf.int64),
-            "encoded": f["image/encoded"], "height": f["image/height"],
-            "width": f["image/width"],
-            "name": tf.strings.join([path, ": image id ", f["image/source_id"]])}
+    return {
+        "image_id": tf.strings.to_number(f["image/source_id"], tf.int64),
+        "encoded": f["image/encoded"], "height": f["image/height"], "width": f["image/width"],
+        "name": tf.strings.join([path, ": image id ", f["image/source_id"]])
+    }
 
   paths = tf.data.Dataset.from_tensor_slices(tf.constant(list(files), tf.string))
-  records = paths.flat_map(
-      lambda path: tf.data.TFRecordDataset(path).map(lambda raw: (path, raw)))
+  records = paths.flat_map(lambda path: tf.data.TFRecordDataset(path).map(lambda raw: (path, raw)))
   return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

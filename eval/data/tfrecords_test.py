@@ -12,10 +12,12 @@ from eval.data import label_map
 from eval.data import test_data
 from eval.data import tfrecords
 
-_KEYS = {"image/height", "image/width", "image/filename", "image/source_id", "image/key/sha256",
-         "image/encoded", "image/format", "image/object/bbox/xmin", "image/object/bbox/xmax",
-         "image/object/bbox/ymin", "image/object/bbox/ymax", "image/object/class/text",
-         "image/object/class/label", "image/object/is_crowd", "image/object/area"}
+_KEYS = {
+    "image/height", "image/width", "image/filename", "image/source_id", "image/key/sha256",
+    "image/encoded", "image/format", "image/object/bbox/xmin", "image/object/bbox/xmax",
+    "image/object/bbox/ymin", "image/object/bbox/ymax", "image/object/class/text",
+    "image/object/class/label", "image/object/is_crowd", "image/object/area"
+}
 
 
 def _examples(path):
@@ -38,9 +40,11 @@ class TfRecordsTest(absltest.TestCase):
                                      include_masks=True)
 
   def test_shards_and_counts(self):
-    self.assertEqual(self.stats, tfrecords.WriteStats(
-        num_images=4, num_annotations=4, num_skipped=2,
-        shard_paths=tuple(f"{self.prefix}-0000{i}-of-00003" for i in range(3))))
+    self.assertEqual(
+        self.stats,
+        tfrecords.WriteStats(num_images=4, num_annotations=4, num_skipped=2,
+                             shard_paths=tuple(f"{self.prefix}-0000{i}-of-00003"
+                                               for i in range(3))))
     self.assertEqual(sorted(os.listdir(os.path.dirname(self.prefix))),
                      [os.path.basename(p) for p in self.stats.shard_paths])  # no temporaries
     self.assertEqual([len(_examples(p)) for p in self.stats.shard_paths], [2, 1, 1])
@@ -73,19 +77,20 @@ class TfRecordsTest(absltest.TestCase):
     prefix = os.path.join(self.create_tempdir().full_path, "nomask")
     stats = tfrecords.write_coco(self.coco, self.dir, prefix)
     self.assertEqual(set(_examples(stats.shard_paths[0])[0].features.feature), _KEYS)
-    self.assertNotIn("segmentation", tfrecords.read_ground_truth(prefix + "-*", self.items)
-                     ["annotations"][0])
+    self.assertNotIn("segmentation",
+                     tfrecords.read_ground_truth(prefix + "-*", self.items)["annotations"][0])
 
   def test_ground_truth_round_trip(self):
     gt = tfrecords.read_ground_truth(self.prefix + "-*", self.items)
-    self.assertEqual(gt["categories"], [{"id": 1, "name": "person"}, {"id": 3, "name": "car"},
-                                        {"id": 18, "name": "dog"}])
+    self.assertEqual(
+        gt["categories"],
+        [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}, {"id": 18, "name": "dog"}])
     # Shards are read in order, and filled round-robin.
     self.assertEqual([im["id"] for im in gt["images"]], [100, 121, 107, 114])
     originals = {im["id"]: im for im in self.coco["images"]}
     for image in gt["images"]:
-      self.assertEqual(image, {k: originals[image["id"]][k]
-                               for k in ("id", "width", "height", "file_name")})
+      self.assertEqual(
+          image, {k: originals[image["id"]][k] for k in ("id", "width", "height", "file_name")})
     kept = [a for a in self.coco["annotations"] if a["id"] not in (3, 11)]
     by_image = {im["id"]: [] for im in gt["images"]}
     for ann in kept:
@@ -147,8 +152,9 @@ class TfRecordsTest(absltest.TestCase):
     self.assertEqual([a["category_id"] for a in gt["annotations"]], [1, 18])
     for a in gt["annotations"]:  # without image/object/area: the box area
       self.assertAlmostEqual(a["area"], a["bbox"][2] * a["bbox"][3])
-    with self.assertRaisesRegex(ValueError, rf"^{path}: record 0 \(image id 100\): object 1 "
-                                r"class/text 'dog' is not in the label map"):
+    with self.assertRaisesRegex(
+        ValueError, rf"^{path}: record 0 \(image id 100\): object 1 "
+        r"class/text 'dog' is not in the label map"):
       tfrecords.read_ground_truth(path, items[:1])
 
   def test_read_errors_name_file_and_record(self):
@@ -175,17 +181,20 @@ class TfRecordsTest(absltest.TestCase):
 
   def test_write_errors_leave_no_output(self):
     out = self.create_tempdir().full_path
-    broken = dict(self.coco, images=self.coco["images"] + [
-        {"id": 999, "file_name": "missing.jpg", "width": 4, "height": 4}])
+    broken = dict(
+        self.coco, images=self.coco["images"]
+        + [{"id": 999, "file_name": "missing.jpg", "width": 4, "height": 4}])
     with self.assertRaisesRegex(FileNotFoundError, "missing.jpg: cannot read image id 999"):
       tfrecords.write_coco(broken, self.dir, os.path.join(out, "r"), num_shards=2)
     wrong_size = dict(self.coco, images=[dict(self.coco["images"][0], width=65)])
-    with self.assertRaisesRegex(ValueError, r"a.jpg: image is 64x48 but the annotations say "
-                                r"65x48 \(image id 100\)"):
+    with self.assertRaisesRegex(
+        ValueError, r"a.jpg: image is 64x48 but the annotations say "
+        r"65x48 \(image id 100\)"):
       tfrecords.write_coco(wrong_size, self.dir, os.path.join(out, "r"))
     no_category = dict(self.coco, categories=self.coco["categories"][:2])
-    with self.assertRaisesRegex(ValueError, r"image id 100 \(a.jpg\): annotation 2: category_id "
-                                "18 is not in the categories"):
+    with self.assertRaisesRegex(
+        ValueError, r"image id 100 \(a.jpg\): annotation 2: category_id "
+        "18 is not in the categories"):
       tfrecords.write_coco(no_category, self.dir, os.path.join(out, "r"))
     self.assertEqual(os.listdir(out), [])
 

@@ -73,8 +73,9 @@ class DownloadCache:
     except FileNotFoundError:
       return {}
     except (OSError, ValueError) as e:
-      logging.warning("cache manifest %s is unreadable (%s); cached files will be downloaded "
-                      "again", self.manifest_path, e)
+      logging.warning(
+          "cache manifest %s is unreadable (%s); cached files will be downloaded "
+          "again", self.manifest_path, e)
       return {}
     return data.get("files", {}) if isinstance(data, dict) else {}
 
@@ -95,11 +96,14 @@ class DownloadCache:
         logging.warning("cached %s %s; downloading it again", path, problem)
         with contextlib.suppress(FileNotFoundError):
           os.unlink(path)
-      result = http_fetch.fetch(
-          url, path, sha256=sha256, offline_hint=offline_hint,
-          progress=progress or http_fetch.log_progress(_file_name(url)), **self._fetch_options)
-      self._record(url, {"file": os.path.relpath(path, self.cache_dir), "size": result.size,
-                         "sha256": result.sha256, "fetched": time.strftime("%Y-%m-%dT%H:%M:%S")})
+      result = http_fetch.fetch(url, path, sha256=sha256, offline_hint=offline_hint,
+                                progress=progress or http_fetch.log_progress(_file_name(url)),
+                                **self._fetch_options)
+      self._record(
+          url, {
+              "file": os.path.relpath(path, self.cache_dir), "size": result.size,
+              "sha256": result.sha256, "fetched": time.strftime("%Y-%m-%dT%H:%M:%S")
+          })
       return CachedFile(url, path, result.size, result.sha256)
 
   def _local(self, url: str, sha256: str | None) -> CachedFile:

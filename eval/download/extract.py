@@ -52,8 +52,10 @@ def extract(archive_path: str, target_dir: str, *, fingerprint: str | None = Non
   if fingerprint is None:
     st = os.stat(archive_path)
     fingerprint = f"size={st.st_size},mtime_ns={st.st_mtime_ns}"
-  identity = {"archive": os.path.basename(archive_path), "fingerprint": fingerprint,
-              "members": sorted(_normalise(m) for m in members) if members else None}
+  identity = {
+      "archive": os.path.basename(archive_path), "fingerprint": fingerprint,
+      "members": sorted(_normalise(m) for m in members) if members else None
+  }
   if _read_marker(target_dir) == identity:
     return target_dir
   if os.path.lexists(target_dir):

@@ -49,10 +49,10 @@ class ExtractTest(absltest.TestCase):
     self.assertEqual(os.listdir(parent) if os.path.exists(parent) else [], [])
 
   def test_good_tar_is_extracted_once_and_reused(self):
-    archive = _tar(self.path("m.tar.gz"), [
-        ("m/saved_model/saved_model.pb", b"pb"), ("m/pipeline.config", b"cfg"),
-        ("m/link.config", ("sym", "pipeline.config")),
-        ("m/hard.config", ("hard", "m/pipeline.config"))])
+    archive = _tar(self.path("m.tar.gz"), [("m/saved_model/saved_model.pb", b"pb"),
+                                           ("m/pipeline.config", b"cfg"),
+                                           ("m/link.config", ("sym", "pipeline.config")),
+                                           ("m/hard.config", ("hard", "m/pipeline.config"))])
     self.assertEqual(extract.extract(archive, self.target, fingerprint="v1"), self.target)
     with open(os.path.join(self.target, "m", "link.config")) as f:
       self.assertEqual(f.read(), "cfg")
@@ -69,8 +69,8 @@ class ExtractTest(absltest.TestCase):
     self.assertEqual(os.listdir(os.path.join(self.target, "m")), ["pipeline.config"])
 
   def test_good_zip_with_member_selection(self):
-    archive = _zip(self.path("ann.zip"), [
-        ("annotations/instances_val2017.json", "{}"), ("annotations/captions_val2017.json", "{}")])
+    archive = _zip(self.path("ann.zip"), [("annotations/instances_val2017.json", "{}"),
+                                          ("annotations/captions_val2017.json", "{}")])
     extract.extract(archive, self.target, members=["annotations/instances_val2017.json"])
     self.assertEqual(os.listdir(os.path.join(self.target, "annotations")),
                      ["instances_val2017.json"])
@@ -85,8 +85,8 @@ class ExtractTest(absltest.TestCase):
                            "outside"),
         "absolute_symlink": ([("m/l", ("sym", "/etc/passwd"))], "points outside"),
         "hardlink_escape": ([("m/h", ("hard", "../outside"))], "link 'm/h' .* points outside"),
-        "through_symlink": ([("m/l", ("sym", ".")), ("m/l/x", b"x")],
-                            "'m/l/x' lies under the symlink 'm/l'"),
+        "through_symlink": ([("m/l", ("sym", ".")),
+                             ("m/l/x", b"x")], "'m/l/x' lies under the symlink 'm/l'"),
         "device": ([("m/dev", ("chr", ""))], "'m/dev' is a device file or FIFO"),
     }
     for case, (entries, message) in cases.items():
@@ -125,6 +125,7 @@ class ExtractTest(absltest.TestCase):
 
     # Interrupted while writing files (Ctrl-C): the partial directory is removed.
     real_extract = tarfile.TarFile.extract
+
     def interrupt_late(tar, member, *args, **kwargs):
       if member.name.endswith("f10"):
         raise KeyboardInterrupt

@@ -42,7 +42,7 @@ DEFAULT_OFFLINE_HINT = (
     "a mirror or local copies with the same layout (--zoo_base_url / --coco_base_url accept "
     "http(s):// URLs and file:///path/to/dir).")
 # The overall deadline of a download of N bytes: DEADLINE_BASE_S + N / MIN_RATE seconds.
-MIN_RATE = 16 << 10            # bytes/s: 1 GB in 18 h, COCO's 241 MB annotations in 4 h
+MIN_RATE = 16 << 10  # bytes/s: 1 GB in 18 h, COCO's 241 MB annotations in 4 h
 DEADLINE_BASE_S = 120.0
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 _RETRYABLE_HTTP = {408, 425, 429, 500, 502, 503, 504}
@@ -155,8 +155,7 @@ def _copy_file(url: str, partial: str, progress: ProgressCallback | None) -> Non
 
 
 def _download(url: str, partial: str, timeout: float, retries: int, backoff: float,
-              progress: ProgressCallback | None, offline_hint: str,
-              deadline: "_Deadline") -> None:
+              progress: ProgressCallback | None, offline_hint: str, deadline: "_Deadline") -> None:
   failures = 0
   best = _size(partial)  # furthest point any attempt reached
   while True:
@@ -280,8 +279,7 @@ def _attempt(url: str, partial: str, timeout: float, progress: ProgressCallback 
       total = _content_range_total(e.headers.get("Content-Range"))
       if total == offset:
         return  # the partial file is already complete
-      logging.warning("%s: server refused to resume at byte %d (HTTP 416); restarting", url,
-                      offset)
+      logging.warning("%s: server refused to resume at byte %d (HTTP 416); restarting", url, offset)
       os.unlink(partial)
       raise _Retryable("resume refused (HTTP 416)") from None
     if e.code in _RETRYABLE_HTTP:
@@ -340,8 +338,8 @@ def _attempt(url: str, partial: str, timeout: float, progress: ProgressCallback 
           f.write(block)
           f.flush()
         except OSError as e:
-          raise (_disk_error(e, partial) if e.errno in _DISK_ERRNOS
-                 else _classify(e, f"after {received} bytes")) from None
+          raise (_disk_error(e, partial) if e.errno in _DISK_ERRNOS else _classify(
+              e, f"after {received} bytes")) from None
         received += len(block)
         meter.add(len(block))
         deadline.check(received, total)
@@ -411,6 +409,7 @@ class _Meter:
 
 def log_progress(label: str) -> ProgressCallback:
   """A progress callback that logs done/total, speed and ETA."""
+
   def callback(done: int, total: int | None, rate: float) -> None:
     mib = 1 << 20
     if total:
@@ -419,6 +418,7 @@ def log_progress(label: str) -> ProgressCallback:
                    total / mib, 100.0 * done / total, rate / mib, _duration(eta))
     else:
       logging.info("%s: %.1f MiB at %.2f MiB/s", label, done / mib, rate / mib)
+
   return callback
 
 

@@ -78,7 +78,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     else:
       self.wfile.write(body)
 
-
   def _changing(self, server, path, count, start):
     """Version 1 (ETag "v1") cut short on the first request; version 2 from then on.
 
@@ -128,7 +127,6 @@ class _ServerTest(absltest.TestCase):
 
   def assert_nothing_complete(self):
     self.assertFalse(os.path.exists(self.dest()), "a failed download left a complete-looking file")
-
 
 
 class HttpFetchTest(_ServerTest):

@@ -10,7 +10,6 @@ from absl import logging
 from configs import model_registry
 from eval.download import cache as cache_lib
 from eval.download import extract
-from eval.download import http_fetch
 
 ZOO_OFFLINE_HINT = (
     "Without network access, put the tarballs in a directory with the zoo's layout "
@@ -25,12 +24,11 @@ COCO_OFFLINE_HINT = (
 
 
 class CocoVal2017(typing.NamedTuple):
-  annotations_json: str   # instances_val2017.json
-  image_dir: str          # holds the val2017 *.jpg files
+  annotations_json: str  # instances_val2017.json
+  image_dir: str  # holds the val2017 *.jpg files
 
 
-def download_model(entry: model_registry.ZooModel,
-                   zoo_base_url: str = model_registry.ZOO_BASE_URL,
+def download_model(entry: model_registry.ZooModel, zoo_base_url: str = model_registry.ZOO_BASE_URL,
                    cache: cache_lib.DownloadCache | None = None) -> str:
   """Downloads and extracts one zoo tarball; returns the exported model directory (the one
   holding saved_model/ and pipeline.config)."""

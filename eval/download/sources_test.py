@@ -54,19 +54,21 @@ class SourcesTest(absltest.TestCase):
     super().setUp()
     self.served = self.create_tempdir("served").full_path
     name = D0.model_name
-    _write_tar_gz(os.path.join(self.served, "zoo", D0.relative_url), {
-        f"{name}/saved_model/saved_model.pb": b"fake graph",
-        f"{name}/saved_model/variables/variables.index": b"index",
-        f"{name}/checkpoint/ckpt-0.index": b"ckpt",
-        f"{name}/pipeline.config": b"model { ssd { num_classes: 90 } }",
-    })
+    _write_tar_gz(
+        os.path.join(self.served, "zoo", D0.relative_url), {
+            f"{name}/saved_model/saved_model.pb": b"fake graph",
+            f"{name}/saved_model/variables/variables.index": b"index",
+            f"{name}/checkpoint/ckpt-0.index": b"ckpt",
+            f"{name}/pipeline.config": b"model { ssd { num_classes: 90 } }",
+        })
     self.instances = json.dumps({"images": [{"id": 139}], "annotations": [], "categories": []})
-    _write_zip(os.path.join(self.served, "coco", model_registry.COCO_ANNOTATIONS_ZIP), {
-        "annotations/instances_val2017.json": self.instances,
-        "annotations/instances_train2017.json": "{}",
-    })
-    _write_zip(os.path.join(self.served, "coco", model_registry.COCO_VAL2017_IMAGES_ZIP), {
-        f"val2017/{i:012d}.jpg": b"\xff\xd8fake jpeg" for i in (139, 285, 632)})
+    _write_zip(
+        os.path.join(self.served, "coco", model_registry.COCO_ANNOTATIONS_ZIP), {
+            "annotations/instances_val2017.json": self.instances,
+            "annotations/instances_train2017.json": "{}",
+        })
+    _write_zip(os.path.join(self.served, "coco", model_registry.COCO_VAL2017_IMAGES_ZIP),
+               {f"val2017/{i:012d}.jpg": b"\xff\xd8fake jpeg" for i in (139, 285, 632)})
 
     handler = functools.partial(_CountingHandler, directory=self.served)
     self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -77,8 +79,8 @@ class SourcesTest(absltest.TestCase):
     self.addCleanup(self.server.shutdown)
     base = f"http://127.0.0.1:{self.server.server_address[1]}"
     self.zoo, self.coco = base + "/zoo", base + "/coco/"
-    self.cache = cache_lib.DownloadCache(self.create_tempdir("cache").full_path, timeout=5,
-                                         retries=1, backoff=0.01)
+    self.cache = cache_lib.DownloadCache(
+        self.create_tempdir("cache").full_path, timeout=5, retries=1, backoff=0.01)
 
   def test_model_is_downloaded_once_and_reused(self):
     model_dir = sources.download_model(D0, self.zoo, self.cache)
@@ -119,18 +121,16 @@ class SourcesTest(absltest.TestCase):
                      ["000000000139.jpg", "000000000285.jpg", "000000000632.jpg"])
     self.assertEqual(os.listdir(os.path.dirname(coco.annotations_json)),
                      ["instances_val2017.json"])  # train annotations stay in the zip
-    self.assertEqual(sorted(self.server.hits), ["/coco/annotations/annotations_trainval2017.zip",
-                                                "/coco/zips/val2017.zip"])
+    self.assertEqual(sorted(self.server.hits),
+                     ["/coco/annotations/annotations_trainval2017.zip", "/coco/zips/val2017.zip"])
     self.assertEqual(sources.download_coco_val2017(self.coco, self.cache), coco)
     self.assertLen(self.server.hits, 2)
     self.assertLen(self.cache.manifest(), 2)
 
   def test_file_urls_are_used_in_place(self):
-    model_dir = sources.download_model(D0, "file://" + os.path.join(self.served, "zoo"),
-                                       self.cache)
+    model_dir = sources.download_model(D0, "file://" + os.path.join(self.served, "zoo"), self.cache)
     self.assertTrue(os.path.isfile(os.path.join(model_dir, "pipeline.config")))
-    coco = sources.download_coco_val2017("file://" + os.path.join(self.served, "coco"),
-                                         self.cache)
+    coco = sources.download_coco_val2017("file://" + os.path.join(self.served, "coco"), self.cache)
     self.assertLen(os.listdir(coco.image_dir), 3)
     self.assertEqual(self.server.hits, [])
     self.assertEqual(self.cache.manifest(), {})

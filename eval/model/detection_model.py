@@ -27,7 +27,7 @@ class NotADetectorError(ValueError):
 class ModelPaths:
   model_dir: str
   saved_model_dir: str
-  pipeline_config: str | None   # the export's own pipeline.config, if any
+  pipeline_config: str | None  # the export's own pipeline.config, if any
   checkpoint_dir: str | None
 
 
@@ -98,9 +98,9 @@ class DetectionModel:
     self.has_masks = "detection_masks" in self.outputs
     # Images per call: the signature's batch dimension (1 for the zoo's), None for any.
     self.max_batch_size = self.input_spec.shape[0]
-    logging.info("signature %s: input %s %s %s (%s); outputs %s; device %s", SIGNATURE,
-                 self.input_name, self.input_spec.dtype.name, _shape(self.input_spec.shape),
-                 self.input_type, sorted(self.outputs), self.device)
+    logging.info("signature %s: input %s %s %s (%s); outputs %s; device %s",
+                 SIGNATURE, self.input_name, self.input_spec.dtype.name,
+                 _shape(self.input_spec.shape), self.input_type, sorted(self.outputs), self.device)
 
   def _not_a_detector(self, problem: str) -> NotADetectorError:
     return NotADetectorError(

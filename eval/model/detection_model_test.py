@@ -8,8 +8,9 @@ import tensorflow as tf
 from eval.model import detection_model
 from eval.model.testing import fake_models
 
-_TABLE = {(6, 8): fake_models.ImageDetections(
-    boxes=np.array([[0.0, 0.25, 0.5, 1.0]]), scores=np.array([0.75]), classes=np.array([3]))}
+_TABLE = {(6, 8):
+              fake_models.ImageDetections(boxes=np.array([[0.0, 0.25, 0.5, 1.0]]),
+                                          scores=np.array([0.75]), classes=np.array([3]))}
 
 
 def _image(h=6, w=8):
@@ -43,12 +44,15 @@ class DetectionModelTest(absltest.TestCase):
     self.assertIsNotNone(model.loaded)
     self.check_outputs(model)
     # The saved_model/ directory itself works too.
-    self.assertEqual(detection_model.DetectionModel(
-        os.path.join(path, "saved_model")).paths.pipeline_config, None)
+    self.assertEqual(
+        detection_model.DetectionModel(os.path.join(path, "saved_model")).paths.pipeline_config,
+        None)
 
   def test_bare_saved_model_float_input_and_masks(self):
-    table = {k: fake_models.ImageDetections(v.boxes, v.scores, v.classes,
-                                            masks=np.ones([1, 15, 15])) for k, v in _TABLE.items()}
+    table = {
+        k: fake_models.ImageDetections(v.boxes, v.scores, v.classes, masks=np.ones([1, 15, 15]))
+        for k, v in _TABLE.items()
+    }
     path = os.path.join(self.create_tempdir().full_path, "m")
     fake_models.save_table_model(path, table, input_type="float_image_tensor",
                                  exported_layout=False)
@@ -76,8 +80,9 @@ class DetectionModelTest(absltest.TestCase):
     message = str(cm.exception)
     self.assertIn("does not look like a TF2 Object Detection API export", message)
     self.assertIn("outputs detection_boxes, detection_scores, detection_classes missing", message)
-    self.assertIn("serving_default: inputs {features: float32 [None,10]} -> outputs "
-                  "{logits: float32 [None,3]}", message)
+    self.assertIn(
+        "serving_default: inputs {features: float32 [None,10]} -> outputs "
+        "{logits: float32 [None,3]}", message)
 
   def test_no_serving_default(self):
     path = fake_models.save_without_serving_default(

@@ -84,10 +84,13 @@ def _kept_indices(scores: np.ndarray, classes: np.ndarray, num: int,
 
 def _check_shapes(outputs: dict[str, np.ndarray], image_id) -> None:
   """The TF OD API output shapes ([N, 4] boxes, [N] scores and classes), or a named error."""
-  shapes = {k: np.shape(outputs[k]) for k in ("detection_boxes", "detection_scores",
-                                              "detection_classes") if k in outputs}
-  missing = [k for k in ("detection_boxes", "detection_scores", "detection_classes")
-             if k not in shapes]
+  shapes = {
+      k: np.shape(outputs[k]) for k in ("detection_boxes", "detection_scores", "detection_classes")
+      if k in outputs
+  }
+  missing = [
+      k for k in ("detection_boxes", "detection_scores", "detection_classes") if k not in shapes
+  ]
   n = int(np.prod(shapes.get("detection_scores", (0,))))
   problems = []
   if missing:
@@ -117,9 +120,10 @@ def image_results(outputs: dict[str, np.ndarray], image_id: int, height: int, wi
   boxes = np.asarray(outputs["detection_boxes"]).reshape(-1, 4)[keep]
   xywh = boxes_to_coco(boxes, height, width, box_frame)
   image_id = int(image_id)
-  bbox = [{"image_id": image_id, "category_id": int(c),
-           "bbox": [round(float(v), 4) for v in b], "score": float(s)}
-          for b, c, s in zip(xywh, classes[keep], scores[keep])]
+  bbox = [{
+      "image_id": image_id, "category_id": int(c), "bbox": [round(float(v), 4)
+                                                            for v in b], "score": float(s)
+  } for b, c, s in zip(xywh, classes[keep], scores[keep])]
   segm = []
   if with_masks and "detection_masks" in outputs and len(keep):
     box_masks = np.asarray(outputs["detection_masks"])[keep]

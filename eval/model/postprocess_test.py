@@ -9,10 +9,12 @@ from eval.model import postprocess
 
 def _outputs(boxes, scores, classes, num=None, masks=None):
   n = len(scores)
-  out = {"detection_boxes": np.asarray(boxes, np.float32).reshape(n, 4),
-         "detection_scores": np.asarray(scores, np.float32),
-         "detection_classes": np.asarray(classes, np.float32),
-         "num_detections": np.float32(n if num is None else num)}
+  out = {
+      "detection_boxes": np.asarray(boxes, np.float32).reshape(n, 4),
+      "detection_scores": np.asarray(scores, np.float32),
+      "detection_classes": np.asarray(classes, np.float32),
+      "num_detections": np.float32(n if num is None else num)
+  }
   if masks is not None:
     out["detection_masks"] = np.asarray(masks, np.float32)
   return out
@@ -23,7 +25,7 @@ def _bilinear_reframe(mask, box, height, width):
   point where the image's unit square, in box coordinates, puts it."""
   mh, mw = mask.shape
   y0, x0, y1, x1 = box
-  by0, bx0 = -y0 / (y1 - y0), -x0 / (x1 - x0)       # the unit square in box coordinates
+  by0, bx0 = -y0 / (y1 - y0), -x0 / (x1 - x0)  # the unit square in box coordinates
   by1, bx1 = (1 - y0) / (y1 - y0), (1 - x0) / (x1 - x0)
   out = np.zeros([height, width])
   for i in range(height):
@@ -45,9 +47,8 @@ def _bilinear_reframe(mask, box, height, width):
 
 class BoxesTest(parameterized.TestCase):
 
-  @parameterized.named_parameters(
-      ("landscape", 480, 640), ("portrait", 640, 427), ("square", 512, 512),
-      ("wide", 100, 1000), ("tiny", 7, 3))
+  @parameterized.named_parameters(("landscape", 480, 640), ("portrait", 640, 427),
+                                  ("square", 512, 512), ("wide", 100, 1000), ("tiny", 7, 3))
   def test_each_axis_is_scaled_by_its_own_original_size(self, height, width):
     # A box given in pixels, normalised the way the exporter normalises (by the true shape).
     x, y, w, h = 0.1 * width, 0.2 * height, 0.5 * width, 0.3 * height
@@ -63,12 +64,12 @@ class BoxesTest(parameterized.TestCase):
       postprocess.boxes_to_coco(np.zeros([1, 4]), 3, 3, "letterbox")
 
   def test_results_for_a_non_square_image(self):
-    bbox, segm = postprocess.image_results(
-        _outputs([[0.5, 0.25, 1.0, 0.75]], [0.9], [3]), image_id=7, height=200, width=400,
-        category_ids={3})
-    self.assertEqual(bbox, [{"image_id": 7, "category_id": 3, "bbox": [100.0, 100.0, 200.0,
-                                                                       100.0],
-                             "score": float(np.float32(0.9))}])
+    bbox, segm = postprocess.image_results(_outputs([[0.5, 0.25, 1.0, 0.75]], [0.9], [3]),
+                                           image_id=7, height=200, width=400, category_ids={3})
+    self.assertEqual(bbox, [{
+        "image_id": 7, "category_id": 3, "bbox": [100.0, 100.0, 200.0, 100.0], "score": float(
+            np.float32(0.9))
+    }])
     self.assertEqual(segm, [])
 
 
@@ -85,21 +86,23 @@ class SelectionTest(absltest.TestCase):
     self.assertLen(bbox, 2)
 
   def test_num_detections_is_honoured(self):
-    out = _outputs(np.tile([0, 0, 0.5, 0.5], (5, 1)), [0.9, 0.8, 0.7, 0.6, 0.5], [1] * 5,
-                   num=2)
+    out = _outputs(np.tile([0, 0, 0.5, 0.5], (5, 1)), [0.9, 0.8, 0.7, 0.6, 0.5], [1] * 5, num=2)
     bbox, _ = postprocess.image_results(out, 1, 10, 10, category_ids={1})
     self.assertEqual([r["score"] for r in bbox], [float(np.float32(s)) for s in (0.9, 0.8)])
 
   def test_outputs_of_the_wrong_shape_are_named(self):
     cases = {
-        "no detection_classes": {"detection_boxes": np.zeros([3, 4]),
-                                 "detection_scores": np.zeros([3])},
+        "no detection_classes": {
+            "detection_boxes": np.zeros([3, 4]), "detection_scores": np.zeros([3])
+        },
         r"boxes \[N, 4\].*detection_boxes \[5\]": {
             "detection_boxes": np.zeros([5]), "detection_scores": np.zeros([1]),
-            "detection_classes": np.ones([1])},
+            "detection_classes": np.ones([1])
+        },
         r"detection_boxes \[2, 4\], detection_scores \[3\]": {
             "detection_boxes": np.zeros([2, 4]), "detection_scores": np.zeros([3]),
-            "detection_classes": np.ones([3])},
+            "detection_classes": np.ones([3])
+        },
     }
     for message, outputs in cases.items():
       with self.subTest(message), self.assertRaisesRegex(
@@ -118,8 +121,8 @@ class SelectionTest(absltest.TestCase):
   def test_batch(self):
     out = {k: np.stack([v, v]) for k, v in _outputs([[0, 0, 1, 1]], [0.5], [2]).items()}
     bbox, _ = postprocess.batch_results(out, [4, 5], [10, 20], [30, 40], {2})
-    self.assertEqual([(r["image_id"], r["bbox"]) for r in bbox],
-                     [(4, [0.0, 0.0, 30.0, 10.0]), (5, [0.0, 0.0, 40.0, 20.0])])
+    self.assertEqual([(r["image_id"], r["bbox"]) for r in bbox], [(4, [0.0, 0.0, 30.0, 10.0]),
+                                                                  (5, [0.0, 0.0, 40.0, 20.0])])
 
 
 class MaskTest(absltest.TestCase):
@@ -162,11 +165,13 @@ class MaskTest(absltest.TestCase):
     self.assertLen(segm, 1)
     self.assertEqual(segm[0]["category_id"], 1)
     self.assertNotIn("bbox", segm[0])  # like the TF OD API: pycocotools derives it from the mask
-    decoded = coco_mask.decode({"size": segm[0]["segmentation"]["size"],
-                                "counts": segm[0]["segmentation"]["counts"].encode()})
+    decoded = coco_mask.decode({
+        "size": segm[0]["segmentation"]["size"], "counts": segm[0]["segmentation"]
+                                                           ["counts"].encode()
+    })
     self.assertEqual(decoded.shape, (20, 30))
-    self.assertEqual(int(coco_mask.area({"size": [20, 30],
-                                         "counts": segm[0]["segmentation"]["counts"]})), 150)
+    self.assertEqual(
+        int(coco_mask.area({"size": [20, 30], "counts": segm[0]["segmentation"]["counts"]})), 150)
     _, no_segm = postprocess.image_results(out, 3, 20, 30, {1}, with_masks=False)
     self.assertEqual(no_segm, [])
 

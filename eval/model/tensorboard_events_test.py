@@ -21,12 +21,16 @@ class TensorboardEventsTest(absltest.TestCase):
 
   def test_scalars_and_rewrite(self):
     out = self.create_tempdir().full_path
-    metrics = {"DetectionBoxes_Precision/mAP": 0.25,
-               "DetectionBoxes_Recall/AR@100 ByCategory/person": -1.0}
+    metrics = {
+        "DetectionBoxes_Precision/mAP": 0.25, "DetectionBoxes_Recall/AR@100 ByCategory/person": -1.0
+    }
     first = tensorboard_events.write_scalars(out, metrics, step=7)
-    self.assertEqual(_read(first), {
-        "DetectionBoxes_Precision/mAP": (7, 0.25, "scalars"),
-        "DetectionBoxes_Recall/AR@100 ByCategory/person": (7, -1.0, "scalars")})
+    self.assertEqual(
+        _read(first), {
+            "DetectionBoxes_Precision/mAP":
+                (7, 0.25, "scalars"), "DetectionBoxes_Recall/AR@100 ByCategory/person":
+                    (7, -1.0, "scalars")
+        })
     second = tensorboard_events.write_scalars(out, {"DetectionBoxes_Precision/mAP": 0.5})
     self.assertEqual(glob.glob(os.path.join(out, "events.out.tfevents.*")), [second])
     self.assertEqual(_read(second), {"DetectionBoxes_Precision/mAP": (0, 0.5, "scalars")})

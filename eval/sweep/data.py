@@ -39,18 +39,18 @@ def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
   start = time.perf_counter()
   logging.info("COCO 2017 val: from %s (cache %s)", coco_base_url, cache.cache_dir)
   coco = sources.download_coco_val2017(coco_base_url, cache)
-  logging.info("COCO 2017 val ready in %.1fs: %s, %s", time.perf_counter() - start,
-               coco.annotations_json, coco.image_dir)
+  logging.info("COCO 2017 val ready in %.1fs: %s, %s",
+               time.perf_counter() - start, coco.annotations_json, coco.image_dir)
   start = time.perf_counter()
   source, identity = model_evaluation.coco_json_source(coco.annotations_json, coco.image_dir)
-  num_images = (source.num_images if max_images is None
-                else min(max_images, source.num_images))
-  sweep_id = {"version": SWEEP_VERSION,
-              "annotations_sha256": http_fetch.sha256_of(coco.annotations_json),
-              "num_images": num_images, "max_images": max_images, "area_source": area_source}
-  logging.info("ground truth: %d images, %d annotations, %d categories (%.1fs)",
-               source.num_images, len(source.ground_truth["annotations"]),
-               len(source.ground_truth["categories"]), time.perf_counter() - start)
+  num_images = (source.num_images if max_images is None else min(max_images, source.num_images))
+  sweep_id = {
+      "version": SWEEP_VERSION, "annotations_sha256": http_fetch.sha256_of(coco.annotations_json),
+      "num_images": num_images, "max_images": max_images, "area_source": area_source
+  }
+  logging.info("ground truth: %d images, %d annotations, %d categories (%.1fs)", source.num_images,
+               len(source.ground_truth["annotations"]), len(source.ground_truth["categories"]),
+               time.perf_counter() - start)
   return PreparedData(
       source=source, identity=identity, sweep_id=sweep_id,
       description=f"{num_images} COCO val2017 images; object areas from {area_source}.")

@@ -24,8 +24,8 @@ def read_json(path: str) -> Any | None:
     return None
 
 
-def complete_result(model_dir: str, sweep_id: Mapping[str, Any]
-                    ) -> tuple[results.ModelRunResult | None, str]:
+def complete_result(model_dir: str,
+                    sweep_id: Mapping[str, Any]) -> tuple[results.ModelRunResult | None, str]:
   """(the results, "") if OUT/<model> holds complete results for `sweep_id`, else
   (None, why not)."""
   path = os.path.join(model_dir, results.METRICS)
@@ -44,8 +44,10 @@ def complete_result(model_dir: str, sweep_id: Mapping[str, Any]
     return None, f"metrics.json was made with other {', '.join(differs)}"
   if len(run.primary.stats) != 12 or not run.metrics:
     return None, "metrics.json is incomplete"
-  missing = [n for n in (results.DETECTIONS, results.PER_CATEGORY_CSV)
-             if not os.path.isfile(os.path.join(model_dir, n))]
+  missing = [
+      n for n in (results.DETECTIONS, results.PER_CATEGORY_CSV)
+      if not os.path.isfile(os.path.join(model_dir, n))
+  ]
   if missing:
     return None, f"{', '.join(missing)} missing"
   return run, ""
@@ -66,16 +68,17 @@ class LoggedOnce:
   def previous(self) -> dict | None:
     """The record of a task logged with this fingerprint, or None."""
     record = read_json(self.record_path)
-    if isinstance(record, dict) and all(record.get(k) == v
-                                        for k, v in self.fingerprint.items()):
+    if isinstance(record, dict) and all(record.get(k) == v for k, v in self.fingerprint.items()):
       return record
     return None
 
   def save(self, closed, **fields) -> dict:
     """Records the closed task (a clearml_session CloseResult) and returns the record."""
-    record = {"task_id": closed.task_id, **fields, "offline": closed.offline,
-              "session_folder": closed.session_folder, "session_zip": closed.session_zip,
-              "upload_command": closed.upload_command, "web_url": closed.web_url,
-              **self.fingerprint, "logged": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    record = {
+        "task_id": closed.task_id, **fields, "offline": closed.offline,
+        "session_folder": closed.session_folder, "session_zip": closed.session_zip,
+        "upload_command": closed.upload_command, "web_url": closed.web_url,
+        **self.fingerprint, "logged": time.strftime("%Y-%m-%dT%H:%M:%S")
+    }
     atomic_io.write_json(self.record_path, record)
     return record

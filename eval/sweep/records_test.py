@@ -42,17 +42,17 @@ class CompleteResultTest(absltest.TestCase):
   def test_reasons(self):
     self.assertEqual(records.complete_result(self.dir, _SWEEP_ID), (None, "no metrics.json yet"))
     self.write(_run(sweep=None))
-    self.assertEqual(records.complete_result(self.dir, _SWEEP_ID)[1],
-                     "metrics.json was not written by this sweep")
+    self.assertEqual(
+        records.complete_result(self.dir, _SWEEP_ID)[1],
+        "metrics.json was not written by this sweep")
     self.write(_run(sweep={**_SWEEP_ID, "max_images": 5, "annotations_sha256": "x"}))
-    self.assertEqual(records.complete_result(self.dir, _SWEEP_ID)[1],
-                     "metrics.json was made with other annotations_sha256, max_images")
+    self.assertEqual(
+        records.complete_result(self.dir, _SWEEP_ID)[1],
+        "metrics.json was made with other annotations_sha256, max_images")
     self.write(_run(sweep=_SWEEP_ID, stats=10))
-    self.assertEqual(records.complete_result(self.dir, _SWEEP_ID)[1],
-                     "metrics.json is incomplete")
+    self.assertEqual(records.complete_result(self.dir, _SWEEP_ID)[1], "metrics.json is incomplete")
     self.write(_run(sweep=_SWEEP_ID), results.DETECTIONS)
-    self.assertEqual(records.complete_result(self.dir, _SWEEP_ID)[1],
-                     "per_category.csv missing")
+    self.assertEqual(records.complete_result(self.dir, _SWEEP_ID)[1], "per_category.csv missing")
     self.write(_run(sweep=_SWEEP_ID), results.DETECTIONS, results.PER_CATEGORY_CSV)
     run, why = records.complete_result(self.dir, _SWEEP_ID)
     self.assertEqual((run, why), (_run(sweep=_SWEEP_ID), ""))

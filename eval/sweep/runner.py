@@ -52,23 +52,23 @@ class SweepSettings:
   zoo_base_url: str
   coco_base_url: str
   options: model_evaluation.EvaluationOptions
-  project: str                       # ClearML project
-  comparison_task: str               # ClearML task comparing the models
-  tags: tuple[str, ...] = ()         # ClearML tags of every task
-  program: str = "sweep"             # how messages name the binary
+  project: str  # ClearML project
+  comparison_task: str  # ClearML task comparing the models
+  tags: tuple[str, ...] = ()  # ClearML tags of every task
+  program: str = "sweep"  # how messages name the binary
 
 
 @dataclasses.dataclass
 class Outcome:
   """What became of one model in this run."""
   entry: model_registry.ZooModel
-  status: str = "pending"            # done, reused, FAILED
+  status: str = "pending"  # done, reused, FAILED
   error: str | None = None
   result: model_result.ModelResult | None = None
   seconds: float = 0.0
   stages: dict[str, float] = dataclasses.field(default_factory=dict)
-  clearml: dict | None = None        # the clearml.json record
-  started: float = 0.0               # time.perf_counter() when its run began
+  clearml: dict | None = None  # the clearml.json record
+  started: float = 0.0  # time.perf_counter() when its run began
 
 
 def error_text(e: BaseException) -> str:
@@ -92,8 +92,8 @@ class Sweep:
   def __init__(self, entries: Sequence[model_registry.ZooModel], settings: SweepSettings,
                data: data_lib.PreparedData, cache: cache_lib.DownloadCache, *,
                family: Sequence[model_registry.ZooModel] | None = None,
-               executor_options: executor_options_lib.ExecutorOptions | None = None,
-               tracker=None, observers: Sequence[StageObserver] = ()):
+               executor_options: executor_options_lib.ExecutorOptions | None = None, tracker=None,
+               observers: Sequence[StageObserver] = ()):
     self.entries = list(entries)
     self.family = list(family if family is not None else entries)
     self.executor_options = (executor_options
@@ -103,8 +103,8 @@ class Sweep:
     self.cache = cache
     self.tracker = tracker
     self.observers = tuple(observers)
-    self.closed_sessions: list[tuple[str, object]] = []   # (task name, CloseResult)
-    self.failures: list[str] = []                          # not tied to one model
+    self.closed_sessions: list[tuple[str, object]] = []  # (task name, CloseResult)
+    self.failures: list[str] = []  # not tied to one model
 
   def _model_out(self, entry) -> str:
     return os.path.join(self.settings.out_dir, entry.model_name)
@@ -128,8 +128,8 @@ class Sweep:
       outcome.error = error_text(e)
       label = self._label(entry)
       logging.error("%s FAILED: %s\n%s", label, outcome.error, traceback.format_exc())
-      print(f"\n{self.settings.program}: {label} FAILED:\n  {outcome.error}\n",
-            file=sys.stderr, flush=True)
+      print(f"\n{self.settings.program}: {label} FAILED:\n  {outcome.error}\n", file=sys.stderr,
+            flush=True)
       self._finish(entry, outcome)
 
   def _finish(self, entry, outcome: Outcome) -> None:
@@ -142,14 +142,14 @@ class Sweep:
     """Stage 1: complete results of an earlier run for the same data (then logged and done),
     or the model downloaded and its inference job (None when reused)."""
     label, model_out = self._label(entry), self._model_out(entry)
-    logging.info("=== %s: %s%s", label, "".join(f"{t}, " for t in _family_tags(entry)),
-                 entry.title)
+    logging.info("=== %s: %s%s", label, "".join(f"{t}, " for t in _family_tags(entry)), entry.title)
     run, why = records.complete_result(model_out, self.data.model_sweep_id(entry.model_name))
     if run is not None and not self.settings.options.force_inference:
       outcome.status = "reused"
-      logging.info("%s: reused: complete results from an earlier run in %s (delete it or "
-                   "pass --force_inference to run it again)", label,
-                   os.path.join(model_out, results.METRICS))
+      logging.info(
+          "%s: reused: complete results from an earlier run in %s (delete it or "
+          "pass --force_inference to run it again)", label,
+          os.path.join(model_out, results.METRICS))
       self._done(entry, outcome, run)
       return None
     logging.info("%s: %s", label, "--force_inference" if run is not None else why)
@@ -176,19 +176,22 @@ class Sweep:
       logging.info("%s: %s %.1fs", label, _STAGE_LABELS.get(stage, stage), seconds)
       self._notify(stage, entry)
 
-    sweep = {**self.data.model_sweep_id(entry.model_name), "key": entry.key,
-             "model_url": entry.url(self.settings.zoo_base_url),
-             "coco_base_url": self.settings.coco_base_url}
-    run = model_evaluation.evaluate_detections(
-        self.data.source, self._model_out(entry), self.settings.options, ran,
-        identity=dict(self.data.identity), sweep=sweep, on_stage=on_stage)
+    sweep = {
+        **self.data.model_sweep_id(entry.model_name), "key": entry.key,
+        "model_url": entry.url(self.settings.zoo_base_url),
+        "coco_base_url": self.settings.coco_base_url
+    }
+    run = model_evaluation.evaluate_detections(self.data.source, self._model_out(entry),
+                                               self.settings.options, ran,
+                                               identity=dict(self.data.identity), sweep=sweep,
+                                               on_stage=on_stage)
     outcome.status = "done"
     self._done(entry, outcome, run)
 
   def _done(self, entry, outcome: Outcome, run: results.ModelRunResult) -> None:
     """Stage 3: the model's results kept, and logged to ClearML once."""
-    outcome.result = model_result.ModelResult(
-        model_info(entry), run, os.path.join(self._model_out(entry), results.METRICS))
+    outcome.result = model_result.ModelResult(model_info(entry), run,
+                                              os.path.join(self._model_out(entry), results.METRICS))
     if self.tracker is not None:
       stage_start = time.perf_counter()
       outcome.clearml = self._log_model(self._label(entry), entry)
@@ -204,16 +207,16 @@ class Sweep:
                               {"metrics_sha256": http_fetch.sha256_of(metrics_path)})
     record = once.previous()
     if record is not None:
-      logging.info("%s: ClearML task already logged (%s, %s): not logged again (delete %s to "
-                   "log again)", label, record.get("task_id"),
-                   record.get("session_zip") or record.get("web_url") or "online",
-                   once.record_path)
+      logging.info(
+          "%s: ClearML task already logged (%s, %s): not logged again (delete %s to "
+          "log again)", label, record.get("task_id"),
+          record.get("session_zip") or record.get("web_url") or "online", once.record_path)
       return record
     result = model_result.load_model_result(metrics_path, model_info(entry))
-    session = self.tracker.start_task(
-        entry.model_name, self.settings.project,
-        pipeline_config=self._pipeline_config(label, entry, result),
-        task_type="testing", tags=[*self.settings.tags, entry.key, *_family_tags(entry)])
+    session = self.tracker.start_task(entry.model_name, self.settings.project,
+                                      pipeline_config=self._pipeline_config(label, entry, result),
+                                      task_type="testing",
+                                      tags=[*self.settings.tags, entry.key, *_family_tags(entry)])
     try:
       count = clearml_report.report_model(session, result)
     finally:
@@ -223,15 +226,14 @@ class Sweep:
     return once.save(closed, project=self.settings.project, task_name=entry.model_name,
                      scalars=count)
 
-  def _pipeline_config(self, label: str, entry, result: model_result.ModelResult
-                       ) -> str | None:
+  def _pipeline_config(self, label: str, entry, result: model_result.ModelResult) -> str | None:
     """The model's pipeline.config to attach to its task (downloaded again if evicted)."""
     config = result.run.model.get("pipeline_config")
     if config and os.path.isfile(config):
       return config
     try:  # reused results whose extracted tarball has left the cache
-      return os.path.join(sources.download_model(entry, self.settings.zoo_base_url,
-                                                 self.cache), "pipeline.config")
+      return os.path.join(sources.download_model(entry, self.settings.zoo_base_url, self.cache),
+                          "pipeline.config")
     except (http_fetch.FetchError, OSError, ValueError) as e:
       logging.warning("%s: no pipeline.config to attach to the task: %s", label, e)
       return None
@@ -245,8 +247,9 @@ class Sweep:
       run, _ = records.complete_result(self._model_out(entry),
                                        self.data.model_sweep_id(entry.model_name))
       if run is not None:
-        finished.append(model_result.ModelResult(
-            model_info(entry), run, os.path.join(self._model_out(entry), results.METRICS)))
+        finished.append(
+            model_result.ModelResult(model_info(entry), run,
+                                     os.path.join(self._model_out(entry), results.METRICS)))
     return finished
 
   def run(self) -> list[Outcome]:
@@ -289,8 +292,11 @@ class Sweep:
       logging.warning("no model finished: no report, no comparison task")
       return
     start = time.perf_counter()
-    self._guarded("the HTML report", lambda: logging.info("report: %s", html_report.write_report(
-        self.settings.out_dir, finished, description=self.data.description)))
+    self._guarded(
+        "the HTML report", lambda: logging.info(
+            "report: %s",
+            html_report.write_report(self.settings.out_dir, finished, description=self.data.
+                                     description)))
     if self.tracker is not None:
       self._guarded("the ClearML comparison task", lambda: self.log_comparison(finished))
     logging.info("comparison and report: %.1fs", time.perf_counter() - start)
@@ -302,9 +308,9 @@ class Sweep:
         {"models": {r.info.task_name: http_fetch.sha256_of(r.metrics_path) for r in finished}})
     record = once.previous()
     if record is not None:
-      logging.info("ClearML comparison of these %d models already logged (%s): not logged "
-                   "again (delete %s to log again)", len(finished), record.get("task_id"),
-                   once.record_path)
+      logging.info(
+          "ClearML comparison of these %d models already logged (%s): not logged "
+          "again (delete %s to log again)", len(finished), record.get("task_id"), once.record_path)
       return
     task = self.settings.comparison_task
     session = self.tracker.start_task(task, self.settings.project, task_type="qc",
@@ -314,8 +320,7 @@ class Sweep:
     finally:
       closed = session.close()
     self.closed_sessions.append((task, closed))
-    logging.info("ClearML comparison task %s logged (%d models)", closed.task_id,
-                 len(finished))
+    logging.info("ClearML comparison task %s logged (%d models)", closed.task_id, len(finished))
     once.save(closed, project=self.settings.project, task_name=task)
 
   def _guarded(self, what: str, step: Callable[[], None]) -> None:
@@ -325,8 +330,7 @@ class Sweep:
     except Exception as e:  # pylint: disable=broad-except
       text = error_text(e)
       logging.error("%s FAILED: %s\n%s", what, text, traceback.format_exc())
-      print(f"\n{self.settings.program}: {what} FAILED:\n  {text}\n", file=sys.stderr,
-            flush=True)
+      print(f"\n{self.settings.program}: {what} FAILED:\n  {text}\n", file=sys.stderr, flush=True)
       self.failures.append(f"{what}: {text}")
 
 

@@ -18,19 +18,22 @@ def _pct(result: model_result.ModelResult | None, stat: str) -> str:
 def summary_table(outcomes: Sequence[runner.Outcome]) -> str:
   """model, status, AP, AP50, AR100 (in %) and time, one row per model."""
   header = ["model", "status", "AP", "AP50", "AR100", "time"]
-  rows = [[o.entry.model_name, o.status, _pct(o.result, "AP"), _pct(o.result, "AP50"),
-           _pct(o.result, "AR100"), f"{o.seconds:.1f}s"] for o in outcomes]
+  rows = [[
+      o.entry.model_name, o.status,
+      _pct(o.result, "AP"),
+      _pct(o.result, "AP50"),
+      _pct(o.result, "AR100"), f"{o.seconds:.1f}s"
+  ] for o in outcomes]
   widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
   lines = []
   for row in [header] + rows:
-    lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                           for i, (c, w) in enumerate(zip(row, widths))))
+    lines.append("  ".join(
+        c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
   lines.insert(1, "  ".join("-" * w for w in widths))
   return "\n".join(lines)
 
 
-def print_summary(program: str, sweep: runner.Sweep, outcomes: Sequence[runner.Outcome]
-                  ) -> None:
+def print_summary(program: str, sweep: runner.Sweep, outcomes: Sequence[runner.Outcome]) -> None:
   """The end of a sweep's output: table, errors, sweet spot, offline sessions, report path."""
   print(f"\n{program} summary (AP, AP50, AR100 in %):")
   print(summary_table(outcomes))

@@ -81,13 +81,13 @@ def per_category_rows(result: model_result.ModelResult) -> list[list[Any]]:
   """Header + one row per category (sorted by AP, best first; no ground truth last)."""
   header = ["category id", "category", "supercategory"] + list(result.stat_names)
   rows = sorted(result.per_category, key=lambda r: (_sort_key(r.stats[0]), r.name))
-  return [header] + [[row.id, row.name, result.supercategory(row.name)]
-                     + [_cell(v) for v in row.stats] for row in rows]
+  return [header
+         ] + [[row.id, row.name, result.supercategory(row.name)] + [_cell(v) for v in row.stats]
+              for row in rows]
 
 
 def report_model(target: Any, result: model_result.ModelResult, iteration: int = 0,
-                 bar_stats: Sequence[str] = DEFAULT_BAR_STATS,
-                 upload_files: bool = True) -> int:
+                 bar_stats: Sequence[str] = DEFAULT_BAR_STATS, upload_files: bool = True) -> int:
   """Logs one model's evaluation; returns the number of scalars reported."""
   logger = _logger(target)
   for key, value in result.metrics.items():
@@ -104,10 +104,9 @@ def report_model(target: Any, result: model_result.ModelResult, iteration: int =
       rows = sorted((r for r in result.per_category if not formatting.is_missing(r.stats[i])),
                     key=lambda r: (-r.stats[i], r.name))
       if rows:
-        logger.report_histogram(
-            title=f"per-category {stat}", series=stat, iteration=iteration,
-            values=[r.stats[i] for r in rows], xlabels=[r.name for r in rows],
-            xaxis="category", yaxis=formatting.STAT_LABELS.get(stat, stat))
+        logger.report_histogram(title=f"per-category {stat}", series=stat, iteration=iteration,
+                                values=[r.stats[i] for r in rows], xlabels=[r.name for r in rows],
+                                xaxis="category", yaxis=formatting.STAT_LABELS.get(stat, stat))
 
   area_rows = [["object area", "AP", "AR@100"]]
   ap_values, ar_values = [], []
@@ -123,24 +122,24 @@ def report_model(target: Any, result: model_result.ModelResult, iteration: int =
   logger.report_histogram(title="AP and AR by object area", series="AR@100", values=ar_values,
                           xlabels=list(AREAS), iteration=iteration, xaxis="object area",
                           yaxis="value")
-  logger.report_table(title="AP and AR by object area", series=result.iou_type,
-                      iteration=iteration, table_plot=area_rows)
+  logger.report_table(title="AP and AR by object area", series=result.iou_type, iteration=iteration,
+                      table_plot=area_rows)
 
   for name, value in zip(result.stat_names, result.stats):
     logger.report_single_value(name=name, value=float(value))
   info = result.info
   logger.report_single_value(name="phi", value=info.phi)
-  for name, value in (("input size", info.input_size),
-                      ("published COCO mAP (%)", info.published_map),
-                      ("published speed (ms)", info.published_ms),
-                      ("AP points per published ms", result.ap_per_ms)):
+  for name, value in (("input size", info.input_size), ("published COCO mAP (%)",
+                                                        info.published_map),
+                      ("published speed (ms)", info.published_ms), ("AP points per published ms",
+                                                                    result.ap_per_ms)):
     if value is not None:
       logger.report_single_value(name=name, value=float(value))
 
   task = _task(target)
   if upload_files and task is not None:
-    for name, path in ((results_lib.METRICS, result.metrics_path),
-                       (results_lib.PER_CATEGORY_CSV, result.per_category_csv)):
+    for name, path in ((results_lib.METRICS, result.metrics_path), (results_lib.PER_CATEGORY_CSV,
+                                                                    result.per_category_csv)):
       if path:
         task.upload_artifact(name=name, artifact_object=path, wait_on_upload=True)
   logger.flush()
@@ -152,8 +151,8 @@ def _lines(logger, title: str, series: str, points: Sequence[tuple[float, float]
   if not points:
     return
   logger.report_scatter2d(title=title, series=series, scatter=[list(p) for p in points],
-                          iteration=iteration, xaxis=xaxis, yaxis=yaxis,
-                          labels=list(labels), mode="lines+markers")
+                          iteration=iteration, xaxis=xaxis, yaxis=yaxis, labels=list(labels),
+                          mode="lines+markers")
 
 
 def _vs_phi(results: Sequence[model_result.ModelResult], value_of) -> tuple[list, list]:
@@ -169,23 +168,22 @@ def _vs_phi(results: Sequence[model_result.ModelResult], value_of) -> tuple[list
 def models_table(results: Sequence[model_result.ModelResult]) -> list[list[Any]]:
   """Header + one row per model (by phi): registry info, the statistics, AP points per ms."""
   stat_names = list(results[0].stat_names) if results else list(formatting.STAT_NAMES)
-  header = (["model", "task", "phi", "input size", "published mAP (%)", "published ms"]
-            + stat_names + ["AP points per ms"])
+  header = (["model", "task", "phi", "input size", "published mAP (%)", "published ms"] + stat_names
+            + ["AP points per ms"])
   rows = [header]
   for r in model_result.by_phi(results):
     info = r.info
-    rows.append([info.key, info.task_name, info.phi,
-                 info.input_size if info.input_size is not None else formatting.MISSING,
-                 info.published_map if info.published_map is not None else formatting.MISSING,
-                 info.published_ms if info.published_ms is not None else formatting.MISSING]
-                + [_cell(r.stat(n)) if n in r.stat_names else formatting.MISSING
-                   for n in stat_names]
+    rows.append([
+        info.key, info.task_name, info.phi, info.input_size if info.input_size is not None else
+        formatting.MISSING, info.published_map if info.published_map is not None else formatting.
+        MISSING, info.published_ms if info.published_ms is not None else formatting.MISSING
+    ] + [_cell(r.stat(n)) if n in r.stat_names else formatting.MISSING for n in stat_names]
                 + [_cell(r.ap_per_ms) if r.ap_per_ms is not None else formatting.MISSING])
   return rows
 
 
-def category_by_model_table(results: Sequence[model_result.ModelResult], stat: str = "AP"
-                            ) -> list[list[Any]]:
+def category_by_model_table(results: Sequence[model_result.ModelResult],
+                            stat: str = "AP") -> list[list[Any]]:
   """Header + one row per category: its `stat` for every model (by phi) and the gain.
 
   Sorted by the most accurate model's value, best first; "–" without ground truth.
@@ -208,9 +206,8 @@ def category_by_model_table(results: Sequence[model_result.ModelResult], stat: s
   return [header] + [row for _, _, row in body]
 
 
-def report_comparison(target: Any, results: Sequence[model_result.ModelResult],
-                      iteration: int = 0, per_supercategory: bool = True
-                      ) -> sweet_spot.SweetSpot | None:
+def report_comparison(target: Any, results: Sequence[model_result.ModelResult], iteration: int = 0,
+                      per_supercategory: bool = True) -> sweet_spot.SweetSpot | None:
   """Logs the comparison of several models (any subset of D0-D7); returns the sweet spot."""
   logger = _logger(target)
   results = model_result.by_phi(results)
@@ -222,15 +219,14 @@ def report_comparison(target: Any, results: Sequence[model_result.ModelResult],
   points, labels = _vs_phi(results, lambda r: r.stat("AP"))
   _lines(logger, "mAP vs compound scaling factor", "measured", points, labels, PHI_AXIS,
          "mAP (AP @[.50:.95])", iteration)
-  points, labels = _vs_phi(results, lambda r: None if r.info.published_map is None
-                           else r.info.published_map / 100.0)
-  _lines(logger, "mAP vs compound scaling factor", "published (TF2 zoo)", points, labels,
-         PHI_AXIS, "mAP (AP @[.50:.95])", iteration)
+  points, labels = _vs_phi(
+      results, lambda r: None if r.info.published_map is None else r.info.published_map / 100.0)
+  _lines(logger, "mAP vs compound scaling factor", "published (TF2 zoo)", points, labels, PHI_AXIS,
+         "mAP (AP @[.50:.95])", iteration)
   groups = (("AP vs compound scaling factor", ("AP", "AP50", "AP75"), "AP"),
-            ("AP by object area vs compound scaling factor",
-             ("AP_small", "AP_medium", "AP_large"), "AP"),
-            ("AR vs compound scaling factor",
-             ("AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large"), "AR"))
+            ("AP by object area vs compound scaling factor", ("AP_small", "AP_medium", "AP_large"),
+             "AP"), ("AR vs compound scaling factor", ("AR1", "AR10", "AR100", "AR_small",
+                                                       "AR_medium", "AR_large"), "AR"))
   for title, stats, yaxis in groups:
     for stat in stats:
       if stat in results[0].stat_names:
@@ -240,15 +236,15 @@ def report_comparison(target: Any, results: Sequence[model_result.ModelResult],
   # Per category.
   for name, supercategory in model_result.supercategories(results).items():
     points, labels = _vs_phi(results, lambda r, n=name: r.category_stat(n, "AP"))
-    _lines(logger, "per-category mAP vs scaling factor", name, points, labels, PHI_AXIS,
-           "mAP", iteration)
+    _lines(logger, "per-category mAP vs scaling factor", name, points, labels, PHI_AXIS, "mAP",
+           iteration)
     if per_supercategory:
-      _lines(logger, f"per-category mAP vs scaling factor: {supercategory}",
-             name, points, labels, PHI_AXIS, "mAP", iteration)
+      _lines(logger, f"per-category mAP vs scaling factor: {supercategory}", name, points, labels,
+             PHI_AXIS, "mAP", iteration)
 
   # Tables.
-  logger.report_table(title="models x statistics", series=results[0].iou_type,
-                      iteration=iteration, table_plot=models_table(results))
+  logger.report_table(title="models x statistics", series=results[0].iou_type, iteration=iteration,
+                      table_plot=models_table(results))
   logger.report_table(title="per-category mAP by model", series=results[0].iou_type,
                       iteration=iteration, table_plot=category_by_model_table(results))
 

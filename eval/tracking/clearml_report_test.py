@@ -18,8 +18,8 @@ from eval.tracking import formatting
 from eval.tracking.testing import synthetic_results
 
 _ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
-        "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE",
-        "CLEARML_CONFIG_FILE", "TRAINS_CONFIG_FILE")
+        "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE", "CLEARML_CONFIG_FILE",
+        "TRAINS_CONFIG_FILE")
 
 
 def _events(session_folder):
@@ -42,8 +42,10 @@ def _plots(events):
 
 
 def _summary(events):
-  return {e["variant"]: e["value"] for e in events
-          if e["type"] == "training_stats_scalar" and e["metric"] == "Summary"}
+  return {
+      e["variant"]: e["value"] for e in events
+      if e["type"] == "training_stats_scalar" and e["metric"] == "Summary"
+  }
 
 
 class ClearMLReportTest(absltest.TestCase):
@@ -66,8 +68,7 @@ class ClearMLReportTest(absltest.TestCase):
       session = tracker.start_task(result.info.task_name, project="tracking-test")
       cls.scalar_count = clearml_report.report_model(session, result)
       cls.closed[result.info.key] = session.close()
-    session = tracker.start_task("efficientdet comparison", project="tracking-test",
-                                 task_type="qc")
+    session = tracker.start_task("efficientdet comparison", project="tracking-test", task_type="qc")
     cls.spot = clearml_report.report_comparison(session, cls.results)
     cls.closed["comparison"] = session.close()
     cls.seconds = time.monotonic() - start
@@ -100,8 +101,8 @@ class ClearMLReportTest(absltest.TestCase):
       self.assertAlmostEqual(
           scalars[("DetectionBoxes_Precision", "mAP@.75IOU ByCategory/dog")]["value"],
           result.category_stat("dog", "AP75"), places=6)
-      self.assertEqual(scalars[("DetectionBoxes_PerformanceByCategory",
-                                "mAP/hair drier")]["value"], -1.0)
+      self.assertEqual(scalars[("DetectionBoxes_PerformanceByCategory", "mAP/hair drier")]["value"],
+                       -1.0)
 
   def test_per_category_table_and_bars(self):
     for result in self.results:
@@ -109,8 +110,8 @@ class ClearMLReportTest(absltest.TestCase):
       table = plots[("per-category statistics", "bbox")]["data"][0]
       self.assertEqual(table["type"], "table")
       header = table["header"]["values"]
-      self.assertEqual(header, ["category id", "category", "supercategory"]
-                       + list(formatting.STAT_NAMES))
+      self.assertEqual(header,
+                       ["category id", "category", "supercategory"] + list(formatting.STAT_NAMES))
       columns = table["cells"]["values"]  # column-major
       names = columns[1]
       self.assertLen(names, 80)
@@ -129,8 +130,10 @@ class ClearMLReportTest(absltest.TestCase):
       self.assertEqual(bars["y"][bars["x"].index("person")], result.category_stat("person"))
       area = plots[("AP and AR by object area", "AP")]["data"][0]
       self.assertEqual(area["x"], ["small", "medium", "large"])
-      self.assertEqual(area["y"], [result.stat("AP_small"), result.stat("AP_medium"),
-                                   result.stat("AP_large")])
+      self.assertEqual(area["y"],
+                       [result.stat("AP_small"),
+                        result.stat("AP_medium"),
+                        result.stat("AP_large")])
       summary = _summary(self.events[result.info.key])
       self.assertAlmostEqual(summary["AP"], result.stat("AP"))
       self.assertEqual(summary["phi"], result.info.phi)
@@ -159,23 +162,23 @@ class ClearMLReportTest(absltest.TestCase):
     small = plots[("AP by object area vs compound scaling factor", "AP_small")]["data"][0]
     self.assertEqual(small["y"], [d0.stat("AP_small"), d1.stat("AP_small")])
 
-    per_category = {v: p for (m, v), p in plots.items()
-                    if m == "per-category mAP vs scaling factor"}
+    per_category = {
+        v: p for (m, v), p in plots.items() if m == "per-category mAP vs scaling factor"
+    }
     self.assertLen(per_category, 79)  # every category with ground truth
     for name in ("person", "toothbrush", "traffic light"):
       series = per_category[name]["data"][0]
       self.assertEqual(series["x"], [0, 1])
       self.assertEqual(series["y"], [d0.category_stat(name), d1.category_stat(name)])
     animals = {v for (m, v) in plots if m == "per-category mAP vs scaling factor: animal"}
-    self.assertEqual(animals, {n for _, n, s in synthetic_results.COCO_CATEGORIES
-                               if s == "animal"})
+    self.assertEqual(animals, {n for _, n, s in synthetic_results.COCO_CATEGORIES if s == "animal"})
 
     table = plots[("models x statistics", "bbox")]["data"][0]
     columns = table["cells"]["values"]
     self.assertEqual(columns[0], ["d0", "d1"])
     header = table["header"]["values"]
-    self.assertEqual(columns[header.index("AP")], [round(d0.stat("AP"), 4),
-                                                   round(d1.stat("AP"), 4)])
+    self.assertEqual(columns[header.index("AP")],
+                     [round(d0.stat("AP"), 4), round(d1.stat("AP"), 4)])
     by_model = plots[("per-category mAP by model", "bbox")]["data"][0]
     self.assertEqual(by_model["header"]["values"][:4], ["category", "supercategory", "d0", "d1"])
     self.assertLen(by_model["cells"]["values"][0], 80)

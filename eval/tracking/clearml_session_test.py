@@ -21,9 +21,8 @@ from eval.tracking import clearml_session
 
 flags.DEFINE_string("tracking_test_marker", "marker-value", "A flag that must reach the task.")
 
-_ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
-        "CLEARML_WEB_HOST", "CLEARML_FILES_HOST", "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE",
-        "TRAINS_OFFLINE_MODE",
+_ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY", "CLEARML_WEB_HOST",
+        "CLEARML_FILES_HOST", "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE",
         "CLEARML_CONFIG_FILE", "TRAINS_CONFIG_FILE", "CLEARML_API_HOST_VERIFY_CERT")
 
 
@@ -61,8 +60,10 @@ class ClearMLSessionTest(absltest.TestCase):
     os.makedirs(self.home)
     self.cache = os.path.join(self.root, "cache")
     saved = {k: os.environ.get(k) for k in _ENV + ("HOME", "CLEARML_CACHE_DIR")}
-    self.addCleanup(lambda: [os.environ.pop(k, None) if v is None else
-                             os.environ.__setitem__(k, v) for k, v in saved.items()])
+    self.addCleanup(lambda: [
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        for k, v in saved.items()
+    ])
     for k in _ENV:
       os.environ.pop(k, None)
     os.environ["HOME"] = self.home
@@ -96,8 +97,7 @@ class ClearMLSessionTest(absltest.TestCase):
     self.assertTrue(session.offline)
     self.assertIn("no ClearML server configured", session.why)
     self.assertTrue(session.task_id.startswith("offline-"))
-    self.assertEqual(session.session_folder,
-                     os.path.join(self.cache, "offline", session.task_id))
+    self.assertEqual(session.session_folder, os.path.join(self.cache, "offline", session.task_id))
     session.logger.report_scalar("DetectionBoxes_Precision", "mAP", 0.336, 0)
     result = session.close()
     self.assertLess(time.monotonic() - start, 30)
@@ -117,8 +117,8 @@ class ClearMLSessionTest(absltest.TestCase):
     with open(os.path.join(session.session_folder, "task.json")) as f:
       task = json.load(f)
     self.assertEqual(task["name"], "efficientdet_d0_coco17_tpu-32")
-    self.assertEqual(
-        task["hyperparams"]["TF_DEFINE"]["tracking_test_marker"]["value"], "marker-value")
+    self.assertEqual(task["hyperparams"]["TF_DEFINE"]["tracking_test_marker"]["value"],
+                     "marker-value")
     self.assertIn("num_classes: 90", task["configuration"]["pipeline.config"]["value"])
 
     # A second task in the same process (the sweep's next model) gets the flags too.
@@ -126,8 +126,8 @@ class ClearMLSessionTest(absltest.TestCase):
     second.close()
     with open(os.path.join(second.session_folder, "task.json")) as f:
       task = json.load(f)
-    self.assertEqual(
-        task["hyperparams"]["TF_DEFINE"]["tracking_test_marker"]["value"], "marker-value")
+    self.assertEqual(task["hyperparams"]["TF_DEFINE"]["tracking_test_marker"]["value"],
+                     "marker-value")
 
   def test_user_config_is_merged(self):
     port = _closed_port()
@@ -198,8 +198,8 @@ class ClearMLSessionTest(absltest.TestCase):
     self.addCleanup(server.server_close)
     self.addCleanup(server.shutdown)
     self._configure_server(server.server_address[1])
-    self.assertIsNone(clearml_session.check_server(f"http://127.0.0.1:{server.server_address[1]}",
-                                                   timeout=2))
+    self.assertIsNone(
+        clearml_session.check_server(f"http://127.0.0.1:{server.server_address[1]}", timeout=2))
     session, error, seconds = _run_bounded(
         lambda: self.tracker.start_task("t", project="tracking-test"), 30)
     self.assertIsNone(error)

@@ -19,10 +19,18 @@ _DEFAULT_SPECS = coco_metrics.stat_specs(("all", "small", "medium", "large"), (1
 STAT_NAMES = tuple(coco_metrics.short_names(_DEFAULT_SPECS))
 TF_KEYS = tuple(spec.key for spec in _DEFAULT_SPECS)
 STAT_LABELS = {
-    "AP": "AP @[.50:.95] (mAP)", "AP50": "AP @.50", "AP75": "AP @.75",
-    "AP_small": "AP small", "AP_medium": "AP medium", "AP_large": "AP large",
-    "AR1": "AR @1 det", "AR10": "AR @10 dets", "AR100": "AR @100 dets",
-    "AR_small": "AR small", "AR_medium": "AR medium", "AR_large": "AR large",
+    "AP": "AP @[.50:.95] (mAP)",
+    "AP50": "AP @.50",
+    "AP75": "AP @.75",
+    "AP_small": "AP small",
+    "AP_medium": "AP medium",
+    "AP_large": "AP large",
+    "AR1": "AR @1 det",
+    "AR10": "AR @10 dets",
+    "AR100": "AR @100 dets",
+    "AR_small": "AR small",
+    "AR_medium": "AR medium",
+    "AR_large": "AR large",
 }
 MISSING = "\u2013"  # shown for -1 (no ground truth) and absent values
 

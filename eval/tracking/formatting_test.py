@@ -20,8 +20,8 @@ class FormattingTest(absltest.TestCase):
 
   def test_stat_tables(self):
     self.assertEqual(formatting.STAT_NAMES,
-                     ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
-                      "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large"))
+                     ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10",
+                      "AR100", "AR_small", "AR_medium", "AR_large"))
     self.assertEqual(formatting.TF_KEYS[0], "Precision/mAP")
     self.assertEqual(formatting.TF_KEYS[-1], "Recall/AR@100 (large)")
     self.assertEqual(set(formatting.STAT_LABELS), set(formatting.STAT_NAMES))

@@ -65,12 +65,13 @@ def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
 
 # --- figures ------------------------------------------------------------------------------------
 
+
 def _plot_vs_phi(results: Sequence[model_result.ModelResult]) -> Figure:
   fig = Figure(figsize=(15, 4.6))
   axes = fig.subplots(1, 3)
   phis = [r.info.phi for r in results]
-  groups = (("Average precision", ("AP", "AP50", "AP75")),
-            ("AP by object area", ("AP_small", "AP_medium", "AP_large")),
+  groups = (("Average precision", ("AP", "AP50", "AP75")), ("AP by object area",
+                                                            ("AP_small", "AP_medium", "AP_large")),
             ("Average recall", ("AR1", "AR10", "AR100")))
   for ax, (title, stats) in zip(axes, groups):
     for stat in stats:
@@ -101,8 +102,9 @@ def _plot_speed(results: Sequence[model_result.ModelResult],
                 spot: sweet_spot.SweetSpot | None) -> Figure:
   fig = Figure(figsize=(8, 5.2))
   ax = fig.subplots()
-  timed = sorted((r for r in results if r.info.published_ms and
-                  not formatting.is_missing(r.stat("AP"))), key=lambda r: r.info.published_ms)
+  timed = sorted(
+      (r for r in results if r.info.published_ms and not formatting.is_missing(r.stat("AP"))),
+      key=lambda r: r.info.published_ms)
   if timed:
     xs = [r.info.published_ms for r in timed]
     ax.plot(xs, [r.stat("AP") * 100 for r in timed], marker="o", label="measured mAP")
@@ -114,14 +116,14 @@ def _plot_speed(results: Sequence[model_result.ModelResult],
     if pub:
       ax.plot(*zip(*pub), linestyle="--", marker="x", color="gray", label="published mAP")
     if spot is not None:
-      marks = (("knee", spot.knee, "tab:red", "s"),
-               ("most AP per ms", spot.best_ap_per_ms, "tab:green", "D"))
+      marks = (("knee", spot.knee, "tab:red", "s"), ("most AP per ms", spot.best_ap_per_ms,
+                                                     "tab:green", "D"))
       for label, key, color, marker in marks:
         r = next((r for r in timed if r.info.key == key), None)
         if r is not None:
           ax.scatter([r.info.published_ms], [r.stat("AP") * 100], s=160, facecolors="none",
-                     edgecolors=color, marker=marker, linewidths=2,
-                     label=f"{label}: {key.upper()}", zorder=5)
+                     edgecolors=color, marker=marker, linewidths=2, label=f"{label}: {key.upper()}",
+                     zorder=5)
   else:
     ax.text(0.5, 0.5, "no published speeds", ha="center", transform=ax.transAxes)
   ax.set_xlabel("published speed (ms per image, TF2 zoo, V100)")
@@ -135,8 +137,9 @@ def _plot_speed(results: Sequence[model_result.ModelResult],
 def _category_order(results: Sequence[model_result.ModelResult]) -> list[str]:
   best = max(results, key=lambda r: (not formatting.is_missing(r.stat("AP")), r.stat("AP")))
   names = model_result.common_categories(results)
-  return sorted(names, key=lambda n: (formatting.is_missing(best.category_stat(n)),
-                                      -best.category_stat(n), n))
+  return sorted(
+      names, key=lambda n:
+      (formatting.is_missing(best.category_stat(n)), -best.category_stat(n), n))
 
 
 def _plot_heatmap(results: Sequence[model_result.ModelResult]) -> Figure:
@@ -202,8 +205,7 @@ def _plot_small_multiples(results: Sequence[model_result.ModelResult]) -> Figure
   return fig
 
 
-def selected_categories(results: Sequence[model_result.ModelResult], count: int = 5
-                        ) -> list[str]:
+def selected_categories(results: Sequence[model_result.ModelResult], count: int = 5) -> list[str]:
   """The `count` categories gaining most and the `count` gaining least from first to last model."""
   first, last = results[0], results[-1]
   gains = [(last.category_stat(n) - first.category_stat(n), n)
@@ -216,8 +218,7 @@ def selected_categories(results: Sequence[model_result.ModelResult], count: int 
   return [n for _, n in gains[:count]] + [n for _, n in gains[-count:]]
 
 
-def _plot_selected(results: Sequence[model_result.ModelResult], names: Sequence[str]
-                   ) -> Figure:
+def _plot_selected(results: Sequence[model_result.ModelResult], names: Sequence[str]) -> Figure:
   fig = Figure(figsize=(9, 5.4))
   ax = fig.subplots()
   half = (len(names) + 1) // 2
@@ -243,14 +244,17 @@ def _plot_selected(results: Sequence[model_result.ModelResult], names: Sequence[
 
 # --- tables -------------------------------------------------------------------------------------
 
+
 def models_csv_rows(results: Sequence[model_result.ModelResult]) -> list[list[Any]]:
   stat_names = list(results[0].stat_names)
-  rows = [["model", "task_name", "phi", "input_size", "published_map_percent",
-           "published_ms", "iou_type"] + stat_names + ["ap_points_per_ms"]]
+  rows = [[
+      "model", "task_name", "phi", "input_size", "published_map_percent", "published_ms", "iou_type"
+  ] + stat_names + ["ap_points_per_ms"]]
   for r in results:
     i = r.info
-    rows.append([i.key, i.task_name, i.phi, i.input_size, i.published_map, i.published_ms,
-                 r.iou_type] + [r.stat(n) for n in stat_names] + [r.ap_per_ms])
+    rows.append(
+        [i.key, i.task_name, i.phi, i.input_size, i.published_map, i.published_ms, r.iou_type]
+        + [r.stat(n) for n in stat_names] + [r.ap_per_ms])
   return [[("" if v is None else v) for v in row] for row in rows]
 
 
@@ -261,8 +265,7 @@ def category_csv_rows(results: Sequence[model_result.ModelResult]) -> list[list[
       ids.setdefault(row.name, row.id)
   rows = [["category_id", "category", "supercategory"] + [r.info.key for r in results]]
   for n, sup in model_result.supercategories(results).items():
-    rows.append([ids.get(n, ""), n, sup]
-                + [r.category_stat(n) for r in results])
+    rows.append([ids.get(n, ""), n, sup] + [r.category_stat(n) for r in results])
   return rows
 
 
@@ -284,8 +287,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: i
       cls = ' class="num"' if k >= numeric_from else ""
       cells.append(f"<td{cls}>{v}</td>")
     body.append("<tr>" + "".join(cells) + "</tr>")
-  return (f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>'
-          + "".join(body) + "</tbody></table>")
+  return (f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>' + "".join(body)
+          + "</tbody></table>")
 
 
 _CSS = """
@@ -316,8 +319,7 @@ def _rel_link(path: str | None, report_dir: str, label: str) -> str:
   return f'<a href="{html.escape(rel)}">{html.escape(label)}</a>'
 
 
-def _model_files(result: model_result.ModelResult, out_dir: str
-                 ) -> tuple[str | None, str | None]:
+def _model_files(result: model_result.ModelResult, out_dir: str) -> tuple[str | None, str | None]:
   default_dir = os.path.join(out_dir, result.info.task_name)
   metrics = result.metrics_path or os.path.join(default_dir, results_lib.METRICS)
   per_cat = result.per_category_csv or os.path.join(os.path.dirname(metrics),
@@ -367,24 +369,27 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   # Models x statistics, by phi; best value of each column in bold.
   stat_names = list(results[0].stat_names)
   best = {n: max((r.stat(n) for r in results), default=-1) for n in stat_names}
-  header = (["model", "phi", "input", "published mAP", "published ms"]
-            + [n for n in stat_names] + ["AP per ms", "files"])
+  header = (["model", "phi", "input", "published mAP", "published ms"] + [n for n in stat_names]
+            + ["AP per ms", "files"])
   rows = []
   for r in results:
     metrics_path, csv_path = _model_files(r, out_dir)
-    cells = [f"<b>{html.escape(r.info.key.upper())}</b><br><small>"
-             f"{html.escape(r.info.task_name)}</small>", str(r.info.phi),
-             str(r.info.input_size) if r.info.input_size else formatting.MISSING,
-             (formatting.fmt(r.info.published_map, 1) if r.info.published_map
-              else formatting.MISSING),
-             f"{r.info.published_ms:g}" if r.info.published_ms else formatting.MISSING]
+    cells = [
+        f"<b>{html.escape(r.info.key.upper())}</b><br><small>"
+        f"{html.escape(r.info.task_name)}</small>",
+        str(r.info.phi),
+        str(r.info.input_size) if r.info.input_size else formatting.MISSING,
+        (formatting.fmt(r.info.published_map, 1) if r.info.published_map else formatting.MISSING),
+        f"{r.info.published_ms:g}" if r.info.published_ms else formatting.MISSING
+    ]
     for n in stat_names:
       v = r.stat(n)
       text = _pct(v)
       cells.append(f"<b>{text}</b>" if not formatting.is_missing(v) and v == best[n] else text)
     cells.append(formatting.fmt(r.ap_per_ms, 3))
-    cells.append(_rel_link(metrics_path, report_dir, "metrics.json") + " · "
-                 + _rel_link(csv_path, report_dir, "per_category.csv"))
+    cells.append(
+        _rel_link(metrics_path, report_dir, "metrics.json") + " · "
+        + _rel_link(csv_path, report_dir, "per_category.csv"))
     rows.append(cells)
   models_table = _table(header, rows, numeric_from=1)
 
@@ -400,25 +405,23 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
     row = [html.escape(n), html.escape(supercategory[n])] + [_pct(v) for v in values]
     if len(results) > 1:
       a, b = values[0], values[-1]
-      row.append(formatting.MISSING if formatting.is_missing(a) or formatting.is_missing(b)
-                 else f"{(b - a) * 100:+.1f}")
+      row.append(formatting.MISSING if formatting.is_missing(a) or formatting.is_missing(b) else
+                 f"{(b - a) * 100:+.1f}")
     cat_rows.append(row)
   category_table = _table(cat_header, cat_rows, numeric_from=2)
 
   first = results[0]
   params = first.run.primary.params
-  evaluated = (
-      f"{len(results)} model(s): "
-      + ", ".join(f"{html.escape(r.info.key.upper())} (phi {r.info.phi}, "
-                  f"{r.info.input_size or '?'} px)" for r in results)
-      + f". IoU type <code>{html.escape(first.iou_type)}</code>; "
-      + f"{len(model_result.common_categories(results))} categories"
-      + (f"; {params['num_images']} images" if params.get("num_images") else "")
-      + (f"; object areas from <code>{html.escape(str(first.run.area_source))}</code>"
-         if first.run.area_source else "") + ".")
+  evaluated = (f"{len(results)} model(s): "
+               + ", ".join(f"{html.escape(r.info.key.upper())} (phi {r.info.phi}, "
+                           f"{r.info.input_size or '?'} px)" for r in results)
+               + f". IoU type <code>{html.escape(first.iou_type)}</code>; "
+               + f"{len(model_result.common_categories(results))} categories" +
+               (f"; {params['num_images']} images" if params.get("num_images") else "") +
+               (f"; object areas from <code>{html.escape(str(first.run.area_source))}</code>"
+                if first.run.area_source else "") + ".")
   hint = html.escape(spot.text) if spot else "No valid AP: no sweet spot."
-  downloads = " · ".join(f'<a href="{n}">{n}</a> ({html.escape(t)})'
-                         for n, (t, _) in csvs.items())
+  downloads = " · ".join(f'<a href="{n}">{n}</a> ({html.escape(t)})' for n, (t, _) in csvs.items())
   pngs = " · ".join(f'<a href="{n}">{n}</a>' for n, _, _ in figures)
   page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -458,6 +461,7 @@ CSV: <a href="category_ap_by_model.csv">category_ap_by_model.csv</a>.</p>
 
 
 # --- command line -------------------------------------------------------------------------------
+
 
 def results_from_out(out_dir: str) -> list[model_result.ModelResult]:
   """The EfficientDet results under OUT/<task_name>/metrics.json (zoo info from the TF2 zoo)."""

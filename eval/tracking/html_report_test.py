@@ -40,8 +40,9 @@ class HtmlReportTest(absltest.TestCase):
     # Three models written as //eval:evaluate_model writes them, one model only in memory.
     cls.results = synthetic_results.write_synthetic_results(cls.out, ["d0", "d3", "d7"])
     info = synthetic_results.efficientdet_info("d1")
-    cls.results.append(model_result.ModelResult(
-        info, synthetic_results.synthetic_run(info, no_ground_truth=("hair drier",))))
+    cls.results.append(
+        model_result.ModelResult(
+            info, synthetic_results.synthetic_run(info, no_ground_truth=("hair drier",))))
     start = time.monotonic()
     cls.index = html_report.write_report(cls.out, cls.results)
     cls.seconds = time.monotonic() - start
@@ -80,9 +81,9 @@ class HtmlReportTest(absltest.TestCase):
 
   def test_no_external_urls(self):
     for tag, name, value in self.refs:
-      self.assertFalse(re.match(r"^\s*([a-z][a-z0-9+.-]*:|//)", value, re.I)
-                       and not value.startswith("data:image/png;base64,"),
-                       f"<{tag} {name}={value[:60]}>")
+      self.assertFalse(
+          re.match(r"^\s*([a-z][a-z0-9+.-]*:|//)", value, re.I)
+          and not value.startswith("data:image/png;base64,"), f"<{tag} {name}={value[:60]}>")
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", self.page)
     self.assertNotRegex(text, r"(?i)(https?:|ftp:|//[a-z0-9-]+\.[a-z]|@import|url\()")
 
@@ -116,8 +117,7 @@ class HtmlReportTest(absltest.TestCase):
   def test_category_csv_matches_input(self):
     rows = _read_csv(os.path.join(self.report_dir, "category_ap_by_model.csv"))
     header, body = rows[0], rows[1:]
-    self.assertEqual(header, ["category_id", "category", "supercategory", "d0", "d1", "d3",
-                              "d7"])
+    self.assertEqual(header, ["category_id", "category", "supercategory", "d0", "d1", "d3", "d7"])
     self.assertLen(body, 80)
     by_key = {r.info.key: r for r in self.results}
     for row in body:
@@ -141,14 +141,14 @@ class HtmlReportTest(absltest.TestCase):
     self.assertIn("4 model(s)", self.page)
     # -1 is shown as a dash: hair drier has no ground truth in these results.
     row = re.search(r"<tr><td>hair drier</td>.*?</tr>", self.page).group(0)
-    self.assertEqual(row, "<tr><td>hair drier</td><td>indoor</td>"
-                     + f'<td class="num">{formatting.MISSING}</td>' * 5 + "</tr>")
+    self.assertEqual(
+        row, "<tr><td>hair drier</td><td>indoor</td>"
+        + f'<td class="num">{formatting.MISSING}</td>' * 5 + "</tr>")
     self.assertNotIn(">-1", self.page)
     self.assertNotIn(">-100.0", self.page)
     # Category table sorted by the most accurate model's mAP (D7), best first.
     d7 = next(r for r in self.results if r.info.key == "d7")
-    best_first = sorted((c for c in d7.per_category if c.stats[0] >= 0),
-                        key=lambda c: -c.stats[0])
+    best_first = sorted((c for c in d7.per_category if c.stats[0] >= 0), key=lambda c: -c.stats[0])
     positions = [self.page.index(f"<td>{c.name}</td><td>") for c in best_first[:5]]
     self.assertEqual(positions, sorted(positions))
 

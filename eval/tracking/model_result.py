@@ -152,6 +152,7 @@ def supercategories(model_results: Sequence[ModelResult]) -> dict[str, str]:
   """
   out = {}
   for name in common_categories(model_results):
-    out[name] = next((s for s in (r.supercategory(name) for r in model_results)
-                      if s != OTHER_SUPERCATEGORY), OTHER_SUPERCATEGORY)
+    out[name] = next(
+        (s for s in (r.supercategory(name) for r in model_results) if s != OTHER_SUPERCATEGORY),
+        OTHER_SUPERCATEGORY)
   return out

@@ -16,10 +16,9 @@ _NAMES = ("AP", "AP50")
 def _run(categories, ap=0.5) -> results.ModelRunResult:
   """A two-statistic run; categories: (id, name, supercategory or None, AP)."""
   evaluation = results.IouTypeResult(
-      iou_type="bbox", stat_names=_NAMES, stats=(ap, ap + 0.25),
-      per_category=tuple(results.CategoryResult(cid, name, (cat_ap, -1.0), sup)
-                         for cid, name, sup, cat_ap in categories),
-      params={"num_images": 2})
+      iou_type="bbox", stat_names=_NAMES, stats=(ap, ap + 0.25), per_category=tuple(
+          results.CategoryResult(cid, name, (cat_ap, -1.0), sup)
+          for cid, name, sup, cat_ap in categories), params={"num_images": 2})
   return results.ModelRunResult(evaluations=(evaluation,), metrics={"DetectionBoxes_mAP": ap})
 
 
@@ -41,8 +40,10 @@ class ModelResultTest(absltest.TestCase):
   def setUp(self):
     super().setUp()
     self.info = synthetic_results.efficientdet_info("d0")
-    self.result = model_result.ModelResult(self.info, _run(
-        [(1, "person", "person", 0.75), (18, "dog", "animal", -1.0), (7, "thing", None, 0.25)]))
+    self.result = model_result.ModelResult(
+        self.info,
+        _run([(1, "person", "person", 0.75), (18, "dog", "animal", -1.0),
+              (7, "thing", None, 0.25)]))
 
   def test_properties(self):
     r = self.result
@@ -71,16 +72,17 @@ class ModelResultTest(absltest.TestCase):
 
   def test_across_results(self):
     d1 = synthetic_results.efficientdet_info("d1")
-    other = model_result.ModelResult(d1, _run(
-        [(5, "airplane", "vehicle", 0.5), (7, "thing", "misc", 0.5), (1, "person", None, 0.5)]))
-    self.assertEqual([r.info.key for r in model_result.by_phi([other, self.result])],
-                     ["d0", "d1"])
+    other = model_result.ModelResult(
+        d1,
+        _run([(5, "airplane", "vehicle", 0.5), (7, "thing", "misc", 0.5),
+              (1, "person", None, 0.5)]))
+    self.assertEqual([r.info.key for r in model_result.by_phi([other, self.result])], ["d0", "d1"])
     self.assertEqual(model_result.common_categories([self.result, other]),
                      ["person", "dog", "thing", "airplane"])
     # The first supercategory a ground truth gives; their order of first appearance.
     supercategories = model_result.supercategories([self.result, other])
-    self.assertEqual(supercategories, {"person": "person", "dog": "animal", "thing": "misc",
-                                       "airplane": "vehicle"})
+    self.assertEqual(supercategories,
+                     {"person": "person", "dog": "animal", "thing": "misc", "airplane": "vehicle"})
     self.assertEqual(list(dict.fromkeys(supercategories.values())),
                      ["person", "animal", "misc", "vehicle"])
 

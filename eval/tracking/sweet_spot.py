@@ -45,19 +45,21 @@ def sweet_spot(results: Sequence[model_result.ModelResult]) -> SweetSpot | None:
     ys = [r.stat("AP") for r in timed]
     y0, y1 = min(ys), max(ys)
     if x1 > x0 and y1 > y0:
+
       def above_chord(r):
         x = (r.info.published_ms - x0) / (x1 - x0)
         y = (r.stat("AP") - ys[0]) / (y1 - y0)
         y_line = (ys[-1] - ys[0]) / (y1 - y0) * x
         return y - y_line
+
       best = max(timed[1:-1], key=above_chord)
       knee = best.info.key if above_chord(best) > 0 else None
   for prev, cur in zip([None] + timed[:-1], timed):
     if prev is None or cur.info.published_ms == prev.info.published_ms:
       marginal.append((cur.info.key, None))
     else:
-      marginal.append((cur.info.key, (cur.stat("AP") - prev.stat("AP")) * 100.0
-                       / (cur.info.published_ms - prev.info.published_ms)))
+      marginal.append((cur.info.key, (cur.stat("AP") - prev.stat("AP")) * 100.0 /
+                       (cur.info.published_ms - prev.info.published_ms)))
   parts = [f"Most accurate: {most.info.key.upper()} (AP {most.stat('AP') * 100:.1f})."]
   if best_ratio is not None:
     parts.append(f"Most accuracy per ms: {best_ratio.info.key.upper()} "
@@ -68,8 +70,8 @@ def sweet_spot(results: Sequence[model_result.ModelResult]) -> SweetSpot | None:
                  f"at {k.info.published_ms:g} ms); beyond it each extra ms buys less AP.")
   steps = [f"{k.upper()} +{g:.3f}" for k, g in marginal if g is not None]
   if steps:
-    parts.append("AP points gained per extra ms over the next faster model: "
-                 + ", ".join(steps) + ".")
+    parts.append("AP points gained per extra ms over the next faster model: " + ", ".join(steps)
+                 + ".")
   return SweetSpot(most_accurate=most.info.key,
                    best_ap_per_ms=best_ratio.info.key if best_ratio else None, knee=knee,
                    marginal=tuple(marginal), text=" ".join(parts))

@@ -34,16 +34,15 @@ class SweetSpotTest(absltest.TestCase):
     gain = (d1.stat("AP") - d0.stat("AP")) * 100.0 / (54 - 39)
     self.assertAlmostEqual(spot.marginal[1][1], gain)
     self.assertEqual(
-        spot.text,
-        f"Most accurate: D1 (AP {d1.stat('AP') * 100:.1f}). "
+        spot.text, f"Most accurate: D1 (AP {d1.stat('AP') * 100:.1f}). "
         f"Most accuracy per ms: D0 ({d0.ap_per_ms:.3f} AP points per published ms). "
         f"AP points gained per extra ms over the next faster model: D1 +{gain:.3f}.")
 
   def test_without_speeds_or_valid_ap(self):
     self.assertIsNone(sweet_spot.sweet_spot([]))
     d0 = _result("d0")
-    no_ap = dataclasses.replace(d0.run, evaluations=(
-        dataclasses.replace(d0.run.primary, stats=(-1.0,) * 12),))
+    no_ap = dataclasses.replace(
+        d0.run, evaluations=(dataclasses.replace(d0.run.primary, stats=(-1.0,) * 12),))
     self.assertIsNone(sweet_spot.sweet_spot([model_result.ModelResult(d0.info, no_ap)]))
     untimed = sweet_spot.sweet_spot([_result("d0", published_ms=None)])
     self.assertEqual(untimed.most_accurate, "d0")

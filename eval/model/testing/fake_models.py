@@ -20,10 +20,10 @@ MASK_SIZE = 15  # box-relative masks, like Mask R-CNN's 33x33
 @dataclasses.dataclass
 class ImageDetections:
   """What the model returns for one image: normalised [ymin, xmin, ymax, xmax] boxes."""
-  boxes: np.ndarray                 # [n, 4]
-  scores: np.ndarray                # [n]
-  classes: np.ndarray               # [n], 1-based label-map ids
-  masks: np.ndarray | None = None   # [n, MASK_SIZE, MASK_SIZE] box-relative, in [0, 1]
+  boxes: np.ndarray  # [n, 4]
+  scores: np.ndarray  # [n]
+  classes: np.ndarray  # [n], 1-based label-map ids
+  masks: np.ndarray | None = None  # [n, MASK_SIZE, MASK_SIZE] box-relative, in [0, 1]
 
 
 def _tables(table: dict[tuple[int, int], ImageDetections], num_classes: int, masks: bool):
@@ -49,17 +49,23 @@ def _tables(table: dict[tuple[int, int], ImageDetections], num_classes: int, mas
         m[:n] = det.masks
       mask_rows.append(m)
   out = {
-      "sizes": np.asarray(sizes, np.int32).reshape(-1, 2),
-      "detection_boxes": np.asarray(boxes, np.float32).reshape(-1, MAX_DETECTIONS, 4),
-      "detection_scores": np.asarray(scores, np.float32).reshape(-1, MAX_DETECTIONS),
-      "detection_classes": np.asarray(classes, np.float32).reshape(-1, MAX_DETECTIONS),
-      "detection_multiclass_scores": np.asarray(multi, np.float32).reshape(
-          -1, MAX_DETECTIONS, num_classes + 1),
-      "num_detections": np.asarray(nums, np.float32),
+      "sizes":
+          np.asarray(sizes, np.int32).reshape(-1, 2),
+      "detection_boxes":
+          np.asarray(boxes, np.float32).reshape(-1, MAX_DETECTIONS, 4),
+      "detection_scores":
+          np.asarray(scores, np.float32).reshape(-1, MAX_DETECTIONS),
+      "detection_classes":
+          np.asarray(classes, np.float32).reshape(-1, MAX_DETECTIONS),
+      "detection_multiclass_scores":
+          np.asarray(multi, np.float32).reshape(-1, MAX_DETECTIONS, num_classes + 1),
+      "num_detections":
+          np.asarray(nums, np.float32),
   }
   if masks:
-    out["detection_masks"] = np.asarray(mask_rows, np.float32).reshape(
-        -1, MAX_DETECTIONS, MASK_SIZE, MASK_SIZE)
+    out["detection_masks"] = np.asarray(mask_rows,
+                                        np.float32).reshape(-1, MAX_DETECTIONS, MASK_SIZE,
+                                                            MASK_SIZE)
   return out
 
 
@@ -87,8 +93,8 @@ class _TableModel(tf.Module):
     for key, table in self._outputs.items():
       value = tf.gather(table, row) if table.shape[0] else tf.zeros(table.shape[1:], table.dtype)
       value = tf.where(found, value, tf.zeros_like(value))
-      out[key] = tf.tile(value[tf.newaxis], tf.concat([[batch], tf.ones_like(
-          tf.shape(value))], axis=0))
+      out[key] = tf.tile(value[tf.newaxis],
+                         tf.concat([[batch], tf.ones_like(tf.shape(value))], axis=0))
     # Like the exporter: anchor indices and raw (pre-NMS) outputs are there too.
     out["detection_anchor_indices"] = tf.zeros([batch, MAX_DETECTIONS], tf.float32)
     out["raw_detection_boxes"] = tf.zeros([batch, 10, 4], tf.float32)
@@ -125,6 +131,7 @@ def save_table_model(path: str, table: dict[tuple[int, int], ImageDetections], *
     def decode(encoded):
       image = tf.io.decode_image(encoded[0], channels=3, expand_animations=False)
       return module.detect(image[tf.newaxis])
+
     fn = tf.function(decode, input_signature=[spec])
   else:
     raise ValueError(f"unknown input_type {input_type!r}")
@@ -146,6 +153,7 @@ def save_non_detector(path: str) -> str:
   @tf.function(input_signature=[tf.TensorSpec([None, 10], tf.float32, name="features")])
   def classify(features):
     return {"logits": tf.matmul(features, module.w)}
+
   module.classify = classify
   tf.saved_model.save(module, path, signatures={"serving_default": classify})
   return path
@@ -157,6 +165,7 @@ def save_without_serving_default(path: str) -> str:
   @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8)])
   def other(images):
     return {"detection_boxes": tf.zeros([1, 100, 4])}
+
   module.other = other
   tf.saved_model.save(module, path, signatures={"predict": other})
   return path

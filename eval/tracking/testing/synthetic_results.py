@@ -27,33 +27,85 @@ from eval.tracking import model_result
 
 # Test data: mscoco_label_map.pbtxt's (id, display_name) with COCO's supercategory.
 COCO_CATEGORIES = (
-    (1, "person", "person"), (2, "bicycle", "vehicle"), (3, "car", "vehicle"),
-    (4, "motorcycle", "vehicle"), (5, "airplane", "vehicle"), (6, "bus", "vehicle"),
-    (7, "train", "vehicle"), (8, "truck", "vehicle"), (9, "boat", "vehicle"),
-    (10, "traffic light", "outdoor"), (11, "fire hydrant", "outdoor"),
-    (13, "stop sign", "outdoor"), (14, "parking meter", "outdoor"), (15, "bench", "outdoor"),
-    (16, "bird", "animal"), (17, "cat", "animal"), (18, "dog", "animal"),
-    (19, "horse", "animal"), (20, "sheep", "animal"), (21, "cow", "animal"),
-    (22, "elephant", "animal"), (23, "bear", "animal"), (24, "zebra", "animal"),
-    (25, "giraffe", "animal"), (27, "backpack", "accessory"), (28, "umbrella", "accessory"),
-    (31, "handbag", "accessory"), (32, "tie", "accessory"), (33, "suitcase", "accessory"),
-    (34, "frisbee", "sports"), (35, "skis", "sports"), (36, "snowboard", "sports"),
-    (37, "sports ball", "sports"), (38, "kite", "sports"), (39, "baseball bat", "sports"),
-    (40, "baseball glove", "sports"), (41, "skateboard", "sports"),
-    (42, "surfboard", "sports"), (43, "tennis racket", "sports"), (44, "bottle", "kitchen"),
-    (46, "wine glass", "kitchen"), (47, "cup", "kitchen"), (48, "fork", "kitchen"),
-    (49, "knife", "kitchen"), (50, "spoon", "kitchen"), (51, "bowl", "kitchen"),
-    (52, "banana", "food"), (53, "apple", "food"), (54, "sandwich", "food"),
-    (55, "orange", "food"), (56, "broccoli", "food"), (57, "carrot", "food"),
-    (58, "hot dog", "food"), (59, "pizza", "food"), (60, "donut", "food"), (61, "cake", "food"),
-    (62, "chair", "furniture"), (63, "couch", "furniture"), (64, "potted plant", "furniture"),
-    (65, "bed", "furniture"), (67, "dining table", "furniture"), (70, "toilet", "furniture"),
-    (72, "tv", "electronic"), (73, "laptop", "electronic"), (74, "mouse", "electronic"),
-    (75, "remote", "electronic"), (76, "keyboard", "electronic"),
-    (77, "cell phone", "electronic"), (78, "microwave", "appliance"), (79, "oven", "appliance"),
-    (80, "toaster", "appliance"), (81, "sink", "appliance"), (82, "refrigerator", "appliance"),
-    (84, "book", "indoor"), (85, "clock", "indoor"), (86, "vase", "indoor"),
-    (87, "scissors", "indoor"), (88, "teddy bear", "indoor"), (89, "hair drier", "indoor"),
+    (1, "person", "person"),
+    (2, "bicycle", "vehicle"),
+    (3, "car", "vehicle"),
+    (4, "motorcycle", "vehicle"),
+    (5, "airplane", "vehicle"),
+    (6, "bus", "vehicle"),
+    (7, "train", "vehicle"),
+    (8, "truck", "vehicle"),
+    (9, "boat", "vehicle"),
+    (10, "traffic light", "outdoor"),
+    (11, "fire hydrant", "outdoor"),
+    (13, "stop sign", "outdoor"),
+    (14, "parking meter", "outdoor"),
+    (15, "bench", "outdoor"),
+    (16, "bird", "animal"),
+    (17, "cat", "animal"),
+    (18, "dog", "animal"),
+    (19, "horse", "animal"),
+    (20, "sheep", "animal"),
+    (21, "cow", "animal"),
+    (22, "elephant", "animal"),
+    (23, "bear", "animal"),
+    (24, "zebra", "animal"),
+    (25, "giraffe", "animal"),
+    (27, "backpack", "accessory"),
+    (28, "umbrella", "accessory"),
+    (31, "handbag", "accessory"),
+    (32, "tie", "accessory"),
+    (33, "suitcase", "accessory"),
+    (34, "frisbee", "sports"),
+    (35, "skis", "sports"),
+    (36, "snowboard", "sports"),
+    (37, "sports ball", "sports"),
+    (38, "kite", "sports"),
+    (39, "baseball bat", "sports"),
+    (40, "baseball glove", "sports"),
+    (41, "skateboard", "sports"),
+    (42, "surfboard", "sports"),
+    (43, "tennis racket", "sports"),
+    (44, "bottle", "kitchen"),
+    (46, "wine glass", "kitchen"),
+    (47, "cup", "kitchen"),
+    (48, "fork", "kitchen"),
+    (49, "knife", "kitchen"),
+    (50, "spoon", "kitchen"),
+    (51, "bowl", "kitchen"),
+    (52, "banana", "food"),
+    (53, "apple", "food"),
+    (54, "sandwich", "food"),
+    (55, "orange", "food"),
+    (56, "broccoli", "food"),
+    (57, "carrot", "food"),
+    (58, "hot dog", "food"),
+    (59, "pizza", "food"),
+    (60, "donut", "food"),
+    (61, "cake", "food"),
+    (62, "chair", "furniture"),
+    (63, "couch", "furniture"),
+    (64, "potted plant", "furniture"),
+    (65, "bed", "furniture"),
+    (67, "dining table", "furniture"),
+    (70, "toilet", "furniture"),
+    (72, "tv", "electronic"),
+    (73, "laptop", "electronic"),
+    (74, "mouse", "electronic"),
+    (75, "remote", "electronic"),
+    (76, "keyboard", "electronic"),
+    (77, "cell phone", "electronic"),
+    (78, "microwave", "appliance"),
+    (79, "oven", "appliance"),
+    (80, "toaster", "appliance"),
+    (81, "sink", "appliance"),
+    (82, "refrigerator", "appliance"),
+    (84, "book", "indoor"),
+    (85, "clock", "indoor"),
+    (86, "vase", "indoor"),
+    (87, "scissors", "indoor"),
+    (88, "teddy bear", "indoor"),
+    (89, "hair drier", "indoor"),
     (90, "toothbrush", "indoor"),
 )
 
@@ -66,9 +118,8 @@ def efficientdet_info(key: str) -> model_result.ModelInfo:
   return model_result.ModelInfo.from_registry(model_registry.get(key))
 
 
-def synthetic_run(info: model_result.ModelInfo, seed: int = 0,
-                  no_ground_truth: Sequence[str] = (), iou_type: str = "bbox"
-                  ) -> results.ModelRunResult:
+def synthetic_run(info: model_result.ModelInfo, seed: int = 0, no_ground_truth: Sequence[str] = (),
+                  iou_type: str = "bbox") -> results.ModelRunResult:
   """A metrics.json's contents shaped like //eval:evaluate_model's, with plausible values.
 
   80 COCO categories; overall AP near the published mAP; per-category AP = overall AP plus a
@@ -96,16 +147,15 @@ def synthetic_run(info: model_result.ModelInfo, seed: int = 0,
         row[3] = row[9] = -1.0
     per_category.append(results.CategoryResult(cid, name, tuple(row), supercategory))
   specs = coco_metrics.stat_specs(_AREA_LABELS, _MAX_DETS)
-  metrics = coco_metrics.tf_metrics(
-      iou_type, specs, stats, [c.name for c in per_category],
-      np.array([c.stats for c in per_category], dtype=float).T)
+  metrics = coco_metrics.tf_metrics(iou_type, specs, stats, [c.name for c in per_category],
+                                    np.array([c.stats for c in per_category], dtype=float).T)
   evaluation = results.IouTypeResult(
       iou_type=iou_type, stat_names=formatting.STAT_NAMES, stats=tuple(stats),
-      per_category=tuple(per_category),
-      params={"iouThrs": [0.5 + 0.05 * i for i in range(10)], "recThrs_count": 101,
-              "maxDets": list(_MAX_DETS),
-              "areaRng": [[0, 1e10], [0, 1024], [1024, 9216], [9216, 1e10]],
-              "areaRngLbl": list(_AREA_LABELS), "useCats": True, "num_images": 5000})
+      per_category=tuple(per_category), params={
+          "iouThrs": [0.5 + 0.05 * i for i in range(10)], "recThrs_count": 101,
+          "maxDets": list(_MAX_DETS), "areaRng": [[0, 1e10], [0, 1024], [1024, 9216], [9216, 1e10]],
+          "areaRngLbl": list(_AREA_LABELS), "useCats": True, "num_images": 5000
+      })
   return results.ModelRunResult(evaluations=(evaluation,), metrics=metrics,
                                 model={"name": info.task_name, "synthetic": True})
 
@@ -121,9 +171,10 @@ def per_category_csv(run: results.ModelRunResult) -> str:
   return out.getvalue()
 
 
-def write_synthetic_results(out_dir: str, keys: Sequence[str] | None = None,
-                            no_ground_truth: Sequence[str] = ("hair drier",)
-                            ) -> list[model_result.ModelResult]:
+def write_synthetic_results(
+    out_dir: str, keys: Sequence[str] | None = None,
+    no_ground_truth: Sequence[str] = ("hair drier",)
+) -> list[model_result.ModelResult]:
   """OUT/<task_name>/metrics.json and per_category.csv for `keys` (default d0-d7), read back."""
   keys = keys or [entry.key for entry in model_registry.efficientdet_models()]
   loaded = []

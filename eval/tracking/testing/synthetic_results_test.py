@@ -34,8 +34,7 @@ class SyntheticResultsTest(absltest.TestCase):
     written = synthetic_results.write_synthetic_results(out, ["d0", "d1"])
     self.assertEqual([r.info.key for r in written], ["d0", "d1"])
     for r in written:
-      self.assertEqual(r.metrics_path,
-                       os.path.join(out, r.info.task_name, results.METRICS))
+      self.assertEqual(r.metrics_path, os.path.join(out, r.info.task_name, results.METRICS))
       self.assertEqual(results.read_model_result(r.metrics_path), r.run)
       with open(r.per_category_csv, newline="") as f:
         rows = list(csv.reader(f))
