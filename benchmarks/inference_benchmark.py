@@ -37,10 +37,12 @@ from eval.model import inference
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 48, "Images per measurement.")
 _WARMUP = flags.DEFINE_integer("warmup", 3, "Untimed model calls first.")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Rounds of both measurements; the best counts.")
-_MODEL_DIR = flags.DEFINE_string("model_dir", None, "An exported model (default: build the "
-                                 "EfficientDet-D0-sized one).")
-_WORK_DIR = flags.DEFINE_string("work_dir", None, "Where the model and images go (default: a "
-                                "temporary directory, removed at the end).")
+_MODEL_DIR = flags.DEFINE_string(
+    "model_dir", None, "An exported model (default: build the "
+    "EfficientDet-D0-sized one).")
+_WORK_DIR = flags.DEFINE_string(
+    "work_dir", None, "Where the model and images go (default: a "
+    "temporary directory, removed at the end).")
 _OUTPUT_MARKDOWN = flags.DEFINE_string("output_markdown", None, "Also write the table here.")
 
 _INPUT_SIZE = 512
@@ -57,10 +59,12 @@ class _D0SizedDetector(tf.Module):
   def __init__(self):
     super().__init__()
     import keras  # pylint: disable=g-import-not-at-top
-    backbone = keras.applications.EfficientNetB0(
-        weights=None, include_top=False, input_shape=(_INPUT_SIZE, _INPUT_SIZE, 3))
-    levels = [backbone.get_layer("block6a_expand_activation").output,  # stride 16
-              backbone.get_layer("top_activation").output]               # stride 32
+    backbone = keras.applications.EfficientNetB0(weights=None, include_top=False,
+                                                 input_shape=(_INPUT_SIZE, _INPUT_SIZE, 3))
+    levels = [
+        backbone.get_layer("block6a_expand_activation").output,  # stride 16
+        backbone.get_layer("top_activation").output
+    ]  # stride 32
     outputs = []
     for feature in levels:
       x = feature
@@ -68,8 +72,10 @@ class _D0SizedDetector(tf.Module):
         x = keras.layers.SeparableConv2D(64, 3, padding="same", activation="swish")(x)
       boxes = keras.layers.Conv2D(_ANCHORS * 4, 3, padding="same")(x)
       logits = keras.layers.Conv2D(_ANCHORS * _NUM_CLASSES, 3, padding="same")(x)
-      outputs += [keras.layers.Reshape((-1, 4))(boxes),
-                  keras.layers.Reshape((-1, _NUM_CLASSES))(logits)]
+      outputs += [
+          keras.layers.Reshape((-1, 4))(boxes),
+          keras.layers.Reshape((-1, _NUM_CLASSES))(logits)
+      ]
     self.net = keras.Model(backbone.input, outputs)
     anchors = []
     for stride in (16, 32):
@@ -82,12 +88,10 @@ class _D0SizedDetector(tf.Module):
           w = 4 * scale * stride / _INPUT_SIZE * np.sqrt(ratio)
           anchors.append(np.stack([cy, cx, np.full_like(cy, h), np.full_like(cx, w)], -1))
     # [n, n, 9, 4] per level in the head's reshape order.
-    per_level = [np.stack(anchors[i * 9:(i + 1) * 9], axis=2).reshape(-1, 4)
-                 for i in range(2)]
+    per_level = [np.stack(anchors[i * 9:(i + 1) * 9], axis=2).reshape(-1, 4) for i in range(2)]
     self.anchors = tf.constant(np.concatenate(per_level), tf.float32)
 
-  @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8,
-                                              name="input_tensor")])
+  @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="input_tensor")])
   def serve(self, images):
     shape = tf.cast(tf.shape(images)[1:3], tf.float32)
     scale = _INPUT_SIZE / tf.reduce_max(shape)
@@ -104,12 +108,15 @@ class _D0SizedDetector(tf.Module):
     # As the TF OD API: clip to the true image inside the padding, express boxes in its frame.
     window = tf.tile(true_hw / _INPUT_SIZE, [2])
     boxes = tf.clip_by_value(boxes, 0.0, window) / window
-    nms = tf.image.combined_non_max_suppression(
-        boxes[tf.newaxis, :, tf.newaxis], scores, max_output_size_per_class=100,
-        max_total_size=100, iou_threshold=0.5, score_threshold=1e-8, clip_boxes=True)
-    return {"detection_boxes": nms.nmsed_boxes, "detection_scores": nms.nmsed_scores,
-            "detection_classes": nms.nmsed_classes + 1.0,
-            "num_detections": tf.cast(nms.valid_detections, tf.float32)}
+    nms = tf.image.combined_non_max_suppression(boxes[tf.newaxis, :, tf.newaxis], scores,
+                                                max_output_size_per_class=100, max_total_size=100,
+                                                iou_threshold=0.5, score_threshold=1e-8,
+                                                clip_boxes=True)
+    return {
+        "detection_boxes": nms.nmsed_boxes, "detection_scores": nms.nmsed_scores,
+        "detection_classes": nms.nmsed_classes + 1.0,
+        "num_detections": tf.cast(nms.valid_detections, tf.float32)
+    }
 
 
 def build_model(path: str) -> str:
@@ -133,11 +140,15 @@ def write_images(root: str, n: int, rng: np.random.Generator) -> tuple[str, str]
     images.append({"id": i + 1, "file_name": name, "height": h, "width": w})
     for _ in range(7):  # COCO averages ~7 objects per image
       bw, bh = rng.uniform(10, w / 2), rng.uniform(10, h / 2)
-      annotations.append({"id": len(annotations) + 1, "image_id": i + 1, "iscrowd": 0,
-                          "bbox": [rng.uniform(0, w - bw), rng.uniform(0, h - bh), bw, bh],
-                          "area": bw * bh, "category_id": int(rng.integers(1, 81))})
-  gt = {"images": images, "annotations": annotations,
-        "categories": [{"id": c, "name": f"class{c}"} for c in range(1, 91)]}
+      annotations.append({
+          "id": len(annotations) + 1, "image_id": i + 1, "iscrowd": 0,
+          "bbox": [rng.uniform(0, w - bw), rng.uniform(0, h - bh), bw,
+                   bh], "area": bw * bh, "category_id": int(rng.integers(1, 81))
+      })
+  gt = {
+      "images": images, "annotations": annotations,
+      "categories": [{"id": c, "name": f"class{c}"} for c in range(1, 91)]
+  }
   gt_path = os.path.join(root, "gt.json")
   with open(gt_path, "w") as f:
     json.dump(gt, f)
@@ -168,8 +179,7 @@ def pipeline(model, gt_path: str, image_dir: str) -> tuple[float, float, float, 
   gt = cocoeval_cc.COCO(source.ground_truth)
   dt = gt.loadRes(detections.bbox)
   evaluation.evaluate_loaded(gt.native_ground_truth, dt.native_detections, "bbox", None, 0)
-  return (infer, infer_cpu, time.perf_counter() - start, _cpu_seconds() - cpu,
-          len(detections.bbox))
+  return (infer, infer_cpu, time.perf_counter() - start, _cpu_seconds() - cpu, len(detections.bbox))
 
 
 def run(work: str) -> None:
@@ -186,8 +196,10 @@ def run(work: str) -> None:
 
   with open(gt_path) as f:
     names = [im["file_name"] for im in json.load(f)["images"]]
-  decoded = [tf.io.decode_jpeg(tf.io.read_file(os.path.join(image_dir, name)), channels=3)
-             for name in names]
+  decoded = [
+      tf.io.decode_jpeg(tf.io.read_file(os.path.join(image_dir, name)), channels=3)
+      for name in names
+  ]
   for image in decoded[:_WARMUP.value]:
     model(image[tf.newaxis])
 
@@ -200,8 +212,8 @@ def run(work: str) -> None:
     infer.append((infer_s, infer_cpu))
     full.append((full_s, full_cpu))
   best = lambda runs: (min(r[0] for r in runs), min(r[1] for r in runs))
-  (alone_s, alone_cpu), (infer_s, infer_cpu), (full_s, full_cpu) = (
-      best(alone), best(infer), best(full))
+  (alone_s, alone_cpu), (infer_s, infer_cpu), (full_s, full_cpu) = (best(alone), best(infer),
+                                                                    best(full))
   rows = [
       ("model alone (decoded images in memory)", alone_s, alone_cpu),
       ("pipeline: read + decode + inference + conversion", infer_s, infer_cpu),
@@ -210,10 +222,14 @@ def run(work: str) -> None:
   header = (f"Inference benchmark: {n} JPEGs ({len(_SIZES)} COCO-like sizes), "
             f"{model.device}, model {model_dir}, {num_dets} detections; "
             f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, best of {_REPEATS.value}\n")
-  lines = ["| measurement | seconds | images/s | vs model alone | CPU s/image |",
-           "| --- | ---: | ---: | ---: | ---: |"]
-  lines += [f"| {name} | {s:.2f} | {n / s:.2f} | {100 * alone_s / s:.1f}% | {cpu / n:.3f} |"
-            for name, s, cpu in rows]
+  lines = [
+      "| measurement | seconds | images/s | vs model alone | CPU s/image |",
+      "| --- | ---: | ---: | ---: | ---: |"
+  ]
+  lines += [
+      f"| {name} | {s:.2f} | {n / s:.2f} | {100 * alone_s / s:.1f}% | {cpu / n:.3f} |"
+      for name, s, cpu in rows
+  ]
   verdict = alone_s / full_s >= 0.9
   footer = (f"\nTarget pipeline >= 90% of model alone: {'met' if verdict else 'NOT met'} "
             f"({100 * alone_s / full_s:.1f}%).\n")

@@ -23,14 +23,14 @@ inline uint64_t OrderedBits(double x) {
 
 // Per-category scratch, reused across categories on one thread.
 struct Work {
-  std::vector<uint32_t> order;       // entries (offsets from the first), sorted
-  std::vector<uint32_t> entry_rank;  // entry's position in its group
-  std::vector<uint32_t> rank;        // the same, in sorted order
-  std::vector<double> score;         // sorted scores
-  std::vector<uint32_t> tp, ig;      // sorted words: [j][a][w]
-  std::vector<uint32_t> tp_count, fp_extra;    // per threshold
-  std::vector<std::vector<uint32_t>> ev_fp;    // per threshold, per true positive
-  std::vector<std::vector<double>> ev_score;   // score at each true positive
+  std::vector<uint32_t> order;                // entries (offsets from the first), sorted
+  std::vector<uint32_t> entry_rank;           // entry's position in its group
+  std::vector<uint32_t> rank;                 // the same, in sorted order
+  std::vector<double> score;                  // sorted scores
+  std::vector<uint32_t> tp, ig;               // sorted words: [j][a][w]
+  std::vector<uint32_t> tp_count, fp_extra;   // per threshold
+  std::vector<std::vector<uint32_t>> ev_fp;   // per threshold, per true positive
+  std::vector<std::vector<double>> ev_score;  // score at each true positive
   std::vector<double> env;
 };
 
@@ -166,8 +166,8 @@ void CategoryCurves(const EvalState& s, size_t k, size_t g_begin, size_t g_end,
     for (size_t g = g_begin; g < g_end; ++g) npig += s.npig[g * A + a];
     if (npig == 0) continue;  // no ground truth: the slice stays -1
     for (size_t m = 0; m < M; ++m) {
-      SliceCurves(k, a, m, static_cast<uint64_t>(max_dets[m]), static_cast<double>(npig),
-                  rec_thrs, out, w);
+      SliceCurves(k, a, m, static_cast<uint64_t>(max_dets[m]), static_cast<double>(npig), rec_thrs,
+                  out, w);
     }
   }
 }
@@ -178,8 +178,9 @@ void SortByScoreDescending(const double* scores, size_t n, std::vector<uint32_t>
   order->resize(n);
   for (size_t i = 0; i < n; ++i) (*order)[i] = static_cast<uint32_t>(i);
   if (n < 256) {
-    std::stable_sort(order->begin(), order->end(),
-                     [&](uint32_t a, uint32_t b) { return OrderedBits(scores[a]) > OrderedBits(scores[b]); });
+    std::stable_sort(order->begin(), order->end(), [&](uint32_t a, uint32_t b) {
+      return OrderedBits(scores[a]) > OrderedBits(scores[b]);
+    });
     return;
   }
   // LSD radix sort on the inverted key (ascending key = descending score);

@@ -37,7 +37,9 @@ Accumulated Reference(const EvalState& s, const std::vector<double>& rec_thrs,
           any = true;
           npig += s.npig[g * A + a];
           for (uint64_t e = s.group_begin[g];
-               e < s.group_begin[g + 1] && e - s.group_begin[g] < static_cast<uint64_t>(max_dets[m]); ++e) {
+               e < s.group_begin[g + 1] &&
+               e - s.group_begin[g] < static_cast<uint64_t>(max_dets[m]);
+               ++e) {
             entries.push_back(e);
           }
         }
@@ -111,8 +113,10 @@ EvalState RandomState(std::mt19937* rng, size_t T) {
             uint32_t tp = 0, ig = 0;
             for (size_t t = w * 32; t < std::min(T, w * 32 + 32); ++t) {
               const int c = coin(*rng);
-              if (c < 4) tp |= 1u << (t % 32);
-              else if (c < 6) ig |= 1u << (t % 32);
+              if (c < 4)
+                tp |= 1u << (t % 32);
+              else if (c < 6)
+                ig |= 1u << (t % 32);
             }
             s.tp_bits.push_back(tp);
             s.ig_bits.push_back(ig);

@@ -18,38 +18,48 @@ from cocoeval_cc import _cocoeval_cc as native
 _IMAGES = [{"id": 1, "width": 20, "height": 10}, {"id": 2, "width": 8, "height": 8}]
 _CATEGORIES = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
 _ANNOTATIONS = [
-    {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 4], "area": 20, "iscrowd": 0,
-     "segmentation": [[1, 1, 6, 1, 6, 5, 1, 5]]},
-    {"id": 2, "image_id": 2, "category_id": 2, "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 1,
-     "segmentation": {"size": [8, 8], "counts": [0, 4, 4, 4, 4, 4, 4, 4, 4, 32]}},
+    {
+        "id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 4], "area": 20, "iscrowd": 0,
+        "segmentation": [[1, 1, 6, 1, 6, 5, 1, 5]]
+    },
+    {
+        "id": 2, "image_id": 2, "category_id": 2, "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 1,
+        "segmentation": {"size": [8, 8], "counts": [0, 4, 4, 4, 4, 4, 4, 4, 4, 32]}
+    },
 ]
 
 
 def _gt_dict(**changes):
-  d = {"images": json.loads(json.dumps(_IMAGES)), "categories": json.loads(json.dumps(_CATEGORIES)),
-       "annotations": json.loads(json.dumps(_ANNOTATIONS))}
+  d = {
+      "images": json.loads(json.dumps(_IMAGES)), "categories": json.loads(json.dumps(_CATEGORIES)),
+      "annotations": json.loads(json.dumps(_ANNOTATIONS))
+  }
   d.update(changes)
   return d
 
 
 def _rle(h, w, fill=1):
   m = np.zeros((h, w), np.uint8)
-  m[: max(1, h // 2), : max(1, w // 2)] = fill
+  m[:max(1, h // 2), :max(1, w // 2)] = fill
   rle = native.mask_encode(np.asfortranarray(m))
   return {"size": [h, w], "counts": rle["counts"].decode("ascii")}
 
 
 def _results(n=3):
-  return [{"image_id": 1 + i % 2, "category_id": 1 + i % 2, "bbox": [1.0, 1.0, 4.0, 3.0],
-           "score": 0.5 + 0.1 * i} for i in range(n)]
+  return [{
+      "image_id": 1 + i % 2, "category_id": 1 + i % 2, "bbox": [1.0, 1.0, 4.0, 3.0],
+      "score": 0.5 + 0.1 * i
+  } for i in range(n)]
 
 
 def _segm_results(n=3):
   out = []
   for i in range(n):
     img = _IMAGES[i % 2]
-    out.append({"image_id": img["id"], "category_id": 1 + i % 2, "score": 0.9 - 0.01 * i,
-                "segmentation": _rle(img["height"], img["width"])})
+    out.append({
+        "image_id": img["id"], "category_id": 1 + i % 2, "score": 0.9 - 0.01 * i,
+        "segmentation": _rle(img["height"], img["width"])
+    })
   return out
 
 
@@ -90,8 +100,8 @@ class BadInputTest(parameterized.TestCase):
       ("trailing_content", json.dumps(_gt_dict()) + " {}", "trailing"),
       ("missing_images", json.dumps({"categories": [], "annotations": []}), "missing 'images'"),
       ("images_not_list", json.dumps(_gt_dict(images={})), "images", "must be a list"),
-      ("huge_number", json.dumps(_gt_dict()).replace('"area": 20', '"area": 1e400'),
-       "annotations[0]", "area"),
+      ("huge_number", json.dumps(_gt_dict()).replace('"area": 20',
+                                                     '"area": 1e400'), "annotations[0]", "area"),
   )
   def test_bad_ground_truth_file(self, text, *words):
     path = self.write(text)
@@ -205,7 +215,8 @@ class BadInputTest(parameterized.TestCase):
   @parameterized.named_parameters(
       ("score", '"score": 0.5', '"score": 1e400'),
       ("score_negative", '"score": 0.5', '"score": -1e400'),
-      ("bbox", '"bbox": [1.0, 1.0, 4.0, 3.0], "score": 0.5', '"bbox": [1.0, 1e999, 4.0, 3.0], "score": 0.5'),
+      ("bbox", '"bbox": [1.0, 1.0, 4.0, 3.0], "score": 0.5',
+       '"bbox": [1.0, 1e999, 4.0, 3.0], "score": 0.5'),
   )
   def test_huge_numbers_in_results_json(self, old, new):
     text = json.dumps(_results(1) + _results(1))
@@ -222,8 +233,9 @@ class BadInputTest(parameterized.TestCase):
       ("object", "{}", "list"),
       ("list_of_numbers", "[1, 2]", "results[0]"),
       ("trailing", json.dumps(_results()) + "]", "trailing"),
-      ("keypoints_only", json.dumps([{"image_id": 1, "category_id": 1, "score": 1.0,
-                                      "keypoints": [1, 2, 2]}]), "keypoints"),
+      ("keypoints_only",
+       json.dumps([{"image_id": 1, "category_id": 1, "score": 1.0, "keypoints": [1, 2, 2]}
+                  ]), "keypoints"),
   )
   def test_bad_results_file(self, text, *words):
     path = self.write(text, "results.json")
@@ -291,8 +303,7 @@ class BadInputTest(parameterized.TestCase):
     gt = cocoeval_cc.COCO(d)
     results = _segm_results()
     results[0]["segmentation"] = _rle(10, 20)
-    self.assert_value_error(lambda: gt.loadRes(results), "<results list>", "results[0]",
-                            "height")
+    self.assert_value_error(lambda: gt.loadRes(results), "<results list>", "results[0]", "height")
 
   # -------------------------------------------------------- numpy results
   @parameterized.named_parameters(
@@ -378,9 +389,10 @@ class BadInputTest(parameterized.TestCase):
 
   def _fuzz_gt_dict(self):
     d = _gt_dict()
-    d["annotations"].append({"id": 3, "image_id": 1, "category_id": 2, "bbox": [2, 2, 3, 3],
-                             "area": 9, "iscrowd": 0,
-                             "segmentation": {"size": [10, 20], "counts": _rle(10, 20)["counts"]}})
+    d["annotations"].append({
+        "id": 3, "image_id": 1, "category_id": 2, "bbox": [2, 2, 3, 3], "area": 9, "iscrowd": 0,
+        "segmentation": {"size": [10, 20], "counts": _rle(10, 20)["counts"]}
+    })
     return d
 
   def _evaluate_if_loaded(self, gt, dt, loaded):

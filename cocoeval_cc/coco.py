@@ -34,8 +34,8 @@ class COCO:
     self._path: str | None = None
     self._dataset: dict | None = None
     self._index: dict | None = None
-    self._gt_native = None   # GroundTruth: images, categories and annotations
-    self._dt_native = None   # Detections, for result sets made by loadRes
+    self._gt_native = None  # GroundTruth: images, categories and annotations
+    self._dt_native = None  # Detections, for result sets made by loadRes
     self._gt: COCO | None = None
     if annotation_file is None:
       self._dataset = {"images": [], "annotations": [], "categories": []}
@@ -60,7 +60,7 @@ class COCO:
       res._raw_results = resFile
     elif isinstance(resFile, (list, tuple)):
       res._dt_native = _native.load_results_bytes(self._gt_native, json.dumps(list(resFile)),
-                                                 "<results list>", self.num_threads)
+                                                  "<results list>", self.num_threads)
       res._raw_results = list(resFile)
     else:
       res._path = os.fspath(resFile)
@@ -93,8 +93,9 @@ class COCO:
       ids = found if (i == 0 and not imgIds) else ids & found
     return list(ids)
 
-  def getCatIds(self, catNms: Iterable[str] = (), supNms: Iterable[str] = (),
-                catIds: Iterable[int] = ()) -> list[int]:
+  def getCatIds(
+      self, catNms: Iterable[str] = (), supNms: Iterable[str] = (), catIds: Iterable[int] = ()
+  ) -> list[int]:
     catNms, supNms, catIds = _as_list(catNms), _as_list(supNms), _as_list(catIds)
     g = self._gt_native
     ids = []
@@ -126,16 +127,20 @@ class COCO:
         self._raw_results = json.load(f)
     d = self._dt_native
     if isinstance(self._raw_results, np.ndarray):
-      anns = [{"image_id": int(r[0]), "bbox": [float(v) for v in r[1:5]], "score": float(r[5]),
-               "category_id": int(r[6])} for r in self._raw_results]
+      anns = [{
+          "image_id": int(r[0]), "bbox": [float(v) for v in r[1:5]], "score": float(r[5]),
+          "category_id": int(r[6])
+      } for r in self._raw_results]
     else:
       anns = copy.deepcopy(self._raw_results)
     for i, (ann, area, box) in enumerate(zip(anns, d.areas, d.boxes)):
       ann.update(id=i + 1, area=float(area), iscrowd=0)
       ann.setdefault("bbox", [float(v) for v in box])
     gt = self._gt.dataset
-    return {"images": list(gt.get("images", [])), "categories": copy.deepcopy(gt.get("categories", [])),
-            "annotations": anns}
+    return {
+        "images": list(gt.get("images", [])), "categories": copy.deepcopy(gt.get("categories", [])),
+        "annotations": anns
+    }
 
   def _build_index(self) -> dict:
     if self._index is None:
@@ -149,8 +154,10 @@ class COCO:
         imgs[img["id"]] = img
       for cat in self.dataset.get("categories", []):
         cats[cat["id"]] = cat
-      self._index = {"anns": anns, "imgs": imgs, "cats": cats, "imgToAnns": img_to_anns,
-                     "catToImgs": cat_to_imgs}
+      self._index = {
+          "anns": anns, "imgs": imgs, "cats": cats, "imgToAnns": img_to_anns,
+          "catToImgs": cat_to_imgs
+      }
     return self._index
 
   def createIndex(self) -> None:

@@ -60,8 +60,8 @@ class Params:
 class COCOeval:
   """Evaluates detections against ground truth (bbox or segm), like pycocotools' COCOeval."""
 
-  def __init__(self, cocoGt: COCO | None = None, cocoDt: COCO | None = None,
-               iouType: str = "segm", *, num_threads: int = 0):
+  def __init__(self, cocoGt: COCO | None = None, cocoDt: COCO | None = None, iouType: str = "segm",
+               *, num_threads: int = 0):
     self.cocoGt, self.cocoDt = cocoGt, cocoDt
     self.params = Params(iouType=iouType)
     self.num_threads = num_threads
@@ -123,8 +123,13 @@ class COCOeval:
     e, p = self._evaluator, self.params
     self.eval = {
         "params": p,
-        "counts": [len(p.iouThrs), len(p.recThrs), len(e.category_axis), len(p.areaRng),
-                   len(p.maxDets)],
+        "counts": [
+            len(p.iouThrs),
+            len(p.recThrs),
+            len(e.category_axis),
+            len(p.areaRng),
+            len(p.maxDets)
+        ],
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "precision": e.precision,
         "recall": e.recall,

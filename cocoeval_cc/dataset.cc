@@ -1,6 +1,6 @@
 // ResolveThreads, and the helpers the loaders share (error messages,
-// record names, simdjson field readers; see dataset_internal.h). The loaders themselves: ground_truth_loader.cc,
-// detections_loader.cc; masks: segmentation.cc.
+// record names, simdjson field readers; see dataset_internal.h). The loaders themselves:
+// ground_truth_loader.cc, detections_loader.cc; masks: segmentation.cc.
 #include "cocoeval_cc/dataset.h"
 
 #include <simdjson.h>
@@ -62,8 +62,8 @@ std::string RawSegmentation(od::value& val, std::string_view* text) {
 // 1.68e-07), so the token goes through the correctly rounded parser.
 error_code GetDouble(od::value v, double* out) {
   std::string_view tok = v.raw_json_token();
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' ||
-                          tok.back() == '\t')) {
+  while (!tok.empty() &&
+         (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' || tok.back() == '\t')) {
     tok.remove_suffix(1);
   }
   if (tok.empty() || !ParseJsonDouble(tok.data(), tok.data() + tok.size(), out)) {
@@ -108,7 +108,8 @@ int GetBox(od::value v, double* out, error_code* err) {
 // The message for a bad integer field (ids, iscrowd, height / width).
 std::string IntProblem(const char* field, error_code e) {
   std::string m = std::string("'") + field + "' must be an integer";
-  if (e == simdjson::NUMBER_OUT_OF_RANGE) m += " (the value is out of the int64 range or not finite)";
+  if (e == simdjson::NUMBER_OUT_OF_RANGE)
+    m += " (the value is out of the int64 range or not finite)";
   return m;
 }
 

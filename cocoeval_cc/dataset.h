@@ -52,7 +52,7 @@ struct GroundTruth {
   std::vector<double> ann_bbox;        // 4 per annotation; NaN when absent
   std::vector<double> ann_area;
   std::vector<uint8_t> ann_iscrowd;
-  std::vector<uint32_t> ann_record;    // position in the file's list
+  std::vector<uint32_t> ann_record;  // position in the file's list
   SegmText ann_segm;
 
   size_t num_annotations() const { return ann_ids.size(); }
@@ -86,9 +86,9 @@ struct Detections {
   std::vector<double> bbox;        // 4 per result
   std::vector<double> score;
   std::vector<double> area;
-  SegmText segm;                   // raw text, bbox mode only
+  SegmText segm;  // raw text, bbox mode only
 
-  MaskSet segm_masks;              // segm mode: decoded at load time
+  MaskSet segm_masks;  // segm mode: decoded at load time
 
   size_t size() const { return score.size(); }
   // Masks for segm evaluation: segm_masks, or (bbox mode) built on first use
@@ -109,24 +109,19 @@ struct Detections {
 std::unique_ptr<GroundTruth> LoadGroundTruthFile(const std::string& path);
 std::unique_ptr<GroundTruth> LoadGroundTruthBuffer(std::string_view json,
                                                    const std::string& source);
-std::unique_ptr<Detections> LoadDetectionsFile(const GroundTruth& gt,
-                                               const std::string& path,
+std::unique_ptr<Detections> LoadDetectionsFile(const GroundTruth& gt, const std::string& path,
                                                int num_threads = 0);
-std::unique_ptr<Detections> LoadDetectionsBuffer(const GroundTruth& gt,
-                                                 std::string_view json,
-                                                 const std::string& source,
-                                                 int num_threads = 0);
+std::unique_ptr<Detections> LoadDetectionsBuffer(const GroundTruth& gt, std::string_view json,
+                                                 const std::string& source, int num_threads = 0);
 // loadRes(ndarray): rows of [image_id, x, y, w, h, score, category_id].
-std::unique_ptr<Detections> LoadDetectionsArray(const GroundTruth& gt,
-                                                const double* rows, size_t n,
+std::unique_ptr<Detections> LoadDetectionsArray(const GroundTruth& gt, const double* rows, size_t n,
                                                 const std::string& source);
 
 // Decodes one segmentation (polygon list, uncompressed or compressed RLE)
 // as pycocotools' annToRLE does for an image of size h x w. `json` must be
 // followed by at least SIMDJSON_PADDING readable bytes. Throws InputError
 // prefixed with `what`.
-Rle SegmentationToRle(std::string_view json, int64_t h, int64_t w,
-                      const std::string& what);
+Rle SegmentationToRle(std::string_view json, int64_t h, int64_t w, const std::string& what);
 
 // Resolves a thread count: 0 means all cores.
 int ResolveThreads(int num_threads);

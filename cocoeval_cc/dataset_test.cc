@@ -38,7 +38,9 @@ std::string ErrorOf(const std::function<void()>& fn) {
   return "";
 }
 
-bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 TEST(GroundTruthTest, Loads) {
   auto gt = Gt();
@@ -84,30 +86,39 @@ TEST(GroundTruthTest, FastAndGeneralParsersAgree) {
 
 TEST(GroundTruthTest, Errors) {
   EXPECT_TRUE(Contains(ErrorOf([] { LoadGroundTruthBuffer("", "g.json"); }), "g.json: empty file"));
-  EXPECT_TRUE(Contains(ErrorOf([] { LoadGroundTruthBuffer("{\"images\": [", "g.json"); }), "invalid JSON"));
-  EXPECT_TRUE(Contains(ErrorOf([] { LoadGroundTruthBuffer("[]", "g.json"); }), "must be an object"));
-  EXPECT_TRUE(Contains(ErrorOf([] { LoadGroundTruthBuffer(R"({"images": [], "categories": []})", "g.json"); }),
-                       "missing 'annotations'"));
+  EXPECT_TRUE(
+      Contains(ErrorOf([] { LoadGroundTruthBuffer("{\"images\": [", "g.json"); }), "invalid JSON"));
+  EXPECT_TRUE(
+      Contains(ErrorOf([] { LoadGroundTruthBuffer("[]", "g.json"); }), "must be an object"));
+  EXPECT_TRUE(Contains(
+      ErrorOf([] { LoadGroundTruthBuffer(R"({"images": [], "categories": []})", "g.json"); }),
+      "missing 'annotations'"));
   const std::string bad_ann = R"({"images": [{"id": 1}], "categories": [{"id": 1}], "annotations": [
       {"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1},
       {"id": 456, "image_id": 1, "category_id": 1, "bbox": [0, 0, -1, 1], "area": 1}]})";
   const std::string e = ErrorOf([&] { LoadGroundTruthBuffer(bad_ann, "g.json"); });
-  EXPECT_TRUE(Contains(e, "g.json: annotations[1] (id 456): bbox has a negative width or height")) << e;
-  const std::string dup = R"({"images": [{"id": 1}, {"id": 1}], "categories": [], "annotations": []})";
+  EXPECT_TRUE(Contains(e, "g.json: annotations[1] (id 456): bbox has a negative width or height"))
+      << e;
+  const std::string dup =
+      R"({"images": [{"id": 1}, {"id": 1}], "categories": [], "annotations": []})";
   EXPECT_TRUE(Contains(ErrorOf([&] { LoadGroundTruthBuffer(dup, "g.json"); }), "duplicate id"));
   const std::string no_area = R"({"images": [{"id": 1}], "categories": [{"id": 1}], "annotations": [
       {"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}]})";
-  EXPECT_TRUE(Contains(ErrorOf([&] { LoadGroundTruthBuffer(no_area, "g.json"); }), "annotations[0] (id 4): missing 'area'"));
+  EXPECT_TRUE(Contains(ErrorOf([&] { LoadGroundTruthBuffer(no_area, "g.json"); }),
+                       "annotations[0] (id 4): missing 'area'"));
   const std::string typed = R"({"images": [{"id": "1"}], "categories": [], "annotations": []})";
-  EXPECT_TRUE(Contains(ErrorOf([&] { LoadGroundTruthBuffer(typed, "g.json"); }), "images[0]: 'id' must be an integer"));
-  EXPECT_TRUE(Contains(ErrorOf([] { LoadGroundTruthFile("/nonexistent/x.json"); }), "/nonexistent/x.json: cannot open file"));
+  EXPECT_TRUE(Contains(ErrorOf([&] { LoadGroundTruthBuffer(typed, "g.json"); }),
+                       "images[0]: 'id' must be an integer"));
+  EXPECT_TRUE(Contains(ErrorOf([] { LoadGroundTruthFile("/nonexistent/x.json"); }),
+                       "/nonexistent/x.json: cannot open file"));
 }
 
 // Every number the loaders read: values that overflow a double (1e400) or
 // an int64 must raise an InputError naming the source, record and field,
 // on the scanner fast path and the simdjson path alike.
 TEST(GroundTruthTest, HugeAndNonFiniteNumbersAreErrors) {
-  const std::string base = R"({"images": [{"id": 1, "height": 10, "width": 10}], "categories": [{"id": 1}],
+  const std::string base =
+      R"({"images": [{"id": 1, "height": 10, "width": 10}], "categories": [{"id": 1}],
     "annotations": [{"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1,
                      "iscrowd": 0}]})";
   ASSERT_EQ(ErrorOf([&] { LoadGroundTruthBuffer(base, "g.json"); }), "");
@@ -119,18 +130,24 @@ TEST(GroundTruthTest, HugeAndNonFiniteNumbersAreErrors) {
   const Case cases[] = {
       {R"("area": 1)", R"("area": 1e400)", "g.json: annotations[0] (id 4): 'area' must be finite"},
       {R"("area": 1)", R"("area": -1e400)", "annotations[0] (id 4): 'area'"},
-      {R"("bbox": [0, 0, 1, 1])", R"("bbox": [0, 1e400, 1, 1])", "annotations[0] (id 4): bbox has a NaN or infinite"},
-      {R"("id": 4,)", R"("id": 1e400,)", "annotations[0]: 'id' must be an integer (the value is out of the int64 range"},
-      {R"("id": 4,)", R"("id": 9223372036854775808,)", "annotations[0]: 'id' must be an integer (the value is out"},
+      {R"("bbox": [0, 0, 1, 1])", R"("bbox": [0, 1e400, 1, 1])",
+       "annotations[0] (id 4): bbox has a NaN or infinite"},
+      {R"("id": 4,)", R"("id": 1e400,)",
+       "annotations[0]: 'id' must be an integer (the value is out of the int64 range"},
+      {R"("id": 4,)", R"("id": 9223372036854775808,)",
+       "annotations[0]: 'id' must be an integer (the value is out"},
       {R"("id": 4,)", R"("id": -9223372036854775809,)", "annotations[0]: 'id' must be an integer"},
-      {R"("image_id": 1, "category_id": 1, "bbox")", R"("image_id": 1e19, "category_id": 1, "bbox")",
+      {R"("image_id": 1, "category_id": 1, "bbox")",
+       R"("image_id": 1e19, "category_id": 1, "bbox")",
        "annotations[0] (id 4): 'image_id' must be an integer"},
-      {R"("category_id": 1, "bbox")", R"("category_id": 1e400, "bbox")", "annotations[0] (id 4): 'category_id'"},
+      {R"("category_id": 1, "bbox")", R"("category_id": 1e400, "bbox")",
+       "annotations[0] (id 4): 'category_id'"},
       {R"("iscrowd": 0)", R"("iscrowd": 1e400)", "annotations[0] (id 4): 'iscrowd'"},
       {R"("height": 10)", R"("height": 1e400)", "images[0] (id 1): 'height'"},
       {R"("width": 10)", R"("width": 99999999999999999999)", "images[0] (id 1): 'width'"},
       {R"({"id": 1, "height")", R"({"id": 1e400, "height")", "images[0]: 'id' must be an integer"},
-      {R"("categories": [{"id": 1}])", R"("categories": [{"id": -1e400}])", "categories[0]: 'id' must be an integer"},
+      {R"("categories": [{"id": 1}])", R"("categories": [{"id": -1e400}])",
+       "categories[0]: 'id' must be an integer"},
   };
   for (const Case& c : cases) {
     std::string text = base;
@@ -149,10 +166,14 @@ TEST(GroundTruthTest, HugeAndNonFiniteNumbersAreErrors) {
 TEST(DetectionsTest, HugeNumbersAreErrors) {
   auto gt = Gt();
   const char* cases[][2] = {
-      {R"([{"image_id": 3, "category_id": 7, "bbox": [1, 2, 3, 4], "score": 1e400}])", "results[0] (image_id 3): 'score' must be finite"},
-      {R"([{"image_id": 3, "category_id": 7, "bbox": [1, 2, 1e400, 4], "score": 0.5}])", "results[0] (image_id 3): bbox has a NaN or infinite"},
-      {R"([{"image_id": 1e400, "category_id": 7, "bbox": [1, 2, 3, 4], "score": 0.5}])", "results[0]: 'image_id' must be an integer (the value is out"},
-      {R"([{"image_id": 3, "category_id": 18446744073709551616, "bbox": [1, 2, 3, 4], "score": 0.5}])", "results[0] (image_id 3): 'category_id' must be an integer"},
+      {R"([{"image_id": 3, "category_id": 7, "bbox": [1, 2, 3, 4], "score": 1e400}])",
+       "results[0] (image_id 3): 'score' must be finite"},
+      {R"([{"image_id": 3, "category_id": 7, "bbox": [1, 2, 1e400, 4], "score": 0.5}])",
+       "results[0] (image_id 3): bbox has a NaN or infinite"},
+      {R"([{"image_id": 1e400, "category_id": 7, "bbox": [1, 2, 3, 4], "score": 0.5}])",
+       "results[0]: 'image_id' must be an integer (the value is out"},
+      {R"([{"image_id": 3, "category_id": 18446744073709551616, "bbox": [1, 2, 3, 4], "score": 0.5}])",
+       "results[0] (image_id 3): 'category_id' must be an integer"},
   };
   for (const auto& c : cases) {
     const std::string e = ErrorOf([&] { LoadDetectionsBuffer(*gt, c[0], "r.json", 1); });
@@ -161,13 +182,15 @@ TEST(DetectionsTest, HugeNumbersAreErrors) {
 }
 
 TEST(GroundTruthTest, MaskErrors) {
-  const std::string bad_rle = R"({"images": [{"id": 1, "height": 10, "width": 10}], "categories": [{"id": 1}],
+  const std::string bad_rle =
+      R"({"images": [{"id": 1, "height": 10, "width": 10}], "categories": [{"id": 1}],
     "annotations": [{"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1,
                      "segmentation": {"counts": "!!bad", "size": [10, 10]}}]})";
   auto gt = LoadGroundTruthBuffer(bad_rle, "g.json");
   const std::string e = ErrorOf([&] { gt->Masks(1); });
   EXPECT_TRUE(Contains(e, "g.json: annotations[0] (id 4): malformed RLE")) << e;
-  const std::string bad_size = R"({"images": [{"id": 1, "height": 10, "width": 10}], "categories": [{"id": 1}],
+  const std::string bad_size =
+      R"({"images": [{"id": 1, "height": 10, "width": 10}], "categories": [{"id": 1}],
     "annotations": [{"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1,
                      "segmentation": {"counts": [100], "size": [20, 5]}}]})";
   auto gt2 = LoadGroundTruthBuffer(bad_size, "g.json");
@@ -195,7 +218,8 @@ TEST(DetectionsTest, FastAndGeneralParsersAgree) {
   for (int i = 0; i < 2000; ++i) {
     char rec[256];
     std::snprintf(rec, sizeof(rec),
-                  "{\"image_id\": %d, \"category_id\": 7, \"bbox\": [%.17g, %.3f, %de-2, 0.%d], \"score\": %.*g}",
+                  "{\"image_id\": %d, \"category_id\": 7, \"bbox\": [%.17g, %.3f, %de-2, 0.%d], "
+                  "\"score\": %.*g}",
                   i % 2 ? 1 : 3, i * 0.1234567891234, i * 0.5, i, i + 1, 1 + i % 17, 1.0 / (i + 3));
     plain += std::string(i ? "," : "") + rec;
     std::string r = rec;
@@ -220,10 +244,14 @@ TEST(DetectionsTest, Errors) {
   EXPECT_TRUE(Contains(err("  "), "r.json: empty file"));
   EXPECT_TRUE(Contains(err("{}"), "results must be a list"));
   EXPECT_TRUE(Contains(err("[{\"image_id\": 1,"), "invalid JSON"));
-  EXPECT_TRUE(Contains(err(R"([{"image_id": 1, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 1}] x)"), "invalid JSON"));
+  EXPECT_TRUE(
+      Contains(err(R"([{"image_id": 1, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 1}] x)"),
+               "invalid JSON"));
   std::string e = err(R"([{"image_id": 1, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 1},
                           {"image_id": 2, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 1}])");
-  EXPECT_TRUE(Contains(e, "r.json: results[1] (image_id 2): image_id 2 is not in the ground truth gt.json")) << e;
+  EXPECT_TRUE(
+      Contains(e, "r.json: results[1] (image_id 2): image_id 2 is not in the ground truth gt.json"))
+      << e;
   e = err(R"([{"image_id": 1, "category_id": 5, "bbox": [0, 0, 1, 1], "score": 1}])");
   EXPECT_TRUE(Contains(e, "category_id 5 is not in the ground truth")) << e;
   e = err(R"([{"image_id": 1, "category_id": 0, "bbox": [0, 0, 1], "score": 1}])");
@@ -238,9 +266,11 @@ TEST(DetectionsTest, Errors) {
   EXPECT_TRUE(Contains(e, "'score' must be a number")) << e;
   e = err(R"([{"image_id": 1, "category_id": 0, "score": 1}])");
   EXPECT_TRUE(Contains(e, "neither 'bbox' nor 'segmentation'")) << e;
-  e = err(R"([{"image_id": 1, "category_id": 0, "score": 1, "segmentation": {"counts": "0@", "size": [10, 10]}}])");
+  e = err(
+      R"([{"image_id": 1, "category_id": 0, "score": 1, "segmentation": {"counts": "0@", "size": [10, 10]}}])");
   EXPECT_TRUE(Contains(e, "malformed RLE")) << e;
-  e = err(R"([{"image_id": 1, "category_id": 0, "score": 1, "segmentation": {"counts": [100], "size": [10, 9]}}])");
+  e = err(
+      R"([{"image_id": 1, "category_id": 0, "score": 1, "segmentation": {"counts": [100], "size": [10, 9]}}])");
   EXPECT_TRUE(Contains(e, "does not match the image size")) << e;
   e = err(R"([{"image_id": 1.5, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 1}])");
   EXPECT_TRUE(Contains(e, "'image_id' must be an integer")) << e;
@@ -248,21 +278,23 @@ TEST(DetectionsTest, Errors) {
 
 TEST(DetectionsTest, ArrayRows) {
   auto gt = Gt();
-  const double rows[] = {3, 1, 2, 3, 4, 0.5, 7,  //
+  const double rows[] = {3,   1, 2, 3, 4, 0.5,  7,  //
                          1.9, 0, 0, 1, 1, 0.25, 0};
   auto dt = LoadDetectionsArray(*gt, rows, 2, "array");
   EXPECT_EQ(dt->image, (std::vector<uint32_t>{1, 0}));  // int(1.9) == 1
   EXPECT_EQ(dt->area[0], 12.0);
   const double bad[] = {3, 1, 2, NAN, 4, 0.5, 7};
-  EXPECT_TRUE(Contains(ErrorOf([&] { LoadDetectionsArray(*gt, bad, 1, "array"); }), "array: row 0: bbox has a NaN"));
+  EXPECT_TRUE(Contains(ErrorOf([&] { LoadDetectionsArray(*gt, bad, 1, "array"); }),
+                       "array: row 0: bbox has a NaN"));
 }
 
 TEST(DetectionsTest, FileLoadingMatchesBuffer) {
   auto gt = Gt();
   std::string res = "[";
   for (int i = 0; i < 5000; ++i) {
-    res += std::string(i ? ",\n" : "") + "{\"image_id\": 3, \"category_id\": 7, \"bbox\": [1, 2, 3, " +
-           std::to_string(i) + "], \"score\": 0." + std::to_string(i) + "}";
+    res += std::string(i ? ",\n" : "") +
+           "{\"image_id\": 3, \"category_id\": 7, \"bbox\": [1, 2, 3, " + std::to_string(i) +
+           "], \"score\": 0." + std::to_string(i) + "}";
   }
   res += "]";
   const std::string path = ::testing::TempDir() + "/results_test.json";

@@ -82,7 +82,8 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
   od::array arr;
   e = doc.get_array().get(arr);
   if (e) {
-    Fail(src, "", e == simdjson::INCORRECT_TYPE ? "results must be a list of objects" : JsonProblem(e));
+    Fail(src, "",
+         e == simdjson::INCORRECT_TYPE ? "results must be a list of objects" : JsonProblem(e));
   }
   // Reserve for the smallest plausible record so vectors never regrow;
   // untouched reserved pages cost no memory.
@@ -106,7 +107,8 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
     std::string_view segm_text;
     for (auto field : obj) {
       od::raw_json_string key;
-      if ((e = field.key().get(key))) Fail(src, ResultName(index, has_image, image_id), JsonProblem(e));
+      if ((e = field.key().get(key)))
+        Fail(src, ResultName(index, has_image, image_id), JsonProblem(e));
       od::value val = field.value();
       auto bad = [&](const std::string& what) {
         Fail(src, ResultName(index, has_image, image_id), what);
@@ -148,7 +150,8 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
     const int64_t cat = gt.category_index.Find(category_id);
     if (cat < 0) {
       Fail(src, ResultName(index, true, image_id),
-           "category_id " + std::to_string(category_id) + " is not in the ground truth " + gt.source);
+           "category_id " + std::to_string(category_id) + " is not in the ground truth " +
+               gt.source);
     }
     if (index == first_index) {
       out->first_has_bbox = box_n == 4;
@@ -166,7 +169,8 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
     }
     ++index;
   }
-  if (doc.current_location().error() == simdjson::SUCCESS) Fail(src, "", "invalid JSON (trailing content after the results list)");
+  if (doc.current_location().error() == simdjson::SUCCESS)
+    Fail(src, "", "invalid JSON (trailing content after the results list)");
 }
 
 // Splits the buffer into two valid JSON arrays in place, at a top-level
@@ -233,7 +237,8 @@ void AppendChunk(ResultChunk&& c, ResultChunk* into) {
   c = ResultChunk();
 }
 
-std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt, std::vector<ResultChunk>& chunks,
+std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt,
+                                             std::vector<ResultChunk>& chunks,
                                              const std::string& src, int num_threads) {
   auto det = std::make_unique<Detections>();
   det->source = src;
@@ -242,7 +247,8 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt, std::vector<
   if (n == 0) Fail(src, "", "no results (the results list is empty)");
   const ResultChunk& first = chunks[0];
   if (!first.first_has_bbox && !first.first_has_segm) {
-    Fail(src, "results[0]", "has neither 'bbox' nor 'segmentation' (keypoints and captions are not supported)");
+    Fail(src, "results[0]",
+         "has neither 'bbox' nor 'segmentation' (keypoints and captions are not supported)");
   }
   det->bbox_mode = first.first_has_bbox;
   ResultChunk& all = chunks[0];
@@ -264,7 +270,8 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt, std::vector<
   det->area.resize(n);
   if (det->bbox_mode) {
     for (size_t i = 0; i < n; ++i) {
-      if (!has_bbox[i]) Fail(src, ResultName(i, true, gt.image_ids[det->image[i]]), "missing 'bbox'");
+      if (!has_bbox[i])
+        Fail(src, ResultName(i, true, gt.image_ids[det->image[i]]), "missing 'bbox'");
       det->area[i] = det->bbox[4 * i + 2] * det->bbox[4 * i + 3];
     }
     det->segm = std::move(segm);
@@ -383,8 +390,8 @@ std::unique_ptr<Detections> ParseDetections(const GroundTruth& gt, PaddedBuffer&
     bool ok = true;
     std::thread second([&]() {
       try {
-        ParseResultArray(split.second, split.second_size, buf.capacity() - (split.second - buf.data),
-                         gt, src, 0, &chunks[1]);
+        ParseResultArray(split.second, split.second_size,
+                         buf.capacity() - (split.second - buf.data), gt, src, 0, &chunks[1]);
       } catch (const std::exception&) {
         ok = false;
       }
@@ -440,16 +447,22 @@ std::unique_ptr<Detections> LoadDetectionsArray(const GroundTruth& gt, const dou
   for (size_t i = 0; i < n; ++i) {
     const double* r = rows + 7 * i;
     const std::string row = "row " + std::to_string(i);
-    if (!std::isfinite(r[0]) || !std::isfinite(r[6]) || std::fabs(r[0]) > 9.2e18 || std::fabs(r[6]) > 9.2e18) {
+    if (!std::isfinite(r[0]) || !std::isfinite(r[6]) || std::fabs(r[0]) > 9.2e18 ||
+        std::fabs(r[6]) > 9.2e18) {
       Fail(source, row, "image_id and category_id must be finite");
     }
     // int() in loadNumpyAnnotations truncates toward zero.
     const int64_t image_id = static_cast<int64_t>(r[0]);
     const int64_t category_id = static_cast<int64_t>(r[6]);
     const int64_t img = gt.image_index.Find(image_id);
-    if (img < 0) Fail(source, row, "image_id " + std::to_string(image_id) + " is not in the ground truth " + gt.source);
+    if (img < 0)
+      Fail(source, row,
+           "image_id " + std::to_string(image_id) + " is not in the ground truth " + gt.source);
     const int64_t cat = gt.category_index.Find(category_id);
-    if (cat < 0) Fail(source, row, "category_id " + std::to_string(category_id) + " is not in the ground truth " + gt.source);
+    if (cat < 0)
+      Fail(source, row,
+           "category_id " + std::to_string(category_id) + " is not in the ground truth " +
+               gt.source);
     const std::string problem = CheckBox(r + 1);
     if (!problem.empty()) Fail(source, row, problem);
     if (!std::isfinite(r[5])) Fail(source, row, "score must be finite");

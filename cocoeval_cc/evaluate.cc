@@ -29,8 +29,11 @@ void CountingSort(std::vector<uint32_t>* idx, size_t buckets, KeyFn key) {
 // selected.
 struct SelectionIndex {
   SelectionIndex(const GroundTruth& gt, const EvalSelection& sel, bool use_cats)
-      : img_pos(gt.image_ids.size(), -1), cat_rank(gt.category_ids.size(), -1),
-        num_img(sel.images.size()), num_cat(sel.categories.size()), use_cats(use_cats) {
+      : img_pos(gt.image_ids.size(), -1),
+        cat_rank(gt.category_ids.size(), -1),
+        num_img(sel.images.size()),
+        num_cat(sel.categories.size()),
+        use_cats(use_cats) {
     for (size_t i = 0; i < num_img; ++i) img_pos[sel.images[i]] = static_cast<int32_t>(i);
     for (size_t k = 0; k < num_cat; ++k) cat_rank[sel.categories[k]] = static_cast<int32_t>(k);
   }
@@ -172,8 +175,16 @@ class GroupEvaluator {
   GroupEvaluator(const GroundTruth& gt, const Detections& dt, const std::vector<uint32_t>& gt_rows,
                  const std::vector<uint32_t>& dt_rows, const std::vector<Group>& groups,
                  const std::vector<uint32_t>& state_pos, int num_threads, EvalState* s)
-      : gt_(gt), dt_(dt), gt_rows_(gt_rows), dt_rows_(dt_rows), groups_(groups),
-        state_pos_(state_pos), s_(*s), A_(s->num_areas()), W_(s->words()), full_(W_) {
+      : gt_(gt),
+        dt_(dt),
+        gt_rows_(gt_rows),
+        dt_rows_(dt_rows),
+        groups_(groups),
+        state_pos_(state_pos),
+        s_(*s),
+        A_(s->num_areas()),
+        W_(s->words()),
+        full_(W_) {
     // pycocotools COCOeval._prepare: annToRLE of every segmentation (segm).
     if (s_.iou_type == IouType::kSegm) {
       gt_masks_ = &gt.MaskData(num_threads);
@@ -329,7 +340,7 @@ class GroupEvaluator {
   const std::vector<uint32_t>& state_pos_;
   EvalState& s_;
   const size_t A_, W_;
-  std::vector<uint32_t> full_;  // every IoU threshold's bit set, per word
+  std::vector<uint32_t> full_;         // every IoU threshold's bit set, per word
   const MaskSet* gt_masks_ = nullptr;  // segm only
   const MaskSet* dt_masks_ = nullptr;
 };
@@ -345,8 +356,10 @@ void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t*
   // Ground truth stable-sorted with non-ignored first.
   sc->order.resize(num_gt);
   size_t pos = 0;
-  for (size_t g = 0; g < num_gt; ++g) if (!gt_ignore[g]) sc->order[pos++] = static_cast<uint32_t>(g);
-  for (size_t g = 0; g < num_gt; ++g) if (gt_ignore[g]) sc->order[pos++] = static_cast<uint32_t>(g);
+  for (size_t g = 0; g < num_gt; ++g)
+    if (!gt_ignore[g]) sc->order[pos++] = static_cast<uint32_t>(g);
+  for (size_t g = 0; g < num_gt; ++g)
+    if (gt_ignore[g]) sc->order[pos++] = static_cast<uint32_t>(g);
   sc->ign.resize(num_gt);
   sc->crowd.resize(num_gt);
   for (size_t j = 0; j < num_gt; ++j) {
@@ -484,18 +497,21 @@ void CheckConsistent(const EvalState& s) {
     if (s.group_begin[g + 1] < s.group_begin[g]) bad("offsets");
     if (s.group_begin[g + 1] - s.group_begin[g] > static_cast<uint64_t>(s.max_det)) bad("offsets");
     if (s.group_cat[g] >= s.cat_ids.size()) bad("category");
-    if (g > 0 && (s.group_cat[g] < s.group_cat[g - 1] ||
-                  (s.group_cat[g] == s.group_cat[g - 1] && s.group_image[g] <= s.group_image[g - 1]))) {
+    if (g > 0 &&
+        (s.group_cat[g] < s.group_cat[g - 1] ||
+         (s.group_cat[g] == s.group_cat[g - 1] && s.group_image[g] <= s.group_image[g - 1]))) {
       bad("group order");
     }
   }
   const uint64_t E = s.group_begin[G];
   const size_t A = s.area_rng.size(), W = s.words();
-  if (s.score.size() != E || s.tp_bits.size() != E * A * W || s.ig_bits.size() != E * A * W) bad("entries");
+  if (s.score.size() != E || s.tp_bits.size() != E * A * W || s.ig_bits.size() != E * A * W)
+    bad("entries");
   if (s.npig.size() != G * A) bad("npig");
   if (s.iou_thrs.empty() || A == 0 || s.max_det < 0) bad("parameters");
   // With use_cats K may be 0 (catIds = []); without, the axis is {-1}.
-  if (s.use_cats ? !s.pooled_cat_ids.empty() : s.cat_ids != std::vector<int64_t>{-1}) bad("categories");
+  if (s.use_cats ? !s.pooled_cat_ids.empty() : s.cat_ids != std::vector<int64_t>{-1})
+    bad("categories");
 }
 
 }  // namespace
@@ -551,8 +567,8 @@ EvalState MergeStates(const std::vector<const EvalState*>& parts) {
   for (const EvalState* p : parts) {
     if (p->iou_type != first.iou_type || p->use_cats != first.use_cats ||
         p->cat_ids != first.cat_ids || p->pooled_cat_ids != first.pooled_cat_ids ||
-        p->iou_thrs != first.iou_thrs ||
-        p->area_rng != first.area_rng || p->max_det != first.max_det) {
+        p->iou_thrs != first.iou_thrs || p->area_rng != first.area_rng ||
+        p->max_det != first.max_det) {
       throw InputError("merge: evaluation states were computed with different parameters");
     }
   }
@@ -585,7 +601,8 @@ EvalState MergeStates(const std::vector<const EvalState*>& parts) {
   for (size_t i = 0; i < refs.size(); ++i) {
     const Ref& r = refs[i];
     if (i > 0 && refs[i - 1].k == r.k && refs[i - 1].image == r.image) {
-      throw InputError("merge: image " + std::to_string(r.image) + " was evaluated in more than one state");
+      throw InputError("merge: image " + std::to_string(r.image) +
+                       " was evaluated in more than one state");
     }
     const EvalState& p = *parts[r.part];
     const uint64_t b = p.group_begin[r.g], e = p.group_begin[r.g + 1];

@@ -16,8 +16,9 @@ struct MatchResult {
   std::vector<uint32_t> matched, ignored;
 };
 
-MatchResult Match(const std::vector<double>& ious, size_t nd, size_t ng, std::vector<uint8_t> ignore,
-                  std::vector<uint8_t> crowd, const std::vector<double>& thrs) {
+MatchResult Match(const std::vector<double>& ious, size_t nd, size_t ng,
+                  std::vector<uint8_t> ignore, std::vector<uint8_t> crowd,
+                  const std::vector<double>& thrs) {
   MatchResult r;
   r.matched.assign(nd, 0);
   r.ignored.assign(nd, 0);
@@ -127,8 +128,8 @@ TEST(EvaluateStateTest, ThreadCountDoesNotChangeResults) {
   for (int i = 0; i < 300; ++i) {
     results += std::string(i ? "," : "") + "{\"image_id\": " + (i % 2 ? "0" : "5000000000") +
                ", \"category_id\": " + std::to_string(1 + i % 2) + ", \"bbox\": [" +
-               std::to_string(i % 37) + ", " + std::to_string(i % 11) + ", 20, 30], \"score\": " +
-               std::to_string((i * 7 % 13) / 13.0) + "}";
+               std::to_string(i % 37) + ", " + std::to_string(i % 11) +
+               ", 20, 30], \"score\": " + std::to_string((i * 7 % 13) / 13.0) + "}";
   }
   results += "]";
   std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, results, "res.json", 1));

@@ -18,14 +18,14 @@ class EvaluationResult:
   """Everything one evaluation produced: summary, per-category statistics, raw arrays."""
   iou_type: str
   params: Params
-  stats: np.ndarray                 # (S,) summary statistics, pycocotools order
-  category_ids: list[int]           # the K axis ([-1] without useCats)
+  stats: np.ndarray  # (S,) summary statistics, pycocotools order
+  category_ids: list[int]  # the K axis ([-1] without useCats)
   category_names: list[str]
-  category_stats: np.ndarray        # (S, K): stat i restricted to category k, -1 without GT
-  precision: np.ndarray             # [T, R, K, A, M]
-  recall: np.ndarray                # [T, K, A, M]
-  scores: np.ndarray                # [T, R, K, A, M]
-  summary: list[str]                # pycocotools' printed lines
+  category_stats: np.ndarray  # (S, K): stat i restricted to category k, -1 without GT
+  precision: np.ndarray  # [T, R, K, A, M]
+  recall: np.ndarray  # [T, K, A, M]
+  scores: np.ndarray  # [T, R, K, A, M]
+  summary: list[str]  # pycocotools' printed lines
   timings: dict[str, float]
 
   @property
@@ -80,9 +80,11 @@ class EvaluationResult:
     }
 
   def arrays(self) -> dict[str, np.ndarray]:
-    return {"precision": self.precision, "recall": self.recall, "scores": self.scores,
-            "category_stats": self.category_stats,
-            "category_ids": np.asarray(self.category_ids, dtype=np.int64)}
+    return {
+        "precision": self.precision, "recall": self.recall, "scores": self.scores,
+        "category_stats": self.category_stats,
+        "category_ids": np.asarray(self.category_ids, dtype=np.int64)
+    }
 
 
 def evaluate_files(annotations: str, detections: str, iou_type: str = "bbox",
@@ -107,8 +109,8 @@ def evaluate_loaded(gt, dt, iou_type: str, params: Params | None, num_threads: i
   params.iouType = iou_type
   evaluator = _native.Evaluator(gt, dt, params.to_native(iou_type), num_threads=num_threads)
   for stage, fn in (("evaluate", evaluator.evaluate), ("accumulate", evaluator.accumulate),
-                    ("summarize", evaluator.summarize),
-                    ("per_category", evaluator.per_category_stats)):
+                    ("summarize", evaluator.summarize), ("per_category",
+                                                         evaluator.per_category_stats)):
     start = time.perf_counter()
     out = fn()
     timings[stage] = time.perf_counter() - start
@@ -119,11 +121,11 @@ def evaluate_loaded(gt, dt, iou_type: str, params: Params | None, num_threads: i
   stats = evaluator.stats
   return EvaluationResult(
       iou_type=iou_type, params=params, stats=stats, category_ids=cat_ids,
-      category_names=[names.get(k, "all" if k == -1 else str(k)) for k in cat_ids],
-      category_stats=category_stats, precision=evaluator.precision, recall=evaluator.recall,
-      scores=evaluator.scores,
-      summary=[f"{line} = {v:0.3f}" for line, v in zip(evaluator.stat_descriptions, stats)],
-      timings=timings)
+      category_names=[names.get(k, "all" if k == -1 else str(k))
+                      for k in cat_ids], category_stats=category_stats,
+      precision=evaluator.precision, recall=evaluator.recall, scores=evaluator.scores,
+      summary=[f"{line} = {v:0.3f}"
+               for line, v in zip(evaluator.stat_descriptions, stats)], timings=timings)
 
 
 def area_ranges_from_spec(spec: Sequence[str]) -> tuple[list[list[float]], list[str]]:

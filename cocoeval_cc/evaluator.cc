@@ -11,7 +11,9 @@ namespace cocoeval {
 
 Evaluator::Evaluator(std::shared_ptr<const GroundTruth> gt, std::shared_ptr<const Detections> dt,
                      Params params, int num_threads)
-    : gt_(std::move(gt)), dt_(std::move(dt)), params_(std::move(params)),
+    : gt_(std::move(gt)),
+      dt_(std::move(dt)),
+      params_(std::move(params)),
       num_threads_(ResolveThreads(num_threads)) {
   if (!gt_) throw InputError("evaluator: no ground truth given");
   NormalizeParams(&params_);
@@ -57,7 +59,8 @@ EvalSelection Evaluator::Select(const std::vector<int64_t>* img_ids) const {
     sel.categories.push_back(static_cast<uint32_t>(gt_->category_index.Find(c)));
   }
   if (img_ids == nullptr) {
-    for (int64_t i : resolved_img_ids()) sel.images.push_back(static_cast<uint32_t>(gt_->image_index.Find(i)));
+    for (int64_t i : resolved_img_ids())
+      sel.images.push_back(static_cast<uint32_t>(gt_->image_index.Find(i)));
     return sel;
   }
   std::vector<int64_t> ids = *img_ids;
@@ -90,8 +93,9 @@ void Evaluator::SetState(EvalState state) {
   const std::vector<int64_t> pooled =
       params_.use_cats ? std::vector<int64_t>() : resolved_cat_ids();
   if (state.iou_type != params_.iou_type || state.use_cats != params_.use_cats ||
-      state.cat_ids != cats || state.pooled_cat_ids != pooled || state.iou_thrs != params_.iou_thrs ||
-      state.area_rng != params_.area_rng || state.max_det != params_.max_dets.back()) {
+      state.cat_ids != cats || state.pooled_cat_ids != pooled ||
+      state.iou_thrs != params_.iou_thrs || state.area_rng != params_.area_rng ||
+      state.max_det != params_.max_dets.back()) {
     throw InputError("set_state: the state was computed with different parameters");
   }
   state_ = std::move(state);

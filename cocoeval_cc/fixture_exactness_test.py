@@ -14,11 +14,12 @@ import cocoeval_cc
 
 _FIXTURES = os.path.join(os.path.dirname(__file__), "..", "third_party", "coco_fixtures")
 _GT = os.path.join(_FIXTURES, "instances_val2014_100.json")
-_RESULTS = {"bbox": os.path.join(_FIXTURES, "instances_val2014_fakebbox100_results.json"),
-            "segm": os.path.join(_FIXTURES, "instances_val2014_fakesegm100_results.json")}
-_CUSTOM_AREAS = ([[0, 1e10], [0, 8 ** 2], [8 ** 2, 16 ** 2], [16 ** 2, 32 ** 2],
-                  [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]],
-                 ["all", "nano", "micro", "small", "medium", "large"])
+_RESULTS = {
+    "bbox": os.path.join(_FIXTURES, "instances_val2014_fakebbox100_results.json"),
+    "segm": os.path.join(_FIXTURES, "instances_val2014_fakesegm100_results.json")
+}
+_CUSTOM_AREAS = ([[0, 1e10], [0, 8 ** 2], [8 ** 2, 16 ** 2], [16 ** 2, 32 ** 2], [32 ** 2, 96 ** 2],
+                  [96 ** 2, 1e5 ** 2]], ["all", "nano", "micro", "small", "medium", "large"])
 
 
 def _expected():
@@ -90,14 +91,15 @@ class FixtureExactnessTest(parameterized.TestCase):
     theirs = _run(_Pycocotools, iou_type, _CUSTOM_AREAS)
     p, r = theirs.eval["precision"], theirs.eval["recall"]
     areas = range(1, len(_CUSTOM_AREAS[0]))
-    reference = ([_mean(p[:, :, :, 0, -1]), _mean(p[0, :, :, 0, -1]), _mean(p[5, :, :, 0, -1])]
-                 + [_mean(p[:, :, :, a, -1]) for a in areas]
-                 + [_mean(r[:, :, 0, m]) for m in range(3)]
-                 + [_mean(r[:, :, a, -1]) for a in areas])
+    reference = ([_mean(p[:, :, :, 0, -1]),
+                  _mean(p[0, :, :, 0, -1]),
+                  _mean(p[5, :, :, 0, -1])] + [_mean(p[:, :, :, a, -1]) for a in areas]
+                 + [_mean(r[:, :, 0, m])
+                    for m in range(3)] + [_mean(r[:, :, a, -1]) for a in areas])
     self.assertEqual([float(v) for v in ours.stats], [float(v) for v in reference])
     # The published values come from faster-coco-eval, whose sums differ in the last bit.
-    np.testing.assert_allclose(ours.stats, _expected()["custom_area_ranges"][iou_type],
-                               rtol=1e-15, atol=0)
+    np.testing.assert_allclose(ours.stats,
+                               _expected()["custom_area_ranges"][iou_type], rtol=1e-15, atol=0)
 
   @parameterized.parameters("bbox", "segm")
   def test_per_category_stats_equal_patched_pycocotools(self, iou_type):

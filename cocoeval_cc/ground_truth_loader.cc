@@ -52,16 +52,19 @@ void ParseImages(od::value v, const std::string& src, ScannedGroundTruth* gt) {
     bool has_id = false;
     for (auto field : obj) {
       od::raw_json_string key;
-      if ((e = field.key().get(key))) Fail(src, RecordName("images", index, has_id, id), JsonProblem(e));
+      if ((e = field.key().get(key)))
+        Fail(src, RecordName("images", index, has_id, id), JsonProblem(e));
       od::value val = field.value();
       if (key == "id") {
-        if ((e = GetId(val, &id))) Fail(src, RecordName("images", index, false, 0), IntProblem("id", e));
+        if ((e = GetId(val, &id)))
+          Fail(src, RecordName("images", index, false, 0), IntProblem("id", e));
         has_id = true;
       } else if (key == "height" || key == "width") {
         int64_t x;
         if ((e = GetId(val, &x)) || x < 0) {
           Fail(src, RecordName("images", index, has_id, id),
-               std::string("'") + (key == "height" ? "height" : "width") + "' must be a non-negative integer");
+               std::string("'") + (key == "height" ? "height" : "width") +
+                   "' must be a non-negative integer");
         }
         (key == "height" ? h : w) = x;
       }
@@ -87,15 +90,18 @@ void ParseCategories(od::value v, const std::string& src, ScannedGroundTruth* gt
     std::string name, super;
     for (auto field : obj) {
       od::raw_json_string key;
-      if ((e = field.key().get(key))) Fail(src, RecordName("categories", index, has_id, id), JsonProblem(e));
+      if ((e = field.key().get(key)))
+        Fail(src, RecordName("categories", index, has_id, id), JsonProblem(e));
       od::value val = field.value();
       if (key == "id") {
-        if ((e = GetId(val, &id))) Fail(src, RecordName("categories", index, false, 0), IntProblem("id", e));
+        if ((e = GetId(val, &id)))
+          Fail(src, RecordName("categories", index, false, 0), IntProblem("id", e));
         has_id = true;
       } else if (key == "name" || key == "supercategory") {
         std::string_view s;
         if ((e = val.get_string().get(s))) {
-          Fail(src, RecordName("categories", index, has_id, id), "'name' and 'supercategory' must be strings");
+          Fail(src, RecordName("categories", index, has_id, id),
+               "'name' and 'supercategory' must be strings");
         }
         (key == "name" ? name : super) = std::string(s);
       }
@@ -108,7 +114,8 @@ void ParseCategories(od::value v, const std::string& src, ScannedGroundTruth* gt
   }
 }
 
-void ParseAnnotations(od::value v, const std::string& src, const char* doc, ScannedGroundTruth* raw) {
+void ParseAnnotations(od::value v, const std::string& src, const char* doc,
+                      ScannedGroundTruth* raw) {
   od::array arr;
   if (v.get_array().get(arr)) Fail(src, "annotations", "must be a list");
   size_t index = 0;
@@ -123,7 +130,8 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc, Scan
     uint64_t seg_b = 0, seg_e = 0;
     for (auto field : obj) {
       od::raw_json_string key;
-      if ((e = field.key().get(key))) Fail(src, RecordName("annotations", index, has_id, id), JsonProblem(e));
+      if ((e = field.key().get(key)))
+        Fail(src, RecordName("annotations", index, has_id, id), JsonProblem(e));
       od::value val = field.value();
       auto bad = [&](const char* what) {
         Fail(src, RecordName("annotations", index, has_id, id), what);
@@ -139,7 +147,8 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc, Scan
         has_cat = true;
       } else if (key == "area") {
         if (GetDouble(val, &area)) bad("'area' must be a number");
-        if (!std::isfinite(area)) bad("'area' must be finite (NaN, inf or a number out of double range)");
+        if (!std::isfinite(area))
+          bad("'area' must be finite (NaN, inf or a number out of double range)");
         has_area = true;
       } else if (key == "iscrowd") {
         bool b;
@@ -182,13 +191,12 @@ std::vector<size_t> SortedOrder(const std::vector<int64_t>& ids, const std::stri
                                 const char* list) {
   std::vector<size_t> order(ids.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return ids[a] < ids[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
   for (size_t i = 1; i < order.size(); ++i) {
     if (ids[order[i]] == ids[order[i - 1]]) {
       Fail(src, RecordName(list, order[i], true, ids[order[i]]),
-           "duplicate id (also used by " + std::string(list) + "[" +
-               std::to_string(order[i - 1]) + "])");
+           "duplicate id (also used by " + std::string(list) + "[" + std::to_string(order[i - 1]) +
+               "])");
     }
   }
   return order;
@@ -203,14 +211,17 @@ void Permute(std::vector<T>* v, const std::vector<size_t>& order) {
 }
 
 // simdjson path: the general parser, with error messages.
-void ParseGroundTruthTables(const PaddedBuffer& buf, const std::string& src, ScannedGroundTruth* t) {
+void ParseGroundTruthTables(const PaddedBuffer& buf, const std::string& src,
+                            ScannedGroundTruth* t) {
   od::parser parser;
   od::document doc;
   error_code e = parser.iterate(buf.data, buf.size, buf.capacity()).get(doc);
   if (e) Fail(src, "", JsonProblem(e));
   od::object root;
   e = doc.get_object().get(root);
-  if (e) Fail(src, "", e == simdjson::INCORRECT_TYPE ? "the top-level value must be an object" : JsonProblem(e));
+  if (e)
+    Fail(src, "",
+         e == simdjson::INCORRECT_TYPE ? "the top-level value must be an object" : JsonProblem(e));
   bool has_images = false, has_cats = false, has_anns = false;
   for (auto field : root) {
     od::raw_json_string key;
@@ -237,7 +248,8 @@ void ParseGroundTruthTables(const PaddedBuffer& buf, const std::string& src, Sca
   if (!has_anns) Fail(src, "", "missing 'annotations'");
 }
 
-std::unique_ptr<GroundTruth> ParseGroundTruth(std::shared_ptr<PaddedBuffer> buf, const std::string& src) {
+std::unique_ptr<GroundTruth> ParseGroundTruth(std::shared_ptr<PaddedBuffer> buf,
+                                              const std::string& src) {
   if (IsBlank(buf->data, buf->size)) Fail(src, "", "empty file");
   ScannedGroundTruth t;
   if (!ScanGroundTruth(buf->data, buf->data + buf->size, &t)) {
@@ -307,7 +319,8 @@ std::unique_ptr<GroundTruth> LoadGroundTruthFile(const std::string& path) {
   return ParseGroundTruth(std::move(buf), path);
 }
 
-std::unique_ptr<GroundTruth> LoadGroundTruthBuffer(std::string_view json, const std::string& source) {
+std::unique_ptr<GroundTruth> LoadGroundTruthBuffer(std::string_view json,
+                                                   const std::string& source) {
   auto buf = std::make_shared<PaddedBuffer>();
   CopyBuffer(json, buf.get());
   return ParseGroundTruth(std::move(buf), source);

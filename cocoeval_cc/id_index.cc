@@ -23,7 +23,9 @@ void IdIndex::Build(const std::vector<int64_t>& ids) {
     direct_mode_ = true;
     min_ = *lo;
     direct_.assign(range + 1, -1);
-    for (size_t i = 0; i < ids.size(); ++i) direct_[static_cast<uint64_t>(ids[i]) - static_cast<uint64_t>(min_)] = static_cast<int32_t>(i);
+    for (size_t i = 0; i < ids.size(); ++i)
+      direct_[static_cast<uint64_t>(ids[i]) - static_cast<uint64_t>(min_)] =
+          static_cast<int32_t>(i);
     return;
   }
   std::vector<size_t> order(ids.size());

@@ -27,8 +27,8 @@ class IdIndex {
   int64_t FindSorted(int64_t id) const;
   bool direct_mode_ = false;
   int64_t min_ = 0;
-  std::vector<int32_t> direct_;        // compact id ranges: a lookup table
-  std::vector<int64_t> sorted_ids_;    // otherwise: binary search
+  std::vector<int32_t> direct_;      // compact id ranges: a lookup table
+  std::vector<int64_t> sorted_ids_;  // otherwise: binary search
   std::vector<uint32_t> sorted_pos_;
 };
 

@@ -36,8 +36,7 @@ int32_t TruncToInt(double d) {
 
 uint64_t CheckedArea(uint64_t h, uint64_t w) {
   if (w != 0 && h > std::numeric_limits<uint64_t>::max() / w) {
-    throw InputError("mask size " + std::to_string(h) + "x" +
-                     std::to_string(w) + " overflows");
+    throw InputError("mask size " + std::to_string(h) + "x" + std::to_string(w) + " overflows");
   }
   return h * w;
 }
@@ -68,9 +67,8 @@ class PolygonBoundary {
         w_minus_1_double_(static_cast<double>(w - 1)),
         h_int_bits_(static_cast<uint32_t>(h)),
         // Pairs whose smaller x exceeds this cannot pass the xd <= w - 1 test.
-        hi_(w == 0 || w > (uint64_t{1} << 40)
-                ? std::numeric_limits<int64_t>::max()
-                : static_cast<int64_t>(5 * w + 5)),
+        hi_(w == 0 || w > (uint64_t{1} << 40) ? std::numeric_limits<int64_t>::max()
+                                              : static_cast<int64_t>(5 * w + 5)),
         out_(out) {}
 
   // Adds the samples of the edge (xs, ys) -> (xe, ye) in upsampled integer
@@ -85,10 +83,8 @@ class PolygonBoundary {
       std::swap(ys, ye);
     }
     // 0/0 = NaN for a repeated vertex, exactly as in the reference.
-    const double s = x_major ? static_cast<double>(ye - ys) /
-                                   static_cast<double>(dx)
-                             : static_cast<double>(xe - xs) /
-                                   static_cast<double>(dy);
+    const double s = x_major ? static_cast<double>(ye - ys) / static_cast<double>(dx)
+                             : static_cast<double>(xe - xs) / static_cast<double>(dy);
     const int64_t n = x_major ? dx : dy;
     edge_ = Edge{xs, ys, n, s, flip, x_major};
 
@@ -112,14 +108,12 @@ class PolygonBoundary {
   int64_t U(int64_t d) const {
     const int64_t t = T(d);
     if (edge_.x_major) return t + edge_.xs;
-    return TruncToInt(static_cast<double>(edge_.xs) +
-                      edge_.s * static_cast<double>(t) + .5);
+    return TruncToInt(static_cast<double>(edge_.xs) + edge_.s * static_cast<double>(t) + .5);
   }
   int64_t V(int64_t d) const {
     const int64_t t = T(d);
     if (!edge_.x_major) return t + edge_.ys;
-    return TruncToInt(static_cast<double>(edge_.ys) +
-                      edge_.s * static_cast<double>(t) + .5);
+    return TruncToInt(static_cast<double>(edge_.ys) + edge_.s * static_cast<double>(t) + .5);
   }
 
   // Smallest d in [lo, n] with U(d) != cu, or n + 1; U(lo - 1) == cu and U
@@ -307,8 +301,7 @@ Rle Merge(const std::vector<const Rle*>& rles, bool intersect) {
     merged.clear();
     while (ct > 0) {
       const uint32_t c = std::min(ca, cb);
-      if (c == 0 && ((ca == 0 && a >= ka && cb != 0) ||
-                     (cb == 0 && b >= kb && ca != 0))) {
+      if (c == 0 && ((ca == 0 && a >= ka && cb != 0) || (cb == 0 && b >= kb && ca != 0))) {
         ThrowSumMismatch();
       }
       cc += c;
@@ -396,8 +389,8 @@ std::array<double, 4> ToBbox(const Rle& rle) {
       ye = std::max(ye, y_end);
     }
   }
-  return {static_cast<double>(xs), static_cast<double>(ys),
-          static_cast<double>(xe - xs + 1), static_cast<double>(ye - ys + 1)};
+  return {static_cast<double>(xs), static_cast<double>(ys), static_cast<double>(xe - xs + 1),
+          static_cast<double>(ye - ys + 1)};
 }
 
 Rle FromPolygon(const double* xy, size_t num_coords, uint64_t h, uint64_t w) {
@@ -488,18 +481,18 @@ Rle FromString(std::string_view s, uint64_t h, uint64_t w) {
     bool more = true;
     while (more) {
       if (p >= s.size()) {
-        throw InputError("RLE string truncated inside a value at offset " +
-                         std::to_string(p));
+        throw InputError("RLE string truncated inside a value at offset " + std::to_string(p));
       }
       const unsigned char ch = static_cast<unsigned char>(s[p]);
       if (ch < 48 || ch > 111) {
-        throw InputError("RLE string has invalid character code " +
-                         std::to_string(ch) + " at offset " +
-                         std::to_string(p));
+        throw InputError("RLE string has invalid character code " + std::to_string(ch) +
+                         " at offset " + std::to_string(p));
       }
       if (k == 7) {
-        throw InputError("RLE string value longer than 7 characters at "
-                         "offset " + std::to_string(p));
+        throw InputError(
+            "RLE string value longer than 7 characters at "
+            "offset " +
+            std::to_string(p));
       }
       const uint32_t c = ch - 48;
       // The reference shifts an int: on x86-64 the count is taken mod 32
@@ -528,8 +521,8 @@ Rle FromString(std::string_view s, uint64_t h, uint64_t w) {
   return r;
 }
 
-void BoxIou(const double* dt, size_t n, const double* gt, size_t m,
-            const uint8_t* iscrowd, double* out) {
+void BoxIou(const double* dt, size_t n, const double* gt, size_t m, const uint8_t* iscrowd,
+            double* out) {
   for (size_t i = 0; i < n; ++i) {
     const double* d = dt + 4 * i;
     const double da = d[2] * d[3];
@@ -539,11 +532,9 @@ void BoxIou(const double* dt, size_t n, const double* gt, size_t m,
       row[j] = 0;
       // Same operations in the same order as bbIou; NaNs flow through the
       // comparisons as there.
-      const double iw = std::fmin(d[2] + d[0], g[2] + g[0]) -
-                        std::fmax(d[0], g[0]);
+      const double iw = std::fmin(d[2] + d[0], g[2] + g[0]) - std::fmax(d[0], g[0]);
       if (iw <= 0) continue;
-      const double ih = std::fmin(d[3] + d[1], g[3] + g[1]) -
-                        std::fmax(d[1], g[1]);
+      const double ih = std::fmin(d[3] + d[1], g[3] + g[1]) - std::fmax(d[1], g[1]);
       if (ih <= 0) continue;
       const double inter = iw * ih;
       const double ga = g[2] * g[3];
@@ -583,8 +574,7 @@ void RleIouWalk(DtRle dt_rle, size_t n, GtRle gt_rle, size_t m, const uint8_t* i
       uint32_t inter = 0, uni = 0, ct = 1;
       while (ct > 0) {
         const uint32_t c = std::min(ca, cb);
-        if (c == 0 && ((ca == 0 && a >= ka && cb != 0) ||
-                       (cb == 0 && b >= kb && ca != 0))) {
+        if (c == 0 && ((ca == 0 && a >= ka && cb != 0) || (cb == 0 && b >= kb && ca != 0))) {
           ThrowSumMismatch();
         }
         if (va || vb) {
@@ -621,8 +611,7 @@ uint32_t Area32(const Rle& r) {
 
 }  // namespace
 
-void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m,
-            const uint8_t* iscrowd, double* out) {
+void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m, const uint8_t* iscrowd, double* out) {
   // Per-thread scratch so the hot path does not allocate once warmed up.
   thread_local std::vector<double> boxes;
   boxes.resize(4 * (n + m));

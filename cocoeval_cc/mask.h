@@ -78,15 +78,14 @@ Rle FromString(std::string_view s, uint64_t h, uint64_t w);
 // IoU of n detection boxes against m ground-truth boxes (xywh, row-major),
 // written to out[i * m + j] (detections x ground truth). iscrowd may be null;
 // for a crowd ground truth the intersection is divided by the detection area.
-void BoxIou(const double* dt, size_t n, const double* gt, size_t m,
-            const uint8_t* iscrowd, double* out);
+void BoxIou(const double* dt, size_t n, const double* gt, size_t m, const uint8_t* iscrowd,
+            double* out);
 
 // Mask IoU as rleIou, laid out like BoxIou. Pairs whose bounding boxes do not
 // overlap are 0 without looking at the masks; overlapping pairs whose sizes
 // differ are -1. Throws InputError when a compared pair of same-size masks
 // has different count sums (the reference loops forever).
-void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m,
-            const uint8_t* iscrowd, double* out);
+void RleIou(const Rle* dt, size_t n, const Rle* gt, size_t m, const uint8_t* iscrowd, double* out);
 
 // Masks together with what RleIou needs of each, computed once: the ToBbox
 // box (NaN when ToBbox throws, so the IoU call rethrows) and the area.

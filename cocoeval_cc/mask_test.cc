@@ -116,8 +116,8 @@ TEST(MaskGoldenTest, MatchesPycocotoolsBitForBit) {
       const uint64_t h = tok.U64(), w = tok.U64();
       std::vector<double> xy(kind == "bbox" ? 4 : tok.U64());
       for (double& v : xy) v = tok.Dbl();
-      const cocoeval::Rle r = kind == "bbox" ? FromBbox(xy.data(), h, w)
-                                             : FromPolygon(xy.data(), xy.size(), h, w);
+      const cocoeval::Rle r =
+          kind == "bbox" ? FromBbox(xy.data(), h, w) : FromPolygon(xy.data(), xy.size(), h, w);
       EXPECT_EQ(ToString(r), tok.Rle());
       EXPECT_EQ(Area(r), tok.U64());
       ExpectBbox(r, tok, ctx);
@@ -176,8 +176,7 @@ TEST(MaskGoldenTest, MatchesPycocotoolsBitForBit) {
       for (size_t k = 0; k < n * m; ++k) {
         const double want = tok.Dbl();
         EXPECT_TRUE(SameDouble(out[k], want))
-            << "iou[" << k / m << "][" << k % m << "] got " << out[k]
-            << " want " << want;
+            << "iou[" << k / m << "][" << k % m << "] got " << out[k] << " want " << want;
       }
     } else {
       ADD_FAILURE() << "unknown record " << kind;
@@ -229,8 +228,7 @@ TEST(DecodeTest, ThrowsWhenCountsDoNotSumToArea) {
   EXPECT_THROW(Decode(MakeRle(2, 2, {1, 2})), InputError);
   EXPECT_THROW(Decode(MakeRle(2, 2, {1, 2, 3})), InputError);
   EXPECT_THROW(Decode(MakeRle(2, 2, {})), InputError);
-  EXPECT_THROW(Decode(MakeRle(uint64_t{1} << 40, uint64_t{1} << 40, {1})),
-               InputError);
+  EXPECT_THROW(Decode(MakeRle(uint64_t{1} << 40, uint64_t{1} << 40, {1})), InputError);
   EXPECT_EQ(Decode(MakeRle(2, 2, {0, 4})), (std::vector<uint8_t>(4, 1)));
 }
 
@@ -268,8 +266,7 @@ TEST(ToBboxTest, ReferenceQuirks) {
   EXPECT_EQ(ToBbox(MakeRle(4, 3, {11, 1})), (B{2, 3, 1, 1}));
   EXPECT_EQ(ToBbox(MakeRle(4, 3, {12})), (B{0, 0, 0, 0}));
   // Only empty foreground runs: the uint32 arithmetic wraps.
-  EXPECT_EQ(ToBbox(MakeRle(2, 4, {5, 0, 3, 0})),
-            (B{4, 2, 4294967293.0, 4294967295.0}));
+  EXPECT_EQ(ToBbox(MakeRle(2, 4, {5, 0, 3, 0})), (B{4, 2, 4294967293.0, 4294967295.0}));
   EXPECT_EQ(ToBbox(MakeRle(0, 3, {0, 0})), (B{3, 0, 4294967294.0, 1}));
   EXPECT_EQ(ToBbox(MakeRle(4, 3, {3, 2, 0, 0, 7})), (B{0, 0, 2, 4}));
   EXPECT_THROW(ToBbox(MakeRle(0, 3, {0, 1})), InputError);
@@ -319,35 +316,34 @@ TEST(StringTest, KnownEncodings) {
   // Seven-character values decode with the reference's 32-bit artefacts.
   EXPECT_EQ(FromString("0PPPPPP21QPPPPPN", 1, 4294967290u).counts,
             (Counts{0, 2147483648u, 1, 2147483641u}));
-  EXPECT_EQ(FromString("0UPPPPP2", 1, 2147483653u).counts,
-            (Counts{0, 2147483653u}));
+  EXPECT_EQ(FromString("0UPPPPP2", 1, 2147483653u).counts, (Counts{0, 2147483653u}));
 }
 
 TEST(StringTest, MalformedInputThrows) {
   const std::vector<std::string> bad = {
-      "0P",                       // truncated: continuation bit on last char
-      "P",                        // truncated single value
-      "05 3",                     // space
-      std::string("05\0" "3", 4), // embedded NUL
-      "05p",                      // 'p' is past the alphabet
-      "05/",                      // '/' is before it
-      "\xff\xfe",                 // high bytes
-      "0PPPPPPP1",                // 8-character value
-      "0oooooooooooooooooooo1",   // very long value
-      "6",                        // 6 > h*w
-      "01",                       // sums to 1 < h*w
-      "?",                        // negative value wraps to ~2^32
+      "0P",    // truncated: continuation bit on last char
+      "P",     // truncated single value
+      "05 3",  // space
+      std::string("05\0"
+                  "3",
+                  4),            // embedded NUL
+      "05p",                     // 'p' is past the alphabet
+      "05/",                     // '/' is before it
+      "\xff\xfe",                // high bytes
+      "0PPPPPPP1",               // 8-character value
+      "0oooooooooooooooooooo1",  // very long value
+      "6",                       // 6 > h*w
+      "01",                      // sums to 1 < h*w
+      "?",                       // negative value wraps to ~2^32
   };
   for (const std::string& s : bad) {
     EXPECT_THROW(FromString(s, 2, 2), InputError) << s;
   }
-  EXPECT_THROW(FromString("0", uint64_t{1} << 33, uint64_t{1} << 33),
-               InputError);
+  EXPECT_THROW(FromString("0", uint64_t{1} << 33, uint64_t{1} << 33), InputError);
   try {
     FromString("01p", 2, 2);
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("invalid character"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("invalid character"), std::string::npos) << e.what();
   }
 }
 
@@ -443,7 +439,8 @@ TEST(ToBboxTest, FastDivisionMatchesPlainDivision) {
       const int runs = 2 + static_cast<int>(rng() % 20);
       for (int k = 0; k < runs; ++k) {
         // Mostly small runs, sometimes huge ones (32-bit wrap-around).
-        r.counts.push_back(rng() % 4 == 0 ? static_cast<uint32_t>(rng()) : static_cast<uint32_t>(rng() % (2 * h + 3)));
+        r.counts.push_back(rng() % 4 == 0 ? static_cast<uint32_t>(rng())
+                                          : static_cast<uint32_t>(rng() % (2 * h + 3)));
       }
       EXPECT_EQ(ToBbox(r), ToBboxReference(r)) << "h=" << h << " trial " << trial;
     }
@@ -458,7 +455,8 @@ TEST(RleIouTest, MaskSetOverloadMatches) {
   gt.Resize(m);
   auto random_mask = [&](uint64_t h, uint64_t w) {
     std::vector<uint8_t> px(h * w);
-    const uint64_t x0 = rng() % w, y0 = rng() % h, x1 = x0 + rng() % (w - x0 + 1), y1 = y0 + rng() % (h - y0 + 1);
+    const uint64_t x0 = rng() % w, y0 = rng() % h, x1 = x0 + rng() % (w - x0 + 1),
+                   y1 = y0 + rng() % (h - y0 + 1);
     for (uint64_t x = x0; x < x1; ++x) {
       for (uint64_t y = y0; y < y1; ++y) px[x * h + y] = 1;
     }

@@ -21,11 +21,11 @@ TF_PREFIX = {"bbox": "DetectionBoxes_", "segm": "DetectionMasks_"}
 @dataclasses.dataclass(frozen=True)
 class StatSpec:
   """One summary statistic: how it is computed and what it is called."""
-  precision: bool      # AP (True) or AR (False)
-  iou: float | None    # a single IoU threshold, or None for .50:.95
-  area: str            # area range label
+  precision: bool  # AP (True) or AR (False)
+  iou: float | None  # a single IoU threshold, or None for .50:.95
+  area: str  # area range label
   max_dets: int
-  key: str             # TF OD API style name without prefix, e.g. "Precision/mAP (small)"
+  key: str  # TF OD API style name without prefix, e.g. "Precision/mAP (small)"
 
 
 def stat_specs(area_labels: Sequence[str], max_dets: Sequence[int]) -> list[StatSpec]:

@@ -13,11 +13,12 @@ class MetricsTest(absltest.TestCase):
     self.assertEqual([s.key for s in specs], [
         "Precision/mAP", "Precision/mAP@.50IOU", "Precision/mAP@.75IOU", "Precision/mAP (small)",
         "Precision/mAP (medium)", "Precision/mAP (large)", "Recall/AR@1", "Recall/AR@10",
-        "Recall/AR@100", "Recall/AR@100 (small)", "Recall/AR@100 (medium)",
-        "Recall/AR@100 (large)"])
+        "Recall/AR@100", "Recall/AR@100 (small)", "Recall/AR@100 (medium)", "Recall/AR@100 (large)"
+    ])
     self.assertEqual(metrics.short_names(specs), [
         "AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10", "AR100",
-        "AR_small", "AR_medium", "AR_large"])
+        "AR_small", "AR_medium", "AR_large"
+    ])
     self.assertEqual(specs[1], StatSpec(True, 0.5, "all", 100, "Precision/mAP@.50IOU"))
 
   def test_custom_parameters(self):
@@ -35,8 +36,9 @@ class MetricsTest(absltest.TestCase):
         StatSpec(False, None, "big", 100, "Recall/AR@100 (big)"),
         StatSpec(False, None, "tiny", 100, "Recall/AR@100 (tiny)"),
     ])
-    self.assertEqual(metrics.short_names(specs), [
-        "AP", "AP50", "AP75", "AP_big", "AP_tiny", "AR1", "AR3", "AR100", "AR_big", "AR_tiny"])
+    self.assertEqual(
+        metrics.short_names(specs),
+        ["AP", "AP50", "AP75", "AP_big", "AP_tiny", "AR1", "AR3", "AR100", "AR_big", "AR_tiny"])
 
   def test_tf_metrics_keys(self):
     specs = metrics.stat_specs(("all", "small"), (1, 100))

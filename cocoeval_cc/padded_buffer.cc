@@ -1,11 +1,10 @@
 // Reading a file or copying a buffer into a PaddedBuffer (dataset_internal.h),
 // the padded input every loader parses.
 #include <fcntl.h>
+#include <simdjson.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <simdjson.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -26,15 +25,16 @@ bool PaddedBuffer::Map(int fd, size_t n) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t file_pages = (n + page - 1) / page * page;
   map_size_ = page + file_pages + (simdjson::SIMDJSON_PADDING + page - 1) / page * page;
-  void* base = ::mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* base =
+      ::mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) {
     map_ = nullptr;
     return false;
   }
   map_ = base;
   char* file = static_cast<char*>(base) + page;
-  if (n > 0 && ::mmap(file, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) ==
-                   MAP_FAILED) {
+  if (n > 0 && ::mmap(file, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd,
+                      0) == MAP_FAILED) {
     return false;
   }
   data = file;
@@ -62,8 +62,9 @@ void ReadFile(const std::string& path, PaddedBuffer* buf) {
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
       ::close(fd);
-      Fail(path, "", std::string("cannot read file: ") +
-                         (r < 0 ? std::strerror(errno) : "file shrank while reading"));
+      Fail(path, "",
+           std::string("cannot read file: ") +
+               (r < 0 ? std::strerror(errno) : "file shrank while reading"));
     }
     got += static_cast<size_t>(r);
   }

@@ -47,13 +47,10 @@ inline IouType ParseIouType(std::string_view name) {
   if (name == "keypoints") {
     throw InputError("iouType 'keypoints' is not supported yet");
   }
-  throw InputError("unknown iouType '" + std::string(name) +
-                   "' (expected 'bbox' or 'segm')");
+  throw InputError("unknown iouType '" + std::string(name) + "' (expected 'bbox' or 'segm')");
 }
 
-inline const char* IouTypeName(IouType t) {
-  return t == IouType::kBbox ? "bbox" : "segm";
-}
+inline const char* IouTypeName(IouType t) { return t == IouType::kBbox ? "bbox" : "segm"; }
 
 struct Params {
   IouType iou_type = IouType::kBbox;

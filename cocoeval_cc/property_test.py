@@ -27,9 +27,13 @@ _DEFAULT_IOU = np.linspace(.5, 0.95, 10)
 
 # Values that make ties and boundary cases likely.
 _SCORES = [0.05, 0.3, 0.3, 0.5, 0.5, 0.5, 0.9, 1.0]
-_SPECIAL_AREAS = [0.0, 1.0, 32.0 ** 2, 96.0 ** 2, float(np.nextafter(1024.0, 0)),
-                  float(np.nextafter(1024.0, 2048)), float(np.nextafter(9216.0, 0)),
-                  float(np.nextafter(9216.0, 1e5)), 1e10, 123.456]
+_SPECIAL_AREAS = [
+    0.0, 1.0, 32.0 ** 2, 96.0 ** 2,
+    float(np.nextafter(1024.0, 0)),
+    float(np.nextafter(1024.0, 2048)),
+    float(np.nextafter(9216.0, 0)),
+    float(np.nextafter(9216.0, 1e5)), 1e10, 123.456
+]
 _ID_BASES = {"small": 1, "huge": 2 ** 32 + 5, "huger": 2 ** 40, "mixed": None}
 
 
@@ -37,8 +41,8 @@ _ID_BASES = {"small": 1, "huge": 2 ** 32 + 5, "huger": 2 ** 40, "mixed": None}
 def _ids(draw, n, style, allow_zero):
   """n distinct ids in the given style (small, past 2**32, or a mix)."""
   if style == "mixed":
-    pool = st.one_of(st.integers(0 if allow_zero else 1, 50),
-                     st.integers(2 ** 32 - 2, 2 ** 32 + 3), st.integers(2 ** 52, 2 ** 52 + 9))
+    pool = st.one_of(st.integers(0 if allow_zero else 1, 50), st.integers(2 ** 32 - 2, 2 ** 32 + 3),
+                     st.integers(2 ** 52, 2 ** 52 + 9))
   else:
     base = _ID_BASES[style]
     pool = st.integers(base if base > 1 or not allow_zero else 0, base + 60)
@@ -47,9 +51,11 @@ def _ids(draw, n, style, allow_zero):
 
 def _coord(draw, limit):
   """A coordinate on a coarse grid (ties) or an arbitrary float, sometimes off the image."""
-  return draw(st.one_of(st.integers(-6, limit + 6).map(float),
-                        st.sampled_from([0.0, 0.5, 1.25, float(limit)]),
-                        st.floats(-5, limit + 5, allow_nan=False, width=64)))
+  return draw(
+      st.one_of(
+          st.integers(-6, limit + 6).map(float), st.sampled_from([0.0, 0.5, 1.25,
+                                                                  float(limit)]),
+          st.floats(-5, limit + 5, allow_nan=False, width=64)))
 
 
 def _length(draw, limit):
@@ -88,8 +94,12 @@ def _random_mask(draw, w, h, near=None):
   """A rectangle-ish binary mask (optionally near a box) with a few flipped pixels."""
   m = np.zeros((h, w), np.uint8)
   if near is None:
-    near = [draw(st.integers(0, w - 1)), draw(st.integers(0, h - 1)),
-            draw(st.integers(1, w)), draw(st.integers(1, h))]
+    near = [
+        draw(st.integers(0, w - 1)),
+        draw(st.integers(0, h - 1)),
+        draw(st.integers(1, w)),
+        draw(st.integers(1, h))
+    ]
   x0 = int(np.clip(np.floor(near[0]), 0, w - 1)) + draw(st.integers(-1, 1))
   y0 = int(np.clip(np.floor(near[1]), 0, h - 1)) + draw(st.integers(-1, 1))
   x1 = x0 + max(1, int(near[2])) + draw(st.integers(-1, 1))
@@ -115,8 +125,9 @@ def _polygons(draw, box, w, h):
 
 def _gt_segmentation(draw, box, iscrowd, w, h):
   # (No 4-number "polygons": pycocotools 2.0.11's frPyObjects raises TypeError on them.)
-  kind = draw(st.sampled_from(["poly", "poly", "rle", "urle"] if not iscrowd
-                              else ["urle", "urle", "rle", "poly"]))
+  kind = draw(
+      st.sampled_from(
+          ["poly", "poly", "rle", "urle"] if not iscrowd else ["urle", "urle", "rle", "poly"]))
   if kind == "poly":
     return _polygons(draw, box, w, h)
   m = _random_mask(draw, w, h, near=box)
@@ -133,9 +144,10 @@ def datasets(draw, segm=False):
   cat_ids = _ids(draw, n_cat, id_style, allow_zero=True)
   images = []
   for i in img_ids:
-    images.append({"id": i, "width": draw(st.integers(4, 40) if segm else st.integers(4, 120)),
-                   "height": draw(st.integers(4, 40) if segm else st.integers(4, 120)),
-                   "file_name": f"{i}.jpg"})
+    images.append({
+        "id": i, "width": draw(st.integers(4, 40) if segm else st.integers(4, 120)),
+        "height": draw(st.integers(4, 40) if segm else st.integers(4, 120)), "file_name": f"{i}.jpg"
+    })
   categories = [{"id": c, "name": f"c{c}", "supercategory": "s"} for c in cat_ids]
   # Some categories get no ground truth, some no detections.
   gt_cats = draw(st.lists(st.sampled_from(cat_ids), min_size=1, max_size=n_cat, unique=True))
@@ -149,10 +161,13 @@ def datasets(draw, segm=False):
     for _ in range(draw(st.integers(0, 6))):
       box = _box(draw, w, h)
       iscrowd = int(draw(st.integers(0, 5)) == 0)
-      area = draw(st.one_of(st.just(box[2] * box[3]), st.sampled_from(_SPECIAL_AREAS),
-                            st.floats(0, 2e4, allow_nan=False)))
-      ann = {"image_id": img["id"], "category_id": draw(st.sampled_from(gt_cats)),
-             "bbox": box, "area": area, "iscrowd": iscrowd}
+      area = draw(
+          st.one_of(st.just(box[2] * box[3]), st.sampled_from(_SPECIAL_AREAS),
+                    st.floats(0, 2e4, allow_nan=False)))
+      ann = {
+          "image_id": img["id"], "category_id": draw(st.sampled_from(gt_cats)), "bbox": box,
+          "area": area, "iscrowd": iscrowd
+      }
       if segm:
         ann["segmentation"] = _gt_segmentation(draw, box, iscrowd, w, h)
       if draw(st.integers(0, 6)) == 0:
@@ -168,8 +183,10 @@ def datasets(draw, segm=False):
   ann_ids = _ids(draw, len(anns), id_style, allow_zero=False)  # pycocotools mishandles id 0
   for ann, i in zip(anns, ann_ids):
     ann["id"] = i
-  gt = {"info": {"description": "random"}, "images": images, "categories": categories,
-        "annotations": draw(st.permutations(anns))}
+  gt = {
+      "info": {"description": "random"}, "images": images, "categories": categories,
+      "annotations": draw(st.permutations(anns))
+  }
 
   # Detections: copies of ground-truth boxes (IoU ties), jittered copies and random boxes.
   segm_mode = draw(st.sampled_from(["bbox+segm", "segm", "mixed", "bbox-only"])) if segm else None
@@ -190,9 +207,11 @@ def datasets(draw, segm=False):
           src = draw(st.sampled_from(own))
           box = list(src["bbox"])
           if how == "jitter":
-            box = [box[0] + draw(st.sampled_from([-1.0, 0.0, 1.0, 0.5])),
-                   box[1] + draw(st.sampled_from([-1.0, 0.0, 2.0])),
-                   max(0.0, box[2] + draw(st.sampled_from([-2.0, 0.0, 1.0]))), box[3]]
+            box = [
+                box[0] + draw(st.sampled_from([-1.0, 0.0, 1.0, 0.5])),
+                box[1] + draw(st.sampled_from([-1.0, 0.0, 2.0])),
+                max(0.0, box[2] + draw(st.sampled_from([-2.0, 0.0, 1.0]))), box[3]
+            ]
         score = draw(st.one_of(st.sampled_from(_SCORES), st.floats(0, 1, allow_nan=False)))
         r = {"image_id": img["id"], "category_id": cat, "score": score}
         if not segm or segm_mode in ("bbox+segm", "bbox-only"):
@@ -232,21 +251,23 @@ def params(draw, gt):
   cat_ids = [c["id"] for c in gt["categories"]]
   p = {}
   if draw(st.booleans()):
-    p["iouThrs"] = draw(st.one_of(
-        st.lists(st.sampled_from(list(_DEFAULT_IOU)), min_size=1, max_size=10, unique=True).map(
-            lambda t: np.array(sorted(t))),
-        st.just(np.array([0.1, 0.5, 0.75])), st.just(np.array([0.0, 1.0]))))
+    p["iouThrs"] = draw(
+        st.one_of(
+            st.lists(st.sampled_from(list(_DEFAULT_IOU)), min_size=1, max_size=10,
+                     unique=True).map(lambda t: np.array(sorted(t))),
+            st.just(np.array([0.1, 0.5, 0.75])), st.just(np.array([0.0, 1.0]))))
   if draw(st.booleans()):
-    p["maxDets"] = draw(st.sampled_from([[1, 3], [2, 5, 20], [3, 1], [1], [1, 10, 100], [0, 2],
-                                         [1, 2, 3, 4]]))
+    p["maxDets"] = draw(
+        st.sampled_from([[1, 3], [2, 5, 20], [3, 1], [1], [1, 10, 100], [0, 2], [1, 2, 3, 4]]))
   if draw(st.booleans()):
-    p["areaRng"], p["areaRngLbl"] = draw(st.sampled_from([
-        ([[0, 1e10], [0, 16 ** 2], [16 ** 2, 1e10]], ["all", "s", "l"]),
-        ([[0, 1e10], [32 ** 2, 32 ** 2], [96 ** 2, 96 ** 2]], ["all", "eq_small", "eq_large"]),
-        ([[1, 100], [0, 1e5 ** 2]], ["few", "all"]),
-        ([[0, 1024.0], [1024.0, 9216.0], [9216.0, 1e10]], ["small", "medium", "large"]),
-        ([[0, 1e10]], ["all"]),
-    ]))
+    p["areaRng"], p["areaRngLbl"] = draw(
+        st.sampled_from([
+            ([[0, 1e10], [0, 16 ** 2], [16 ** 2, 1e10]], ["all", "s", "l"]),
+            ([[0, 1e10], [32 ** 2, 32 ** 2], [96 ** 2, 96 ** 2]], ["all", "eq_small", "eq_large"]),
+            ([[1, 100], [0, 1e5 ** 2]], ["few", "all"]),
+            ([[0, 1024.0], [1024.0, 9216.0], [9216.0, 1e10]], ["small", "medium", "large"]),
+            ([[0, 1e10]], ["all"]),
+        ]))
   if draw(st.booleans()):
     p["useCats"] = 0
   if draw(st.integers(0, 2)) == 0:
@@ -341,11 +362,12 @@ class PropertyTest(absltest.TestCase):
     if check_stats:
       if _is_default_layout(theirs.params):
         np.testing.assert_array_equal(ours.stats, theirs.stats, err_msg="stats")
-      np.testing.assert_array_equal(ours.stats, reference_stats(theirs), err_msg="stats (generalised)")
+      np.testing.assert_array_equal(ours.stats, reference_stats(theirs),
+                                    err_msg="stats (generalised)")
       if theirs.params.useCats:
         k_count = theirs.eval["precision"].shape[2]
-        expected = np.array([reference_stats(theirs, k) for k in range(k_count)]).reshape(
-            k_count, len(ours.stats)).T  # (S x K), also for K = 0
+        expected = np.array([reference_stats(theirs, k) for k in range(k_count)
+                            ]).reshape(k_count, len(ours.stats)).T  # (S x K), also for K = 0
         np.testing.assert_array_equal(ours.category_stats, expected, err_msg="category_stats")
 
   def check(self, gt, results, iou_type, p):
@@ -411,9 +433,12 @@ class PropertyTest(absltest.TestCase):
 
   def test_annotation_id_zero_is_a_true_positive(self):
     """A match to ground truth id 0 is a true positive: the result equals pycocotools' with id 1."""
-    gt = {"images": [{"id": 1, "width": 10, "height": 10}], "categories": [{"id": 1, "name": "a"}],
-          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5],
-                           "area": 25, "iscrowd": 0}]}
+    gt = {
+        "images": [{"id": 1, "width": 10, "height": 10}], "categories": [{"id": 1, "name": "a"}],
+        "annotations": [{
+            "id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 25, "iscrowd": 0
+        }]
+    }
     results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
     theirs = run_pycocotools(gt, results, "bbox", {})
     gt["annotations"][0]["id"] = 0
@@ -423,25 +448,35 @@ class PropertyTest(absltest.TestCase):
 
   def test_usecats_0_pools_in_given_category_order(self):
     """Without useCats, pycocotools pools detections in params.catIds order (ties keep it)."""
-    gt = {"images": [{"id": 1, "width": 50, "height": 50}],
-          "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
-          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
-                           "area": 100, "iscrowd": 0}]}
+    gt = {
+        "images": [{"id": 1, "width": 50, "height": 50}],
+        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], "annotations": [{
+            "id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100,
+            "iscrowd": 0
+        }]
+    }
     results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.5},
                {"image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 6], "score": 0.5}]
     self.check(gt, results, "bbox", {"useCats": 0, "catIds": [2, 1]})
 
   @hypothesis.settings(max_examples=30, **_SETTINGS)
-  @hypothesis.given(st.permutations(["all", "small", "big"]), st.sampled_from([[1, 3], [1, 10, 100]]))
+  @hypothesis.given(st.permutations(["all", "small", "big"]), st.sampled_from([[1, 3], [1, 10,
+                                                                                        100]]))
   def test_stat_names_describe_the_computed_stats(self, labels, max_dets):
     """The Python stat names (tf_metrics keys) describe the area / maxDets of each stat."""
-    gt = {"images": [{"id": 1, "width": 50, "height": 50}], "categories": [{"id": 1, "name": "a"}],
-          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
-                           "area": 100, "iscrowd": 0}]}
+    gt = {
+        "images": [{"id": 1, "width": 50, "height": 50}], "categories": [{"id": 1, "name": "a"}],
+        "annotations": [{
+            "id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100,
+            "iscrowd": 0
+        }]
+    }
     results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.5}]
     ranges = {"all": [0, 1e10], "small": [0, 200], "big": [5000, 1e10]}
-    p = {"areaRng": [ranges[label] for label in labels], "areaRngLbl": list(labels),
-         "maxDets": max_dets}
+    p = {
+        "areaRng": [ranges[label] for label in labels], "areaRngLbl": list(labels),
+        "maxDets": max_dets
+    }
     ours = run_ours(gt, results, "bbox", p)
     descriptions = ours._evaluator.stat_descriptions
     self.assertLen(ours.stat_specs, len(descriptions))
@@ -451,10 +486,13 @@ class PropertyTest(absltest.TestCase):
 
   def test_explicit_empty_img_ids_and_cat_ids_equal_pycocotools(self):
     """params.imgIds = [] (or catIds = []) evaluates nothing in pycocotools, not everything."""
-    gt = {"images": [{"id": 1, "width": 50, "height": 50}],
-          "categories": [{"id": 1, "name": "a"}],
-          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
-                           "area": 100, "iscrowd": 0}]}
+    gt = {
+        "images": [{"id": 1, "width": 50, "height": 50}], "categories": [{"id": 1, "name": "a"}],
+        "annotations": [{
+            "id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100,
+            "iscrowd": 0
+        }]
+    }
     results = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.5}]
     for p in ({"imgIds": []}, {"catIds": []}):
       with self.subTest(p=p):

@@ -86,16 +86,19 @@ py::dict RleToPy(const Rle& r) {
 }
 
 Rle RleFromPy(const py::handle& o) {
-  if (!py::isinstance<py::dict>(o)) throw InputError("expected an RLE dict with 'size' and 'counts'");
+  if (!py::isinstance<py::dict>(o))
+    throw InputError("expected an RLE dict with 'size' and 'counts'");
   py::dict d = py::reinterpret_borrow<py::dict>(o);
-  if (!d.contains("size") || !d.contains("counts")) throw InputError("RLE dict needs 'size' and 'counts'");
+  if (!d.contains("size") || !d.contains("counts"))
+    throw InputError("RLE dict needs 'size' and 'counts'");
   std::vector<int64_t> size = d["size"].cast<std::vector<int64_t>>();
-  if (size.size() != 2 || size[0] < 0 || size[1] < 0) throw InputError("RLE 'size' must be [height, width]");
+  if (size.size() != 2 || size[0] < 0 || size[1] < 0)
+    throw InputError("RLE 'size' must be [height, width]");
   const uint64_t h = static_cast<uint64_t>(size[0]), w = static_cast<uint64_t>(size[1]);
   py::object counts = d["counts"];
   if (py::isinstance<py::bytes>(counts) || py::isinstance<py::str>(counts)) {
     const std::string s = py::isinstance<py::bytes>(counts) ? std::string(counts.cast<py::bytes>())
-                                                             : counts.cast<std::string>();
+                                                            : counts.cast<std::string>();
     return FromString(s, h, w);
   }
   Rle r;
@@ -103,7 +106,8 @@ Rle RleFromPy(const py::handle& o) {
   r.w = w;
   for (const auto& c : counts) {
     const int64_t v = c.cast<int64_t>();
-    if (v < 0 || v > 0xFFFFFFFFll) throw InputError("RLE counts must be non-negative 32-bit integers");
+    if (v < 0 || v > 0xFFFFFFFFll)
+      throw InputError("RLE counts must be non-negative 32-bit integers");
     r.counts.push_back(static_cast<uint32_t>(v));
   }
   return r;
@@ -163,15 +167,18 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
   py::class_<GroundTruth, GtPtr>(m, "GroundTruth")
       .def_readonly("source", &GroundTruth::source)
       .def_property_readonly("image_ids", [](const GroundTruth& g) { return ToArray(g.image_ids); })
-      .def_property_readonly("category_ids", [](const GroundTruth& g) { return ToArray(g.category_ids); })
-      .def_property_readonly("category_names", [](const GroundTruth& g) { return g.category_names; })
+      .def_property_readonly("category_ids",
+                             [](const GroundTruth& g) { return ToArray(g.category_ids); })
+      .def_property_readonly("category_names",
+                             [](const GroundTruth& g) { return g.category_names; })
       .def_property_readonly("category_supercategories",
                              [](const GroundTruth& g) { return g.category_supercategories; })
-      .def_property_readonly("annotation_ids", [](const GroundTruth& g) { return ToArray(g.ann_ids); })
+      .def_property_readonly("annotation_ids",
+                             [](const GroundTruth& g) { return ToArray(g.ann_ids); })
       .def_property_readonly("num_annotations", &GroundTruth::num_annotations)
       .def("__repr__", [](const GroundTruth& g) {
-        return "<GroundTruth " + g.source + ": " + std::to_string(g.image_ids.size()) + " images, " +
-               std::to_string(g.category_ids.size()) + " categories, " +
+        return "<GroundTruth " + g.source + ": " + std::to_string(g.image_ids.size()) +
+               " images, " + std::to_string(g.category_ids.size()) + " categories, " +
                std::to_string(g.ann_ids.size()) + " annotations>";
       });
 
@@ -187,44 +194,61 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
         return a;
       });
 
-  m.def("load_ground_truth", [](const std::string& path) {
+  m.def(
+      "load_ground_truth",
+      [](const std::string& path) {
         py::gil_scoped_release release;
         return GtPtr(LoadGroundTruthFile(path));
-      }, py::arg("path"), "Loads a COCO ground-truth JSON file.");
-  m.def("load_ground_truth_bytes", [](py::object data, const std::string& source) {
+      },
+      py::arg("path"), "Loads a COCO ground-truth JSON file.");
+  m.def(
+      "load_ground_truth_bytes",
+      [](py::object data, const std::string& source) {
         std::unique_ptr<py::buffer_info> keep;
         const std::string_view buf = BorrowBytes(data, &keep);
         py::gil_scoped_release release;
         return GtPtr(LoadGroundTruthBuffer(buf, source));
-      }, py::arg("data"), py::arg("source") = "<bytes>", "Loads ground truth from JSON bytes/str.");
-  m.def("load_results", [](GtPtr gt, const std::string& path, int num_threads) {
+      },
+      py::arg("data"), py::arg("source") = "<bytes>", "Loads ground truth from JSON bytes/str.");
+  m.def(
+      "load_results",
+      [](GtPtr gt, const std::string& path, int num_threads) {
         py::gil_scoped_release release;
         return DtPtr(LoadDetectionsFile(*gt, path, num_threads));
-      }, py::arg("gt"), py::arg("path"), py::arg("num_threads") = 0,
+      },
+      py::arg("gt"), py::arg("path"), py::arg("num_threads") = 0,
       "Loads a results JSON file (loadRes semantics).");
-  m.def("load_results_bytes", [](GtPtr gt, py::object data, const std::string& source, int num_threads) {
+  m.def(
+      "load_results_bytes",
+      [](GtPtr gt, py::object data, const std::string& source, int num_threads) {
         std::unique_ptr<py::buffer_info> keep;
         const std::string_view buf = BorrowBytes(data, &keep);
         py::gil_scoped_release release;
         return DtPtr(LoadDetectionsBuffer(*gt, buf, source, num_threads));
-      }, py::arg("gt"), py::arg("data"), py::arg("source") = "<bytes>", py::arg("num_threads") = 0);
-  m.def("load_results_array", [](GtPtr gt, py::array_t<double, py::array::c_style | py::array::forcecast> a,
-                                 const std::string& source) {
+      },
+      py::arg("gt"), py::arg("data"), py::arg("source") = "<bytes>", py::arg("num_threads") = 0);
+  m.def(
+      "load_results_array",
+      [](GtPtr gt, py::array_t<double, py::array::c_style | py::array::forcecast> a,
+         const std::string& source) {
         if (a.ndim() != 2 || a.shape(1) != 7) {
-          throw InputError(source + ": results array must have shape (N, 7): "
+          throw InputError(source +
+                           ": results array must have shape (N, 7): "
                            "[image_id, x, y, w, h, score, category_id]");
         }
         const double* data = a.data();
         const size_t n = static_cast<size_t>(a.shape(0));
         py::gil_scoped_release release;
         return DtPtr(LoadDetectionsArray(*gt, data, n, source));
-      }, py::arg("gt"), py::arg("array"), py::arg("source") = "<ndarray>");
+      },
+      py::arg("gt"), py::arg("array"), py::arg("source") = "<ndarray>");
 
   // -------------------------------------------------------------- params
   py::class_<Params>(m, "Params")
       .def(py::init(&MakeParams), py::arg("iou_type") = "bbox")
-      .def_property("iou_type", [](const Params& p) { return std::string(IouTypeName(p.iou_type)); },
-                    [](Params& p, const std::string& s) { p.iou_type = ParseIouType(s); })
+      .def_property(
+          "iou_type", [](const Params& p) { return std::string(IouTypeName(p.iou_type)); },
+          [](Params& p, const std::string& s) { p.iou_type = ParseIouType(s); })
       // None: every ground-truth image / category; a list (even empty): exactly those.
       .def_readwrite("img_ids", &Params::img_ids)
       .def_readwrite("cat_ids", &Params::cat_ids)
@@ -239,20 +263,25 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
   // names and presents them.
   py::class_<StatSpec>(m, "StatSpec")
       .def_readonly("ap", &StatSpec::ap)
-      .def_property_readonly("iou_thr", [](const StatSpec& s) -> std::optional<double> {
-        if (!s.has_iou_thr) return std::nullopt;  // None: the mean over all thresholds
-        return s.iou_thr;
-      })
+      .def_property_readonly("iou_thr",
+                             [](const StatSpec& s) -> std::optional<double> {
+                               if (!s.has_iou_thr)
+                                 return std::nullopt;  // None: the mean over all thresholds
+                               return s.iou_thr;
+                             })
       .def_readonly("area_lbl", &StatSpec::area_lbl)
       .def_readonly("max_det", &StatSpec::max_det);
-  m.def("stat_specs", [](std::vector<std::string> area_labels, std::vector<int64_t> max_dets) {
+  m.def(
+      "stat_specs",
+      [](std::vector<std::string> area_labels, std::vector<int64_t> max_dets) {
         if (max_dets.empty()) throw py::index_error("stat_specs: maxDets is empty");
         Params p;
         p.area_rng_lbl = std::move(area_labels);
         p.max_dets = std::move(max_dets);
         std::sort(p.max_dets.begin(), p.max_dets.end());  // as NormalizeParams does
         return StatSpecs(p);
-      }, py::arg("area_labels"), py::arg("max_dets"),
+      },
+      py::arg("area_labels"), py::arg("max_dets"),
       "The summary statistics for these area labels and maxDets, in summarize() order.");
   m.def("linspace", &Linspace, py::arg("start"), py::arg("stop"), py::arg("num"),
         "np.linspace(start, stop, num) bit for bit.");
@@ -267,15 +296,19 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
                              [](const EvalState& s) { return ToArray(s.pooled_cat_ids); })
       .def("to_bytes", [](const EvalState& s) { return py::bytes(SerializeState(s)); })
       .def_static("from_bytes", [](py::bytes b) { return DeserializeState(std::string(b)); })
-      .def(py::pickle([](const EvalState& s) { return py::make_tuple(py::bytes(SerializeState(s))); },
-                      [](py::tuple t) {
-                        if (t.size() != 1) throw InputError("evaluation state: bad pickle");
-                        return DeserializeState(std::string(t[0].cast<py::bytes>()));
-                      }));
-  m.def("merge_states", [](const std::vector<const EvalState*>& parts) {
+      .def(py::pickle(
+          [](const EvalState& s) { return py::make_tuple(py::bytes(SerializeState(s))); },
+          [](py::tuple t) {
+            if (t.size() != 1) throw InputError("evaluation state: bad pickle");
+            return DeserializeState(std::string(t[0].cast<py::bytes>()));
+          }));
+  m.def(
+      "merge_states",
+      [](const std::vector<const EvalState*>& parts) {
         py::gil_scoped_release release;
         return MergeStates(parts);
-      }, py::arg("states"), "Merges states of disjoint image subsets.");
+      },
+      py::arg("states"), "Merges states of disjoint image subsets.");
 
   // ----------------------------------------------------------- evaluator
   py::class_<Evaluator>(m, "Evaluator")
@@ -285,59 +318,93 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
              DtPtr d = dt.is_none() ? nullptr : dt.cast<DtPtr>();
              return std::make_unique<Evaluator>(gt, d, p, num_threads);
            }),
-           py::arg("gt"), py::arg("dt"), py::arg("params") = py::none(), py::arg("iou_type") = "bbox",
-           py::arg("num_threads") = 0)
-      .def("evaluate", [](Evaluator& e) { py::gil_scoped_release r; e.Evaluate(); })
-      .def("evaluate_images", [](const Evaluator& e, std::vector<int64_t> ids) {
+           py::arg("gt"), py::arg("dt"), py::arg("params") = py::none(),
+           py::arg("iou_type") = "bbox", py::arg("num_threads") = 0)
+      .def("evaluate",
+           [](Evaluator& e) {
              py::gil_scoped_release r;
-             return e.EvaluateImages(ids);
-           }, py::arg("img_ids"), "Evaluates a shard; returns an EvalState.")
-      .def("set_state", [](Evaluator& e, const EvalState& s) { e.SetState(s); }, py::arg("state"))
+             e.Evaluate();
+           })
+      .def(
+          "evaluate_images",
+          [](const Evaluator& e, std::vector<int64_t> ids) {
+            py::gil_scoped_release r;
+            return e.EvaluateImages(ids);
+          },
+          py::arg("img_ids"), "Evaluates a shard; returns an EvalState.")
+      .def(
+          "set_state", [](Evaluator& e, const EvalState& s) { e.SetState(s); }, py::arg("state"))
       .def_property_readonly("state", [](const Evaluator& e) { return e.state(); })
-      .def("accumulate", [](Evaluator& e) { py::gil_scoped_release r; e.Accumulate(); })
+      .def("accumulate",
+           [](Evaluator& e) {
+             py::gil_scoped_release r;
+             e.Accumulate();
+           })
       .def("summarize", [](Evaluator& e) { return ToArray(e.Summarize()); })
       .def_property_readonly("params", &Evaluator::params)
       .def_property_readonly("stats", [](const Evaluator& e) { return ToArray(e.stats()); })
-      .def_property_readonly("stat_descriptions", [](const Evaluator& e) {
-        std::vector<std::string> out;
-        for (const StatSpec& s : e.stat_specs()) out.push_back(s.Describe(e.params()));
-        return out;
-      })
-      .def_property_readonly("category_axis", [](const Evaluator& e) { return ToArray(e.category_axis()); })
-      .def_property_readonly("precision", [](py::object self) {
-        const Accumulated& a = self.cast<const Evaluator&>().accumulation();
-        return View(a.precision, {py::ssize_t(a.T), py::ssize_t(a.R), py::ssize_t(a.K), py::ssize_t(a.A),
-                                  py::ssize_t(a.M)}, self);
-      })
-      .def_property_readonly("recall", [](py::object self) {
-        const Accumulated& a = self.cast<const Evaluator&>().accumulation();
-        return View(a.recall, {py::ssize_t(a.T), py::ssize_t(a.K), py::ssize_t(a.A), py::ssize_t(a.M)}, self);
-      })
-      .def_property_readonly("scores", [](py::object self) {
-        const Accumulated& a = self.cast<const Evaluator&>().accumulation();
-        return View(a.scores, {py::ssize_t(a.T), py::ssize_t(a.R), py::ssize_t(a.K), py::ssize_t(a.A),
-                               py::ssize_t(a.M)}, self);
-      })
-      .def("per_category_stats", [](const Evaluator& e) {
-        const std::vector<double> v = e.PerCategoryStats();
-        // K may be 0 (an explicitly empty catIds): the shape stays (S, 0).
-        const size_t k = e.category_axis().size();
-        py::array_t<double> a({static_cast<py::ssize_t>(e.stat_specs().size()),
-                               static_cast<py::ssize_t>(k)});
-        if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(double));
-        return a;
-      }, "(S x K): row i is summary stat i restricted to category k.");
+      .def_property_readonly("stat_descriptions",
+                             [](const Evaluator& e) {
+                               std::vector<std::string> out;
+                               for (const StatSpec& s : e.stat_specs())
+                                 out.push_back(s.Describe(e.params()));
+                               return out;
+                             })
+      .def_property_readonly("category_axis",
+                             [](const Evaluator& e) { return ToArray(e.category_axis()); })
+      .def_property_readonly("precision",
+                             [](py::object self) {
+                               const Accumulated& a = self.cast<const Evaluator&>().accumulation();
+                               return View(a.precision,
+                                           {py::ssize_t(a.T), py::ssize_t(a.R), py::ssize_t(a.K),
+                                            py::ssize_t(a.A), py::ssize_t(a.M)},
+                                           self);
+                             })
+      .def_property_readonly(
+          "recall",
+          [](py::object self) {
+            const Accumulated& a = self.cast<const Evaluator&>().accumulation();
+            return View(a.recall,
+                        {py::ssize_t(a.T), py::ssize_t(a.K), py::ssize_t(a.A), py::ssize_t(a.M)},
+                        self);
+          })
+      .def_property_readonly("scores",
+                             [](py::object self) {
+                               const Accumulated& a = self.cast<const Evaluator&>().accumulation();
+                               return View(a.scores,
+                                           {py::ssize_t(a.T), py::ssize_t(a.R), py::ssize_t(a.K),
+                                            py::ssize_t(a.A), py::ssize_t(a.M)},
+                                           self);
+                             })
+      .def(
+          "per_category_stats",
+          [](const Evaluator& e) {
+            const std::vector<double> v = e.PerCategoryStats();
+            // K may be 0 (an explicitly empty catIds): the shape stays (S, 0).
+            const size_t k = e.category_axis().size();
+            py::array_t<double> a(
+                {static_cast<py::ssize_t>(e.stat_specs().size()), static_cast<py::ssize_t>(k)});
+            if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(double));
+            return a;
+          },
+          "(S x K): row i is summary stat i restricted to category k.");
 
   // ---------------------------------------------------------------- masks
-  m.def("mask_encode", [](py::array_t<uint8_t, py::array::f_style | py::array::forcecast> a) {
-        if (a.ndim() != 2 && a.ndim() != 3) throw InputError("mask_encode: expected an (h, w) or (h, w, n) array");
+  m.def(
+      "mask_encode",
+      [](py::array_t<uint8_t, py::array::f_style | py::array::forcecast> a) {
+        if (a.ndim() != 2 && a.ndim() != 3)
+          throw InputError("mask_encode: expected an (h, w) or (h, w, n) array");
         const uint64_t h = a.shape(0), w = a.shape(1);
         const size_t n = a.ndim() == 3 ? a.shape(2) : 1;
         std::vector<Rle> rles;
         for (size_t i = 0; i < n; ++i) rles.push_back(Encode(a.data() + i * h * w, h, w));
         return RlesToPy(rles, a.ndim() == 2);
-      }, py::arg("mask"), "Like pycocotools.mask.encode (column-major masks).");
-  m.def("mask_decode", [](py::object rles_obj) {
+      },
+      py::arg("mask"), "Like pycocotools.mask.encode (column-major masks).");
+  m.def(
+      "mask_decode",
+      [](py::object rles_obj) {
         bool single;
         const std::vector<Rle> rles = RlesFromPy(rles_obj, &single);
         const size_t n = rles.size();
@@ -356,16 +423,22 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
           std::memcpy(dst + i * h * w, m.data(), m.size());
         }
         return out;
-      }, py::arg("rles"));
-  m.def("mask_area", [](py::object rles_obj) -> py::object {
+      },
+      py::arg("rles"));
+  m.def(
+      "mask_area",
+      [](py::object rles_obj) -> py::object {
         bool single;
         const std::vector<Rle> rles = RlesFromPy(rles_obj, &single);
         std::vector<uint32_t> areas;
         for (const Rle& r : rles) areas.push_back(static_cast<uint32_t>(Area(r)));
         if (single) return py::int_(areas[0]);
         return ToArray(areas);
-      }, py::arg("rles"));
-  m.def("mask_to_bbox", [](py::object rles_obj) -> py::object {
+      },
+      py::arg("rles"));
+  m.def(
+      "mask_to_bbox",
+      [](py::object rles_obj) -> py::object {
         bool single;
         const std::vector<Rle> rles = RlesFromPy(rles_obj, &single);
         py::array_t<double> out({static_cast<py::ssize_t>(rles.size()), py::ssize_t{4}});
@@ -375,26 +448,38 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
         }
         if (single) return out[py::int_(0)];
         return out;
-      }, py::arg("rles"));
-  m.def("mask_merge", [](py::object rles_obj, bool intersect) {
+      },
+      py::arg("rles"));
+  m.def(
+      "mask_merge",
+      [](py::object rles_obj, bool intersect) {
         bool single;
         const std::vector<Rle> rles = RlesFromPy(rles_obj, &single);
         std::vector<const Rle*> ptrs;
         for (const Rle& r : rles) ptrs.push_back(&r);
         return RleToPy(Merge(ptrs, intersect));
-      }, py::arg("rles"), py::arg("intersect") = false);
-  m.def("mask_fr_bbox", [](py::object boxes, uint64_t h, uint64_t w) {
+      },
+      py::arg("rles"), py::arg("intersect") = false);
+  m.def(
+      "mask_fr_bbox",
+      [](py::object boxes, uint64_t h, uint64_t w) {
         const std::vector<double> b = BoxesFromPy(boxes);
         std::vector<Rle> rles;
         for (size_t i = 0; i + 4 <= b.size(); i += 4) rles.push_back(FromBbox(&b[i], h, w));
         return RlesToPy(rles, false);
-      }, py::arg("boxes"), py::arg("h"), py::arg("w"));
-  m.def("mask_fr_poly", [](std::vector<std::vector<double>> polys, uint64_t h, uint64_t w) {
+      },
+      py::arg("boxes"), py::arg("h"), py::arg("w"));
+  m.def(
+      "mask_fr_poly",
+      [](std::vector<std::vector<double>> polys, uint64_t h, uint64_t w) {
         std::vector<Rle> rles;
         for (const auto& p : polys) rles.push_back(FromPolygon(p.data(), p.size(), h, w));
         return RlesToPy(rles, false);
-      }, py::arg("polygons"), py::arg("h"), py::arg("w"));
-  m.def("mask_iou", [](py::object dt, py::object gt, std::vector<uint8_t> iscrowd) {
+      },
+      py::arg("polygons"), py::arg("h"), py::arg("w"));
+  m.def(
+      "mask_iou",
+      [](py::object dt, py::object gt, std::vector<uint8_t> iscrowd) {
         const bool rle = IsRleList(dt) || IsRleList(gt);
         size_t n = 0, k = 0;
         std::vector<double> out;
@@ -403,27 +488,33 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
           const std::vector<Rle> d = RlesFromPy(dt, &s1), g = RlesFromPy(gt, &s2);
           n = d.size();
           k = g.size();
-          if (iscrowd.size() != k) throw InputError("mask_iou: iscrowd needs one flag per ground truth");
+          if (iscrowd.size() != k)
+            throw InputError("mask_iou: iscrowd needs one flag per ground truth");
           out.resize(n * k);
           if (n && k) RleIou(d.data(), n, g.data(), k, iscrowd.data(), out.data());
         } else {
           const std::vector<double> d = BoxesFromPy(dt), g = BoxesFromPy(gt);
           n = d.size() / 4;
           k = g.size() / 4;
-          if (iscrowd.size() != k) throw InputError("mask_iou: iscrowd needs one flag per ground truth");
+          if (iscrowd.size() != k)
+            throw InputError("mask_iou: iscrowd needs one flag per ground truth");
           out.resize(n * k);
           if (n && k) BoxIou(d.data(), n, g.data(), k, iscrowd.data(), out.data());
         }
         py::array_t<double> a({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(k)});
         if (!out.empty()) std::memcpy(a.mutable_data(), out.data(), out.size() * sizeof(double));
         return a;
-      }, py::arg("dt"), py::arg("gt"), py::arg("iscrowd"),
+      },
+      py::arg("dt"), py::arg("gt"), py::arg("iscrowd"),
       "IoU matrix (detections x ground truth) of boxes or RLE dicts, as pycocotools.mask.iou.");
-  m.def("segmentation_to_rle", [](py::object json, int64_t h, int64_t w) {
+  m.def(
+      "segmentation_to_rle",
+      [](py::object json, int64_t h, int64_t w) {
         std::string text = BytesOf(json);
         const size_t n = text.size();
         text.append(256, ' ');  // >= SIMDJSON_PADDING
         return RleToPy(SegmentationToRle(std::string_view(text.data(), n), h, w, "segmentation"));
-      }, py::arg("segmentation_json"), py::arg("h"), py::arg("w"),
+      },
+      py::arg("segmentation_json"), py::arg("h"), py::arg("w"),
       "annToRLE on a JSON segmentation (polygons, uncompressed or compressed RLE).");
 }

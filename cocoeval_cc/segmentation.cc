@@ -46,11 +46,13 @@ Rle DecodeRleObject(od::object obj, int64_t h, int64_t w, const std::string& wha
       od::json_type type;
       if ((e = val.type().get(type))) throw InputError(Prefix(what) + "" + JsonProblem(e));
       if (type == od::json_type::string) {
-        if (val.get_string().get(counts_str)) throw InputError(Prefix(what) + "malformed RLE 'counts' string");
+        if (val.get_string().get(counts_str))
+          throw InputError(Prefix(what) + "malformed RLE 'counts' string");
         compressed = true;
       } else if (type == od::json_type::array) {
         od::array arr;
-        if (val.get_array().get(arr)) throw InputError(Prefix(what) + "RLE 'counts' must be a string or a list");
+        if (val.get_array().get(arr))
+          throw InputError(Prefix(what) + "RLE 'counts' must be a string or a list");
         for (auto c : arr) {
           int64_t x;
           if (c.get_int64().get(x) || x < 0 || x > 0xFFFFFFFFll) {
@@ -64,21 +66,25 @@ Rle DecodeRleObject(od::object obj, int64_t h, int64_t w, const std::string& wha
       has_counts = true;
     } else if (key == "size") {
       od::array arr;
-      if (val.get_array().get(arr)) throw InputError(Prefix(what) + "RLE 'size' must be [height, width]");
+      if (val.get_array().get(arr))
+        throw InputError(Prefix(what) + "RLE 'size' must be [height, width]");
       int n = 0;
       for (auto c : arr) {
         int64_t x;
-        if (n >= 2 || c.get_int64().get(x) || x < 0) throw InputError(Prefix(what) + "RLE 'size' must be [height, width]");
+        if (n >= 2 || c.get_int64().get(x) || x < 0)
+          throw InputError(Prefix(what) + "RLE 'size' must be [height, width]");
         size[n++] = x;
       }
       if (n != 2) throw InputError(Prefix(what) + "RLE 'size' must be [height, width]");
       has_size = true;
     }
   }
-  if (!has_counts || !has_size) throw InputError(Prefix(what) + "RLE segmentation needs 'counts' and 'size'");
+  if (!has_counts || !has_size)
+    throw InputError(Prefix(what) + "RLE segmentation needs 'counts' and 'size'");
   if (size[0] != h || size[1] != w) {
-    throw InputError(Prefix(what) + "mask size [" + std::to_string(size[0]) + ", " + std::to_string(size[1]) +
-                     "] does not match the image size [" + std::to_string(h) + ", " + std::to_string(w) + "]");
+    throw InputError(Prefix(what) + "mask size [" + std::to_string(size[0]) + ", " +
+                     std::to_string(size[1]) + "] does not match the image size [" +
+                     std::to_string(h) + ", " + std::to_string(w) + "]");
   }
   Rle rle;
   if (compressed) {
@@ -105,7 +111,8 @@ Rle DecodePolygons(od::array polys, int64_t h, int64_t w, const std::string& wha
   std::vector<std::vector<double>> coords;
   for (auto p : polys) {
     od::array arr;
-    if (p.get_array().get(arr)) throw InputError(Prefix(what) + "a polygon must be a list of numbers");
+    if (p.get_array().get(arr))
+      throw InputError(Prefix(what) + "a polygon must be a list of numbers");
     std::vector<double> xy;
     for (auto c : arr) {
       double x;
@@ -147,7 +154,8 @@ const MaskSet& GroundTruth::MaskData(int num_threads) const {
   masks.Resize(ann_ids.size());
   ParallelFor(masks.size(), ResolveThreads(num_threads), /*block_size=*/256, [&](size_t i) {
     auto name = [&] { return source + ": " + AnnotationName(i); };
-    if (!ann_segm.Has(i)) throw InputError(name() + ": missing 'segmentation' (needed for segm evaluation)");
+    if (!ann_segm.Has(i))
+      throw InputError(name() + ": missing 'segmentation' (needed for segm evaluation)");
     const uint32_t img = ann_image[i];
     try {
       masks.Set(i, SegmentationToRle(ann_segm.Get(i), image_heights[img], image_widths[img], ""));
@@ -194,20 +202,25 @@ const MaskSet& Detections::MaskData(const GroundTruth& gt, int num_threads) cons
 }
 
 Rle SegmentationToRle(std::string_view json, int64_t h, int64_t w, const std::string& what) {
-  if (h < 0 || w < 0) throw InputError(Prefix(what) + "the image has no height/width (needed for masks)");
+  if (h < 0 || w < 0)
+    throw InputError(Prefix(what) + "the image has no height/width (needed for masks)");
   thread_local od::parser parser;  // reused: its buffers outlive the call
   od::document doc;
-  error_code e = parser.iterate(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING).get(doc);
+  error_code e =
+      parser.iterate(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING).get(doc);
   if (e) throw InputError(Prefix(what) + "segmentation: " + JsonProblem(e));
   od::json_type type;
-  if ((e = doc.type().get(type))) throw InputError(Prefix(what) + "segmentation: " + JsonProblem(e));
+  if ((e = doc.type().get(type)))
+    throw InputError(Prefix(what) + "segmentation: " + JsonProblem(e));
   if (type == od::json_type::array) {
     od::array arr;
-    if ((e = doc.get_array().get(arr))) throw InputError(Prefix(what) + "segmentation: " + JsonProblem(e));
+    if ((e = doc.get_array().get(arr)))
+      throw InputError(Prefix(what) + "segmentation: " + JsonProblem(e));
     return DecodePolygons(arr, h, w, what);
   }
   od::object obj;
-  if ((e = doc.get_object().get(obj))) throw InputError(Prefix(what) + "segmentation: " + JsonProblem(e));
+  if ((e = doc.get_object().get(obj)))
+    throw InputError(Prefix(what) + "segmentation: " + JsonProblem(e));
   return DecodeRleObject(obj, h, w, what);
 }
 

@@ -18,8 +18,10 @@ from cocoeval_cc import _cocoeval_cc as native
 
 _FIXTURES = os.path.join(os.path.dirname(__file__), "..", "third_party", "coco_fixtures")
 _GT = os.path.join(_FIXTURES, "instances_val2014_100.json")
-_RESULTS = {"bbox": os.path.join(_FIXTURES, "instances_val2014_fakebbox100_results.json"),
-            "segm": os.path.join(_FIXTURES, "instances_val2014_fakesegm100_results.json")}
+_RESULTS = {
+    "bbox": os.path.join(_FIXTURES, "instances_val2014_fakebbox100_results.json"),
+    "segm": os.path.join(_FIXTURES, "instances_val2014_fakesegm100_results.json")
+}
 _SEEDS = range(30)
 
 
@@ -38,24 +40,32 @@ def random_problem(seed, segm=False):
   rng = np.random.default_rng(seed)
   base = int(rng.choice([1, 2 ** 33, 2 ** 45]))
   n_img, n_cat = int(rng.integers(3, 13)), int(rng.integers(1, 5))
-  images = [{"id": base + 3 * i, "width": int(rng.integers(8, 40)), "height": int(rng.integers(8, 40))}
-            for i in range(n_img)]
+  images = [{
+      "id": base + 3 * i, "width": int(rng.integers(8, 40)), "height": int(rng.integers(8, 40))
+  } for i in range(n_img)]
   categories = [{"id": base + 7 * k, "name": f"c{k}"} for k in range(n_cat)]
   anns, results = [], []
   for img in images:
     w, h = img["width"], img["height"]
     boxes = []
     for _ in range(int(rng.integers(0, 6))):
-      box = [float(rng.integers(-3, w)), float(rng.integers(-3, h)), float(rng.integers(0, w)),
-             float(rng.integers(0, h))]
+      box = [
+          float(rng.integers(-3, w)),
+          float(rng.integers(-3, h)),
+          float(rng.integers(0, w)),
+          float(rng.integers(0, h))
+      ]
       crowd = int(rng.random() < 0.15)
       area = float(rng.choice([box[2] * box[3], 1024.0, 9216.0, rng.random() * 3000]))
-      ann = {"id": base + len(anns) + 1, "image_id": img["id"],
-             "category_id": categories[int(rng.integers(n_cat))]["id"], "bbox": box, "area": area,
-             "iscrowd": crowd}
+      ann = {
+          "id": base + len(anns) + 1, "image_id": img["id"],
+          "category_id": categories[int(rng.integers(n_cat))]
+                         ["id"], "bbox": box, "area": area, "iscrowd": crowd
+      }
       if segm:
-        ann["segmentation"] = ([[box[0], box[1], box[0] + box[2], box[1], box[0], box[1] + box[3] + 1]]
-                               if not crowd else _mask_rle(rng, h, w))
+        ann["segmentation"] = (
+            [[box[0], box[1], box[0] + box[2], box[1], box[0], box[1] + box[3]
+              + 1]] if not crowd else _mask_rle(rng, h, w))
       anns.append(ann)
       boxes.append(box)
     for _ in range(int(rng.integers(0, 15))):
@@ -63,18 +73,26 @@ def random_problem(seed, segm=False):
         box = list(boxes[int(rng.integers(len(boxes)))])
         box[0] += float(rng.choice([0, 0, 1, -1]))
       else:
-        box = [float(rng.integers(0, w)), float(rng.integers(0, h)), float(rng.integers(1, w)),
-               float(rng.integers(1, h))]
-      r = {"image_id": img["id"], "category_id": categories[int(rng.integers(n_cat))]["id"],
-           "score": float(rng.choice([0.1, 0.5, 0.5, 0.9, rng.random()])), "bbox": box}
+        box = [
+            float(rng.integers(0, w)),
+            float(rng.integers(0, h)),
+            float(rng.integers(1, w)),
+            float(rng.integers(1, h))
+        ]
+      r = {
+          "image_id": img["id"], "category_id": categories[int(rng.integers(n_cat))]["id"],
+          "score": float(rng.choice([0.1, 0.5, 0.5, 0.9, rng.random()])), "bbox": box
+      }
       if segm:
         r["segmentation"] = _mask_rle(rng, h, w)
         if rng.random() < 0.5:
           del r["bbox"]
       results.append(r)
   if not results:
-    r = {"image_id": images[0]["id"], "category_id": categories[0]["id"], "score": 0.5,
-         "bbox": [1.0, 1.0, 4.0, 4.0]}
+    r = {
+        "image_id": images[0]["id"], "category_id": categories[0]["id"], "score": 0.5,
+        "bbox": [1.0, 1.0, 4.0, 4.0]
+    }
     if segm:
       r["segmentation"] = _mask_rle(rng, images[0]["height"], images[0]["width"])
     results.append(r)
@@ -88,7 +106,8 @@ def random_params(seed, gt):
   rng = np.random.default_rng(seed + 1000)
   p = {}
   if rng.random() < 0.4:
-    p["iouThrs"] = np.sort(rng.choice(np.linspace(.5, 0.95, 10), int(rng.integers(1, 11)), replace=False))
+    p["iouThrs"] = np.sort(
+        rng.choice(np.linspace(.5, 0.95, 10), int(rng.integers(1, 11)), replace=False))
   if rng.random() < 0.4:
     p["maxDets"] = [[1, 3], [2, 5, 20], [1]][int(rng.integers(3))]
   if rng.random() < 0.3:

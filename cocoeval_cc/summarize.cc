@@ -39,9 +39,9 @@ double PairwiseSum(const double* a, size_t n) {
 }
 
 std::string StatSpec::Describe(const Params& p) const {
-  std::string iou = has_iou_thr ? Format("%0.2f", iou_thr)
-                                : Format("%0.2f", p.iou_thrs.front()) + ":" +
-                                      Format("%0.2f", p.iou_thrs.back());
+  std::string iou =
+      has_iou_thr ? Format("%0.2f", iou_thr)
+                  : Format("%0.2f", p.iou_thrs.front()) + ":" + Format("%0.2f", p.iou_thrs.back());
   char buf[160];
   std::snprintf(buf, sizeof(buf), " %-18s %s @[ IoU=%-9s | area=%6s | maxDets=%3lld ]",
                 ap ? "Average Precision" : "Average Recall", ap ? "(AP)" : "(AR)", iou.c_str(),
@@ -114,9 +114,9 @@ std::vector<double> Summarize(const Accumulated& acc, const Params& p,
         }
       }
     }
-    stats.push_back(vals.empty() ? -1.0
-                                 : PairwiseSum(vals.data(), vals.size()) /
-                                       static_cast<double>(vals.size()));
+    stats.push_back(vals.empty()
+                        ? -1.0
+                        : PairwiseSum(vals.data(), vals.size()) / static_cast<double>(vals.size()));
   }
   return stats;
 }

@@ -47,7 +47,8 @@ void Check(bool ok, const char* what) {
 
 template <typename T>
 bool SameBits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 // A small, valid ground truth with polygons, compressed and uncompressed RLE,
@@ -114,8 +115,8 @@ bool SmallImages(const GroundTruth& gt) {
 
 // evaluate + accumulate + summarize + per-category, single-threaded;
 // InputError (e.g. missing boxes or masks) is an acceptable outcome.
-void Evaluate(const std::shared_ptr<const GroundTruth>& gt, const std::shared_ptr<const Detections>& dt,
-              cocoeval::IouType type) {
+void Evaluate(const std::shared_ptr<const GroundTruth>& gt,
+              const std::shared_ptr<const Detections>& dt, cocoeval::IouType type) {
   cocoeval::Params p;
   p.iou_type = type;
   try {
@@ -164,8 +165,9 @@ void FuzzGroundTruth(std::string_view doc) {
 void FuzzResults(std::string_view doc) {
   const GroundTruth& gt = FixedGt();
   cocoeval::ScannedResults scanned;
-  const bool fast = cocoeval::ScanResults(doc.data(), doc.data() + doc.size(), cocoeval::ScanPart::kWhole,
-                                          gt.image_index, gt.category_index, &scanned);
+  const bool fast =
+      cocoeval::ScanResults(doc.data(), doc.data() + doc.size(), cocoeval::ScanPart::kWhole,
+                            gt.image_index, gt.category_index, &scanned);
   std::shared_ptr<Detections> dt;
   try {
     dt.reset(cocoeval::LoadDetectionsBuffer(gt, doc, "res.json", 1).release());

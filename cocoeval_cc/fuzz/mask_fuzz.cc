@@ -98,8 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (mode & 1) {
     FuzzPolygon(h, w, data, size);
   } else {
-    FuzzString(h, w,
-               std::string_view(reinterpret_cast<const char*>(data), size));
+    FuzzString(h, w, std::string_view(reinterpret_cast<const char*>(data), size));
   }
   return 0;
 }
