@@ -114,6 +114,11 @@ class BadInputTest(parameterized.TestCase):
     self.assert_value_error(lambda: cocoeval_cc.COCO(directory), directory)
     gt = self.gt()
     self.assert_value_error(lambda: gt.loadRes(missing), missing, "cannot open")
+    # A FIFO nobody writes to: refused at once, not a read that blocks forever.
+    fifo = os.path.join(directory, "fifo.json")
+    os.mkfifo(fifo)
+    self.assert_value_error(lambda: gt.loadRes(fifo), fifo, "not a regular file")
+    self.assert_value_error(lambda: cocoeval_cc.COCO(fifo), fifo, "not a regular file")
 
   # -------------------------------------------------------- ground-truth records
   def _bad_annotation(self, **changes):
@@ -230,7 +235,9 @@ class BadInputTest(parameterized.TestCase):
       ("invalid_json", "[{", "invalid JSON"),
       ("empty_file", "", "empty"),
       ("empty_list", "[]", "no results"),
-      ("object", "{}", "list"),
+      ("object", "{}", "list", "not a JSON object"),
+      ("not_json_after_a_brace", "{not json", "not valid JSON"),
+      ("byte_order_mark", "\ufeff" + json.dumps(_results()), "byte-order mark"),
       ("list_of_numbers", "[1, 2]", "results[0]"),
       ("trailing", json.dumps(_results()) + "]", "trailing"),
       ("keypoints_only",

@@ -72,6 +72,22 @@ struct ResultChunk {
   bool first_has_segm = false;
 };
 
+// Why a results document is not an array, in the user's terms (an error path: not fast).
+std::string NotAnArray(const char* data, size_t size) {
+  const std::string_view text(data, size);
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    return "the file starts with a UTF-8 byte-order mark (BOM), which JSON does not allow; "
+           "save it without one";
+  }
+  simdjson::dom::parser validator;
+  simdjson::dom::element root;
+  if (const error_code e = validator.parse(data, size).get(root); e) {
+    return "not valid JSON (" + JsonProblem(e) + ")";
+  }
+  return "results must be a list of objects, not a JSON " +
+         std::string(root.is_object() ? "object" : "value");
+}
+
 // Parses a JSON array of results. `first_index` numbers records in messages.
 void ParseResultArray(const char* data, size_t size, size_t capacity, const GroundTruth& gt,
                       const std::string& src, size_t first_index, ResultChunk* out) {
@@ -81,10 +97,7 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
   if (e) Fail(src, "", JsonProblem(e));
   od::array arr;
   e = doc.get_array().get(arr);
-  if (e) {
-    Fail(src, "",
-         e == simdjson::INCORRECT_TYPE ? "results must be a list of objects" : JsonProblem(e));
-  }
+  if (e) Fail(src, "", e == simdjson::INCORRECT_TYPE ? NotAnArray(data, size) : JsonProblem(e));
   // Reserve for the smallest plausible record so vectors never regrow;
   // untouched reserved pages cost no memory.
   const size_t max_records = size / 48 + 16;

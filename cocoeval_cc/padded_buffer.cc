@@ -43,7 +43,9 @@ bool PaddedBuffer::Map(int fd, size_t n) {
 }
 
 void ReadFile(const std::string& path, PaddedBuffer* buf) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO without a writer would block before the regular-file check.
+  // It does not change reads from a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) Fail(path, "", std::string("cannot open file: ") + std::strerror(errno));
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
