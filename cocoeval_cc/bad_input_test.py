@@ -305,6 +305,20 @@ class BadInputTest(parameterized.TestCase):
     e = cocoeval_cc.COCOeval(gt, dt, "segm", num_threads=3)
     self.assert_value_error(e.evaluate, "<dict>", "annotations[0]", word)
 
+  def test_segm_on_an_image_too_large_for_rle(self):
+    d = _gt_dict()
+    d["images"][0].update(height=70000, width=70000)
+    d["annotations"][0]["segmentation"] = [[10, 10, 20, 10, 20, 20]]
+    path = self.write(json.dumps(d))
+    results = [{
+        "image_id": d["images"][0]["id"], "category_id": 1, "score": 0.9,
+        "segmentation": [[10, 10, 20, 10, 20, 20]]
+    }]
+    with self.assertRaisesRegex(ValueError, r"70000x70000, 4900000000 pixels: more than COCO's"):
+      gt = cocoeval_cc.COCO(path)
+      e = cocoeval_cc.COCOeval(gt, gt.loadRes(results), "segm")
+      e.evaluate()
+
   def test_segm_without_image_size(self):
     d = _gt_dict(images=[{"id": 1}, {"id": 2, "width": 8, "height": 8}])
     gt = cocoeval_cc.COCO(d)

@@ -204,6 +204,13 @@ const MaskSet& Detections::MaskData(const GroundTruth& gt, int num_threads) cons
 Rle SegmentationToRle(std::string_view json, int64_t h, int64_t w, const std::string& what) {
   if (h < 0 || w < 0)
     throw InputError(Prefix(what) + "the image has no height/width (needed for masks)");
+  // COCO's RLE (pycocotools' maskApi) counts pixels in 32 bits: a larger mask cannot be encoded.
+  if (static_cast<uint64_t>(h) * static_cast<uint64_t>(w) > 0xFFFFFFFFull) {
+    throw InputError(Prefix(what) + "the image is " + std::to_string(h) + "x" + std::to_string(w) +
+                     ", " + std::to_string(h * w) +
+                     " pixels: more than COCO's run-length masks can describe (2^32 - 1 "
+                     "pixels, 32-bit counts as in pycocotools); masks need a smaller image");
+  }
   thread_local od::parser parser;  // reused: its buffers outlive the call
   od::document doc;
   error_code e =
