@@ -43,30 +43,33 @@ from eval.data import image_sources
 from eval.distributed import cluster as cluster_lib
 from eval.distributed import executor
 from eval.distributed import options as options_lib
-from eval.distributed.ray_env import ray
 
-_CHILD = flags.DEFINE_enum("child", None, ["single"], "Internal: run one single-process "
-                           "measurement in this process and print it as JSON.")
+_CHILD = flags.DEFINE_enum(
+    "child", None, ["single"], "Internal: run one single-process "
+    "measurement in this process and print it as JSON.")
 _CHILD_THREADS = flags.DEFINE_integer("child_threads", 0, "Internal: TF threads (0: default).")
 _BENCH_SHARD_SIZE = flags.DEFINE_integer("bench_shard_size", 12, "Images per shard.")
-_LOAD_SECONDS = flags.DEFINE_float("assumed_gpu_load_seconds", 20.0,
-                                   "Extrapolation: seconds to load and warm up one model on a "
-                                   "GPU worker (not measured here: no GPU).")
+_LOAD_SECONDS = flags.DEFINE_float(
+    "assumed_gpu_load_seconds", 20.0, "Extrapolation: seconds to load and warm up one model on a "
+    "GPU worker (not measured here: no GPU).")
 _SWEEP_SHARD_SIZE = 50
 _SWEEP_IMAGES = 5000
 
 
 def _data(work: str) -> tuple[str, str, str]:
-  model_dir = (user_paths.resolve(inference_benchmark._MODEL_DIR.value)  # pylint: disable=protected-access
-               if inference_benchmark._MODEL_DIR.value else os.path.join(work, "d0_sized"))  # pylint: disable=protected-access
+  model_dir = (
+      user_paths.resolve(inference_benchmark._MODEL_DIR.value)  # pylint: disable=protected-access
+      if inference_benchmark._MODEL_DIR.value else os.path.join(work, "d0_sized"))  # pylint: disable=protected-access
   if not os.path.exists(os.path.join(model_dir, "saved_model", "saved_model.pb")):
     logging.info("building the EfficientDet-D0-sized model in %s", model_dir)
     inference_benchmark.build_model(model_dir)
   data = os.path.join(work, "data")
   if os.path.exists(os.path.join(data, "gt.json")):
     return model_dir, os.path.join(data, "gt.json"), os.path.join(data, "images")
-  gt, images = inference_benchmark.write_images(data, inference_benchmark._NUM_IMAGES.value,  # pylint: disable=protected-access
-                                                np.random.default_rng(0))
+  gt, images = inference_benchmark.write_images(
+      data,
+      inference_benchmark._NUM_IMAGES.value,  # pylint: disable=protected-access
+      np.random.default_rng(0))
   return model_dir, gt, images
 
 
@@ -83,31 +86,42 @@ def _single_child(work: str) -> None:
   source = image_sources.CocoJsonSource(gt, images)
   start = time.perf_counter()
   model = detection_model.DetectionModel(model_dir)
-  inference.run(model, source, range(1, 91), max_images=inference_benchmark._WARMUP.value,  # pylint: disable=protected-access
-                log_interval=None)
+  inference.run(
+      model,
+      source,
+      range(1, 91),
+      max_images=inference_benchmark._WARMUP.value,  # pylint: disable=protected-access
+      log_interval=None)
   print(json.dumps({"ready": True, "load_seconds": time.perf_counter() - start}), flush=True)
   for line in sys.stdin:
     if line.strip() != "run":
       break
     t, cpu = time.perf_counter(), time.process_time()
     detections = inference.run(model, source, range(1, 91), log_interval=None)
-    print(json.dumps({"seconds": time.perf_counter() - t, "images": detections.num_images,
-                      "cpu_seconds": time.process_time() - cpu,
-                      "latency_p50_ms": float(np.median(detections.latencies) * 1000)}),
-          flush=True)
+    print(
+        json.dumps({
+            "seconds": time.perf_counter() - t, "images": detections.num_images,
+            "cpu_seconds": time.process_time() - cpu,
+            "latency_p50_ms": float(np.median(detections.latencies) * 1000)
+        }), flush=True)
 
 
 class _Single:
   """A single-process measurement process, kept alive between rounds."""
 
   def __init__(self, work: str, threads: int):
-    args = [sys.executable, sys.argv[0], "--child=single", f"--child_threads={threads}",
-            f"--work_dir={work}", f"--num_images={inference_benchmark._NUM_IMAGES.value}",  # pylint: disable=protected-access
-            f"--warmup={inference_benchmark._WARMUP.value}"]  # pylint: disable=protected-access
+    args = [
+        sys.executable,
+        sys.argv[0],
+        "--child=single",
+        f"--child_threads={threads}",
+        f"--work_dir={work}",
+        f"--num_images={inference_benchmark._NUM_IMAGES.value}",  # pylint: disable=protected-access
+        f"--warmup={inference_benchmark._WARMUP.value}"
+    ]  # pylint: disable=protected-access
     if inference_benchmark._MODEL_DIR.value:  # pylint: disable=protected-access
       args.append(f"--model_dir={inference_benchmark._MODEL_DIR.value}")  # pylint: disable=protected-access
-    self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    text=True)
+    self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     self.load_seconds = self._read()["load_seconds"]
 
   def _read(self) -> dict:
@@ -131,11 +145,11 @@ class _Single:
 class _Ray:
   """A warmed pool of `workers` x `threads` on the local Ray, kept between rounds."""
 
-  def __init__(self, work: str, model_dir: str, gt: str, images: str, workers: int,
-               threads: int):
-    self.options = options_lib.ExecutorOptions(
-        num_workers=workers, tf_threads_per_worker=threads, gpus_per_worker=0,
-        shard_size=_BENCH_SHARD_SIZE.value, progress_interval=1e9)
+  def __init__(self, work: str, model_dir: str, gt: str, images: str, workers: int, threads: int):
+    self.options = options_lib.ExecutorOptions(num_workers=workers, tf_threads_per_worker=threads,
+                                               gpus_per_worker=0,
+                                               shard_size=_BENCH_SHARD_SIZE.value,
+                                               progress_interval=1e9)
     self.source = image_sources.CocoJsonSource(gt, images)
     self.out = os.path.join(work, f"ray_{workers}x{threads}")
     self.model_dir, self.gt = model_dir, gt
@@ -143,10 +157,9 @@ class _Ray:
     self.pool = executor.WorkerPool(self.options)
     self.start_seconds = time.perf_counter() - start
     # Warm-up: every worker loads the model and runs two shards.
-    warm = dataclasses.replace(self.options,
-                               shard_size=max(1, inference_benchmark._WARMUP.value))  # pylint: disable=protected-access
-    executor.run_detections([self.job("warmup", max_images=2 * workers * warm.shard_size)],
-                            warm, pool=self.pool)
+    warm = dataclasses.replace(self.options, shard_size=max(1, inference_benchmark._WARMUP.value))  # pylint: disable=protected-access
+    executor.run_detections([self.job("warmup", max_images=2 * workers * warm.shard_size)], warm,
+                            pool=self.pool)
     self.load_seconds = time.perf_counter() - start
 
   def job(self, name: str, **kwargs) -> executor.ModelJob:
@@ -160,19 +173,20 @@ class _Ray:
     seconds, driver_cpu = time.perf_counter() - t, time.process_time() - cpu
     result.raise_if_failed()
     n = result.detections.num_images
-    return {"seconds": seconds, "images": n,
-            "cpu_seconds": result.speed["cpu_seconds_per_image"] * n + driver_cpu,
-            "driver_cpu_seconds": driver_cpu,
-            "latency_p50_ms": result.speed["latency_ms"]["p50"],
-            "shards": result.speed["shards"]["total"], "device": result.speed["device"]}
+    return {
+        "seconds": seconds, "images": n,
+        "cpu_seconds": result.speed["cpu_seconds_per_image"] * n + driver_cpu,
+        "driver_cpu_seconds": driver_cpu, "latency_p50_ms": result.speed["latency_ms"]["p50"],
+        "shards": result.speed["shards"]["total"], "device": result.speed["device"]
+    }
 
   def close(self) -> None:
     self.pool.shutdown()
 
 
-def simulate_sweep(workers: int, per_image_s: dict[str, float], load_s: float,
-                   shard_overhead_s: float, images: int = _SWEEP_IMAGES,
-                   shard_size: int = _SWEEP_SHARD_SIZE) -> float:
+def simulate_sweep(workers: int, per_image_s: dict[str,
+                                                   float], load_s: float, shard_overhead_s: float,
+                   images: int = _SWEEP_IMAGES, shard_size: int = _SWEEP_SHARD_SIZE) -> float:
   """Wall seconds of the executor's schedule (the policy of executor._run_on_pool)."""
   pending = {m: -(-images // shard_size) for m in per_image_s}
   order = list(per_image_s)
@@ -214,8 +228,11 @@ def run(work: str) -> None:
         r = setup.measure()
         logging.info("%s: %.2f images/s", name, r["images"] / r["seconds"])
         if name not in best or r["seconds"] < best[name]["seconds"]:
-          best[name] = {**r, "min_cpu": min(r["cpu_seconds"], best.get(name, r)["min_cpu"]
-                                            if name in best else r["cpu_seconds"])}
+          best[name] = {
+              **r, "min_cpu":
+                  min(r["cpu_seconds"],
+                      best.get(name, r)["min_cpu"] if name in best else r["cpu_seconds"])
+          }
         else:
           best[name]["min_cpu"] = min(best[name]["min_cpu"], r["cpu_seconds"])
     start_seconds = setups[(2, 1)].start_seconds
@@ -237,14 +254,17 @@ def run(work: str) -> None:
           ("Ray, 1 worker x 1 thread", rays[(1, 1)], rate(rays[(1, 1)]),
            f"{100 * (1 - rate(rays[(1, 1)]) / base1):+.1f}% vs single (1 thread)"),
           ("Ray, 2 workers x 1 thread", rays[(2, 1)], rate(rays[(2, 1)]), "-")]
-  lines = [f"Ray executor benchmark: {n} JPEGs (COCO-like sizes), EfficientDet-D0-sized model "
-           f"at 512x512, {options_lib.cpu_count()} CPUs, shards of {_BENCH_SHARD_SIZE.value}, "
-           f"best of {inference_benchmark._REPEATS.value}; load average "  # pylint: disable=protected-access
-           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after "
-           f"(other jobs share this machine)", "",
-           "| setup | seconds | images/s | vs single (2 threads) | p50 model ms | CPU s/image "
-           "| overhead (wall) |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+  lines = [
+      f"Ray executor benchmark: {n} JPEGs (COCO-like sizes), EfficientDet-D0-sized model "
+      f"at 512x512, {options_lib.cpu_count()} CPUs, shards of {_BENCH_SHARD_SIZE.value}, "
+      f"best of {inference_benchmark._REPEATS.value}; load average "  # pylint: disable=protected-access
+      f"{load_before[0]:.2f} before, {load_after[0]:.2f} after "
+      f"(other jobs share this machine)",
+      "",
+      "| setup | seconds | images/s | vs single (2 threads) | p50 model ms | CPU s/image "
+      "| overhead (wall) |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+  ]
   for name, r, ips, overhead in rows:
     lines.append(f"| {name} | {r['seconds']:.2f} | {ips:.2f} | {ips / base:.2f}x | "
                  f"{r['latency_p50_ms']:.1f} | {r['min_cpu'] / r['images']:.3f} | {overhead} |")
@@ -252,29 +272,33 @@ def run(work: str) -> None:
   two = rate(rays[(2, 1)]) / base
   over = 1 - rate(rays[(1, 2)]) / base
   over1 = 1 - rate(rays[(1, 1)]) / base1
-  lines += ["", f"2 one-thread workers: {two:.2f}x the single process (target >= 1.4x: "
-            f"{'met' if two >= 1.4 else 'NOT met'}). Ray overhead at 1 worker: {100 * over:.1f}% "
-            f"(2 threads), {100 * over1:.1f}% (1 thread) (target < 5%: "
-            f"{'met' if max(over, over1) < 0.05 else 'NOT met'}).",
-            f"CPU per image (lowest round; Ray = workers + driver, unaffected by waiting for "
-            f"the CPU): Ray 1x2 {100 * (cpu(rays[(1, 2)]) / cpu(single[0]) - 1):+.1f}% vs the "
-            f"single process, Ray 1x1 {100 * (cpu(rays[(1, 1)]) / cpu(single[1]) - 1):+.1f}% vs "
-            f"1 thread, 2 workers x 1 thread {100 * (cpu(rays[(2, 1)]) / cpu(single[0]) - 1):+.1f}"
-            f"% vs the single process.",
-            f"Start-up (not in the figures above): 2 Ray workers {start_seconds:.1f}s, "
-            f"+ model load and warm-up shards {ray_load:.1f}s; single process model load + "
-            f"warm-up {single_load:.1f}s."]
+  lines += [
+      "", f"2 one-thread workers: {two:.2f}x the single process (target >= 1.4x: "
+      f"{'met' if two >= 1.4 else 'NOT met'}). Ray overhead at 1 worker: {100 * over:.1f}% "
+      f"(2 threads), {100 * over1:.1f}% (1 thread) (target < 5%: "
+      f"{'met' if max(over, over1) < 0.05 else 'NOT met'}).",
+      f"CPU per image (lowest round; Ray = workers + driver, unaffected by waiting for "
+      f"the CPU): Ray 1x2 {100 * (cpu(rays[(1, 2)]) / cpu(single[0]) - 1):+.1f}% vs the "
+      f"single process, Ray 1x1 {100 * (cpu(rays[(1, 1)]) / cpu(single[1]) - 1):+.1f}% vs "
+      f"1 thread, 2 workers x 1 thread {100 * (cpu(rays[(2, 1)]) / cpu(single[0]) - 1):+.1f}"
+      f"% vs the single process.",
+      f"Start-up (not in the figures above): 2 Ray workers {start_seconds:.1f}s, "
+      f"+ model load and warm-up shards {ray_load:.1f}s; single process model load + "
+      f"warm-up {single_load:.1f}s."
+  ]
   # Extrapolation: overhead per shard measured at 1 worker (Ray minus single, per shard).
-  shard_overhead = max(0.0, (rays[(1, 2)]["seconds"] - single[0]["seconds"])
-                       / rays[(1, 2)]["shards"])
+  shard_overhead = max(0.0,
+                       (rays[(1, 2)]["seconds"] - single[0]["seconds"]) / rays[(1, 2)]["shards"])
   per_image = {m.key: m.zoo_speed_ms / 1000.0 for m in model_registry.efficientdet_models()}
   total = sum(per_image.values()) * _SWEEP_IMAGES
-  lines += ["", f"Paper extrapolation, full D0-D7 sweep on {_SWEEP_IMAGES} images, one GPU "
-            f"(V100, the zoo's ms/image: {', '.join(f'{v * 1000:.0f}' for v in per_image.values())}"
-            f") per worker; shards of {_SWEEP_SHARD_SIZE}; measured overhead "
-            f"{shard_overhead * 1000:.0f} ms per shard; assumed {_LOAD_SECONDS.value:.0f}s per "
-            "model load on a worker; downloads, data transfer and evaluation not included:", "",
-            "| GPU workers | sweep wall | vs 1 GPU | efficiency |", "| ---: | ---: | ---: | ---: |"]
+  lines += [
+      "", f"Paper extrapolation, full D0-D7 sweep on {_SWEEP_IMAGES} images, one GPU "
+      f"(V100, the zoo's ms/image: {', '.join(f'{v * 1000:.0f}' for v in per_image.values())}"
+      f") per worker; shards of {_SWEEP_SHARD_SIZE}; measured overhead "
+      f"{shard_overhead * 1000:.0f} ms per shard; assumed {_LOAD_SECONDS.value:.0f}s per "
+      "model load on a worker; downloads, data transfer and evaluation not included:", "",
+      "| GPU workers | sweep wall | vs 1 GPU | efficiency |", "| ---: | ---: | ---: | ---: |"
+  ]
   one = simulate_sweep(1, per_image, _LOAD_SECONDS.value, shard_overhead)
   for w in (1, 8, 64):
     t = simulate_sweep(w, per_image, _LOAD_SECONDS.value, shard_overhead)

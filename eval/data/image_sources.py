@@ -21,32 +21,39 @@ from eval.data import tfrecords
 _UNCONFIGURED = "PATH_TO_BE_CONFIGURED"
 
 
-def decode(encoded: tf.Tensor, height: tf.Tensor, width: tf.Tensor,
-           name: tf.Tensor) -> tf.Tensor:
+def decode(encoded: tf.Tensor, height: tf.Tensor, width: tf.Tensor, name: tf.Tensor) -> tf.Tensor:
   """uint8 [H, W, 3] from JPEG/PNG/GIF/BMP bytes; gray and RGBA become RGB.
 
   Checks the signature and the size in the graph so that a bad file fails with its name
   (TF's own decode errors do not say which image).
   """
-  signature_ok = tf.reduce_any(tf.stack([
-      tf.equal(tf.strings.substr(encoded, 0, len(magic)), magic) for magic in tfrecords.MAGIC]))
-  with tf.control_dependencies([tf.debugging.Assert(
-      signature_ok, ["Not a JPEG, PNG, GIF or BMP image:", name])]):
+  signature_ok = tf.reduce_any(
+      tf.stack([
+          tf.equal(tf.strings.substr(encoded, 0, len(magic)), magic) for magic in tfrecords.MAGIC
+      ]))
+  with tf.control_dependencies(
+      [tf.debugging.Assert(signature_ok, ["Not a JPEG, PNG, GIF or BMP image:", name])]):
     image = tf.io.decode_image(encoded, channels=3, dtype=tf.uint8, expand_animations=False)
   image.set_shape([None, None, 3])
   shape = tf.shape(image, out_type=tf.int64)
-  with tf.control_dependencies([tf.debugging.Assert(
-      tf.reduce_all(tf.equal(shape[:2], tf.stack([height, width]))),
-      ["Decoded image size (height, width) differs from the ground truth:", name, shape[0],
-       shape[1], "expected", height, width])]):
+  with tf.control_dependencies([
+      tf.debugging.Assert(tf.reduce_all(tf.equal(shape[:2], tf.stack([height, width]))), [
+          "Decoded image size (height, width) differs from the ground truth:", name, shape[0],
+          shape[1], "expected", height, width
+      ])
+  ]):
     return tf.identity(image)
 
 
 def _finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+
   def decode_element(e):
     image = decode(e["encoded"], e["height"], e["width"], e["name"])
-    return {"image_id": e["image_id"], "image": image,
-            "height": tf.cast(e["height"], tf.int32), "width": tf.cast(e["width"], tf.int32)}
+    return {
+        "image_id": e["image_id"], "image": image, "height": tf.cast(e["height"], tf.int32),
+        "width": tf.cast(e["width"], tf.int32)
+    }
+
   return ds.map(decode_element, num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True).prefetch(tf.data.AUTOTUNE)
 
@@ -109,9 +116,10 @@ def dataset_for_ids(source, ids: Sequence[int]) -> tf.data.Dataset:
 def restrict_ground_truth(ground_truth: dict, image_ids: Sequence[int]) -> dict:
   """The ground truth of only `image_ids` (e.g. after max_images), categories unchanged."""
   keep = set(int(i) for i in image_ids)
-  return {**ground_truth,
-          "images": [im for im in ground_truth["images"] if im["id"] in keep],
-          "annotations": [a for a in ground_truth["annotations"] if a["image_id"] in keep]}
+  return {
+      **ground_truth, "images": [im for im in ground_truth["images"] if im["id"] in keep],
+      "annotations": [a for a in ground_truth["annotations"] if a["image_id"] in keep]
+  }
 
 
 class CocoJsonSource(ImageSource):
@@ -140,8 +148,9 @@ class CocoJsonSource(ImageSource):
       if missing:
         raise ValueError(f"{annotations_path}: images[{index}] has no {', '.join(missing)}")
     self._all = data
-    self.missing_files = [self._path(im) for im in data["images"]
-                          if not os.path.isfile(self._path(im))]
+    self.missing_files = [
+        self._path(im) for im in data["images"] if not os.path.isfile(self._path(im))
+    ]
     missing_set = set(self.missing_files)
     self._images = [im for im in data["images"] if self._path(im) not in missing_set]
     self._ground_truth = restrict_ground_truth(data, [im["id"] for im in self._images]) \

@@ -27,9 +27,12 @@ class CocoJsonSourceTest(absltest.TestCase):
     self.assertEqual(source.ground_truth, self.coco)
     self.assertEqual(source.num_images, 4)
     ds = source.dataset()
-    self.assertEqual(ds.element_spec, {
-        "image_id": tf.TensorSpec([], tf.int64), "image": tf.TensorSpec([None, None, 3], tf.uint8),
-        "height": tf.TensorSpec([], tf.int32), "width": tf.TensorSpec([], tf.int32)})
+    self.assertEqual(
+        ds.element_spec, {
+            "image_id": tf.TensorSpec([], tf.int64), "image": tf.TensorSpec(
+                [None, None, 3], tf.uint8), "height": tf.TensorSpec([], tf.int32),
+            "width": tf.TensorSpec([], tf.int32)
+        })
     elements = list(ds.as_numpy_iterator())
     self.assertEqual([e["image_id"] for e in elements], [100, 107, 114, 121])
     for element, (name, _, width, height) in zip(elements, test_data.IMAGES, strict=True):
@@ -50,8 +53,9 @@ class CocoJsonSourceTest(absltest.TestCase):
     os.remove(os.path.join(self.dir, "gray.jpg"))
     os.remove(os.path.join(self.dir, "tall", "b.jpg"))
     source = image_sources.CocoJsonSource(self.json, self.dir)
-    with self.assertRaisesRegex(FileNotFoundError, r"2 of 4 images listed in .*instances.json "
-                                r"are missing:\n  .*/tall/b.jpg\n  .*/gray.jpg\n"):
+    with self.assertRaisesRegex(
+        FileNotFoundError, r"2 of 4 images listed in .*instances.json "
+        r"are missing:\n  .*/tall/b.jpg\n  .*/gray.jpg\n"):
       source.dataset()
 
   def test_missing_images_skipped_and_left_out_of_the_ground_truth(self):
@@ -106,8 +110,8 @@ class CocoJsonSourceTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "instances.json: invalid JSON"):
       image_sources.CocoJsonSource(self.json, self.dir)
     with open(self.json, "w") as f:
-      json.dump({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [],
-                 "categories": []}, f)
+      json.dump({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [], "categories": []},
+                f)
     with self.assertRaisesRegex(ValueError, r"instances.json: images\[0\] has no height, width"):
       image_sources.CocoJsonSource(self.json, self.dir)
 
@@ -139,8 +143,9 @@ class FromPipelineConfigTest(absltest.TestCase):
     shutil.copy(os.path.join(work, "val.record-00001-of-00002"), os.path.join(work, "sub"))
     os.environ["BUILD_WORKING_DIRECTORY"] = work  # relative arguments resolve against it
     self.addCleanup(os.environ.pop, "BUILD_WORKING_DIRECTORY")
-    placeholder = pipeline_config.load(os.path.join(
-        os.path.dirname(__file__), "testdata", "ssd_efficientdet_d0_512x512_coco17_tpu-8.config"))
+    placeholder = pipeline_config.load(
+        os.path.join(os.path.dirname(__file__), "testdata",
+                     "ssd_efficientdet_d0_512x512_coco17_tpu-8.config"))
     with self.assertRaisesRegex(ValueError, "input_path is the placeholder"):
       image_sources.from_pipeline_config(placeholder)
     source = image_sources.from_pipeline_config(placeholder, input_patterns=["sub/*"],

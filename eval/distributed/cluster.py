@@ -29,8 +29,8 @@ class ClusterError(RuntimeError):
 
 @dataclasses.dataclass
 class RayCluster:
-  address: str        # the GCS address workers and other drivers can join
-  started: bool       # this process started it (and shutdown() stops it)
+  address: str  # the GCS address workers and other drivers can join
+  started: bool  # this process started it (and shutdown() stops it)
 
   def resources(self) -> tuple[float, float]:
     """(CPUs, GPUs) of the whole cluster."""
@@ -55,9 +55,9 @@ def ensure_auth_token() -> None:
 
 
 def _hint(address: str) -> str:
-  return (f"Start a cluster whose head answers there (`ray start --head --port=PORT` on the "
-          f"head node), pass --ray_address=auto for the cluster `ray start` runs on this machine, "
-          f"or leave --ray_address unset to start a local Ray in this process.")
+  return ("Start a cluster whose head answers there (`ray start --head --port=PORT` on the "
+          "head node), pass --ray_address=auto for the cluster `ray start` runs on this machine, "
+          "or leave --ray_address unset to start a local Ray in this process.")
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -86,8 +86,8 @@ def probe(address: str, timeout: float = PROBE_TIMEOUT) -> None:
                        f"({reason}). {_hint(address)}") from None
 
 
-def connect(address: str | None, *, num_cpus: int | None = None,
-            num_gpus: int | None = None, probe_timeout: float = PROBE_TIMEOUT) -> RayCluster:
+def connect(address: str | None, *, num_cpus: int | None = None, num_gpus: int | None = None,
+            probe_timeout: float = PROBE_TIMEOUT) -> RayCluster:
   """Ray for this process: the cluster at `address` ("auto", HOST:PORT), or with None a new
   local one (num_cpus/num_gpus: its resources; default the machine's). When this process
   already has Ray initialised (a test, a caller's own cluster), that one is used as it is."""
@@ -114,8 +114,7 @@ def connect(address: str | None, *, num_cpus: int | None = None,
           "environment")
     probe(address, probe_timeout)
   try:
-    info = ray.init(address=address, **{k: v for k, v in quiet.items()
-                                         if k != "include_dashboard"})
+    info = ray.init(address=address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})
   except (ConnectionError, RuntimeError, ValueError) as e:
     raise ClusterError(f"--ray_address={address}: cannot join a Ray cluster there ({e}). "
                        f"{_hint(address)}") from None

@@ -60,8 +60,9 @@ class TwoNodeClusterTest(absltest.TestCase):
     cls.reference = inference.run(model, cls.source, [1, 3, 7], log_interval=None)
     del model
     cls.cluster = cluster_utils.Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
-                                              "object_store_memory": 80 * 1024 * 1024})
+        initialize_head=True, head_node_args={
+            "num_cpus": 1, "include_dashboard": False, "object_store_memory": 80 * 1024 * 1024
+        })
     cls.cluster.add_node(num_cpus=1, object_store_memory=80 * 1024 * 1024)
 
   @classmethod

@@ -48,9 +48,9 @@ from eval.distributed.ray_env import ray
 from eval.model import detection_model
 from eval.model import inference
 
-QUEUE_DEPTH = 2             # shards queued per worker
+QUEUE_DEPTH = 2  # shards queued per worker
 WORKER_START_TIMEOUT = 300  # seconds for the pool's processes to start (TensorFlow import)
-SHARD_ATTEMPTS = 3          # a shard whose worker is lost for good goes back this many times
+SHARD_ATTEMPTS = 3  # a shard whose worker is lost for good goes back this many times
 
 
 class ExecutorError(RuntimeError):
@@ -60,30 +60,30 @@ class ExecutorError(RuntimeError):
 @dataclasses.dataclass
 class ModelJob:
   """One model over one image source: what inference.cached_run takes, by value."""
-  key: str                       # names the job in the results and the log (e.g. "d0")
-  model_dir: str                 # an exporter_main_v2.py output or a bare SavedModel
-  source: Any                    # image_sources.CocoJsonSource / TfRecordSource, or SourceSpec
-  category_ids: Sequence[int]    # label-map ids kept in the results
-  out_dir: str                   # detections.json (+ fingerprint) and shards/ go here
-  input_identity: dict           # what identifies the source's data (the cache key)
+  key: str  # names the job in the results and the log (e.g. "d0")
+  model_dir: str  # an exporter_main_v2.py output or a bare SavedModel
+  source: Any  # image_sources.CocoJsonSource / TfRecordSource, or SourceSpec
+  category_ids: Sequence[int]  # label-map ids kept in the results
+  out_dir: str  # detections.json (+ fingerprint) and shards/ go here
+  input_identity: dict  # what identifies the source's data (the cache key)
   max_images: int | None = None
   skip_missing: bool = False
   batch_size: int = 1
   with_masks: bool = True
   box_frame: str = "image"
-  force: bool = False            # run every shard again (--force_inference)
+  force: bool = False  # run every shard again (--force_inference)
 
 
 @dataclasses.dataclass
 class ShardedResult:
   """A job's outcome: what model_evaluation needs from the model besides its detections."""
   key: str
-  detections: inference.Detections | None   # None when the job failed
-  model_info: dict | None                   # DetectionModel.info() of a worker's copy
+  detections: inference.Detections | None  # None when the job failed
+  model_info: dict | None  # DetectionModel.info() of a worker's copy
   has_masks: bool | None
   pipeline_config: str | None
-  speed: dict                               # metrics.json's "speed" section
-  error: BaseException | None = None        # why the job failed (model, data); see raise_if_failed
+  speed: dict  # metrics.json's "speed" section
+  error: BaseException | None = None  # why the job failed (model, data); see raise_if_failed
   error_traceback: str | None = None
 
   @property
@@ -104,7 +104,7 @@ class _Job:
     self.error: BaseException | None = None
     self.error_traceback: str | None = None
     self.cached: inference.Detections | None = None
-    self.record: dict = {}                 # the fingerprint file of a cached result
+    self.record: dict = {}  # the fingerprint file of a cached result
     self.shards: list[shards_lib.Shard] = []
     self.store: shards_lib.ShardStore | None = None
     self.fingerprint: dict = {}
@@ -115,7 +115,7 @@ class _Job:
     self.reused = 0
     self.images_reused = 0
     self.images_run = 0
-    self.run_outputs: list[dict] = []     # outputs made in this run (for the speed section)
+    self.run_outputs: list[dict] = []  # outputs made in this run (for the speed section)
     self.workers: set[int] = set()
     self.first_submit: float | None = None
     self.last_done: float | None = None
@@ -145,8 +145,7 @@ def _percentile_ms(values: Sequence[float], q: float) -> float | None:
   return float(np.percentile(np.asarray(values) * 1000.0, q)) if len(values) else None
 
 
-def _speed(state: _Job, options: options_lib.ExecutorOptions, mode: str,
-           run_start: float) -> dict:
+def _speed(state: _Job, options: options_lib.ExecutorOptions, mode: str, run_start: float) -> dict:
   outputs = state.run_outputs or [state.outputs[i] for i in sorted(state.outputs)]
   latencies = [v for o in outputs for v in (o.get("latencies") or [])]
   devices = {o["device"]["text"]: o["device"] for o in outputs if o.get("device")}
@@ -161,19 +160,23 @@ def _speed(state: _Job, options: options_lib.ExecutorOptions, mode: str,
       "pool_workers": options.num_workers,
       "tf_threads_per_worker": options.tf_threads_per_worker,
       "gpus_per_worker": options.gpus_per_worker,
-      "latency_ms": {"p50": _percentile_ms(latencies, 50), "p90": _percentile_ms(latencies, 90),
-                     "mean": float(np.mean(latencies) * 1000.0) if latencies else None,
-                     "images": len(latencies),
-                     "from_earlier_run": not state.run_outputs and bool(latencies)},
+      "latency_ms": {
+          "p50": _percentile_ms(latencies, 50), "p90": _percentile_ms(latencies, 90),
+          "mean": float(np.mean(latencies) * 1000.0) if latencies else None,
+          "images": len(latencies), "from_earlier_run": not state.run_outputs and bool(latencies)
+      },
       "images_per_second": state.images_run / wall if wall > 0 else None,
       # CPU seconds of the workers' processes per image (decoding, model, conversion): what
       # an image costs whatever else shares the machine.
-      "cpu_seconds_per_image": (sum(o.get("cpu_seconds", 0.0) for o in state.run_outputs)
-                                / state.images_run if state.images_run else None),
+      "cpu_seconds_per_image":
+          (sum(o.get("cpu_seconds", 0.0)
+               for o in state.run_outputs) / state.images_run if state.images_run else None),
       "images_run": state.images_run,
       "images_reused": state.images_reused,
-      "shards": {"total": len(state.shards), "reused": state.reused,
-                 "run": len(state.run_outputs), "size": options.shard_size},
+      "shards": {
+          "total": len(state.shards), "reused": state.reused, "run": len(state.run_outputs),
+          "size": options.shard_size
+      },
       "stage_seconds": {
           "queue": (state.first_submit - run_start) if state.first_submit else 0.0,
           "model_load": float(sum(o.get("load_seconds", 0.0) for o in state.run_outputs)),
@@ -206,8 +209,8 @@ class _Progress:
     states = self.states
     done = sum(1 for s in states if s.settled())
     shards_total = sum(len(s.shards) for s in states)
-    shards_done = sum(len(s.outputs) for s in states) + sum(
-        len(s.shards) for s in states if s.cached is not None)
+    shards_done = sum(len(s.outputs)
+                      for s in states) + sum(len(s.shards) for s in states if s.cached is not None)
     images_total = sum(s.num_images for s in states if s.error is None)
     images_done = sum(s.images_run + s.images_reused for s in states if s.error is None) + sum(
         s.num_images for s in states if s.cached is not None)
@@ -228,9 +231,11 @@ def _prepare(state: _Job, options: options_lib.ExecutorOptions, sources: dict) -
   try:
     paths = detection_model.find_paths(job.model_dir)
     state.config_path = paths.pipeline_config
-    state.fingerprint = inference.detections_fingerprint(
-        paths.saved_model_dir, job.input_identity, max_images=job.max_images,
-        skip_missing=job.skip_missing, with_masks=job.with_masks, box_frame=job.box_frame)
+    state.fingerprint = inference.detections_fingerprint(paths.saved_model_dir, job.input_identity,
+                                                         max_images=job.max_images,
+                                                         skip_missing=job.skip_missing,
+                                                         with_masks=job.with_masks,
+                                                         box_frame=job.box_frame)
     os.makedirs(job.out_dir, exist_ok=True)
     if not job.force:
       state.cached = inference.load_cached(job.out_dir, state.fingerprint)
@@ -265,18 +270,20 @@ def _prepare(state: _Job, options: options_lib.ExecutorOptions, sources: dict) -
         state.images_reused += len(shard.image_ids)
       else:
         state.pending.append(shard.index)
-    logging.info("%s: %d images in %d shards: %d to run, %d finished in an earlier run",
-                 job.key, len(ids), len(state.shards), len(state.pending), state.reused)
+    logging.info("%s: %d images in %d shards: %d to run, %d finished in an earlier run", job.key,
+                 len(ids), len(state.shards), len(state.pending), state.reused)
   except Exception as e:  # pylint: disable=broad-except  (this job fails; the others run)
     state.fail(e)
 
 
 def _task(state: _Job, shard_index: int) -> dict:
   job = state.job
-  return {"model_dir": job.model_dir, "source": state.spec,
-          "image_ids": list(state.shards[shard_index].image_ids),
-          "category_ids": [int(c) for c in job.category_ids], "batch_size": job.batch_size,
-          "with_masks": job.with_masks, "box_frame": job.box_frame}
+  return {
+      "model_dir": job.model_dir, "source": state.spec,
+      "image_ids": list(state.shards[shard_index].image_ids),
+      "category_ids": [int(c) for c in job.category_ids], "batch_size": job.batch_size,
+      "with_masks": job.with_masks, "box_frame": job.box_frame
+  }
 
 
 def _accept(state: _Job, shard_index: int, output: dict, worker_index: int) -> None:
@@ -307,8 +314,9 @@ def _finish(state: _Job, options, mode: str, run_start: float,
     speed = {"mode": "cached", "images_reused": state.cached.num_images}
     return ShardedResult(job.key, state.cached, info, has_masks, state.config_path, speed)
   outputs = [state.outputs[s.index] for s in state.shards]
-  position = {image_id: n for n, image_id in enumerate(
-      i for s in state.shards for i in s.image_ids)}
+  position = {
+      image_id: n for n, image_id in enumerate(i for s in state.shards for i in s.image_ids)
+  }
   first = outputs[0] if outputs else None
   if first is None:  # no image at all: describe the model anyway
     first = describe(job.model_dir)
@@ -336,12 +344,12 @@ class WorkerPool:
   def __init__(self, options: options_lib.ExecutorOptions):
     """options must be resolved (options_lib.resolve) and Ray initialised."""
     self.options = options
-    actor = worker_lib.DetectionWorker.options(
-        num_cpus=options.tf_threads_per_worker, num_gpus=options.gpus_per_worker,
-        max_restarts=options.max_restarts, max_task_retries=options.max_task_retries,
-        scheduling_strategy="SPREAD")
-    self.actors = [actor.remote(options.tf_threads_per_worker)
-                   for _ in range(options.num_workers)]
+    actor = worker_lib.DetectionWorker.options(num_cpus=options.tf_threads_per_worker,
+                                               num_gpus=options.gpus_per_worker,
+                                               max_restarts=options.max_restarts,
+                                               max_task_retries=options.max_task_retries,
+                                               scheduling_strategy="SPREAD")
+    self.actors = [actor.remote(options.tf_threads_per_worker) for _ in range(options.num_workers)]
     self.alive = [True] * len(self.actors)
     try:
       ray.get([a.pid.remote() for a in self.actors], timeout=WORKER_START_TIMEOUT)
@@ -369,8 +377,7 @@ class WorkerPool:
 
 
 def resolve_options(options: options_lib.ExecutorOptions,
-                    cluster: cluster_lib.RayCluster | None = None
-                    ) -> options_lib.ExecutorOptions:
+                    cluster: cluster_lib.RayCluster | None = None) -> options_lib.ExecutorOptions:
   """The options with every default chosen for this machine, or for `cluster` if given."""
   if cluster is not None:
     cpus, gpus = cluster.resources()
@@ -392,10 +399,10 @@ def _check_fits(options: options_lib.ExecutorOptions, cluster: cluster_lib.RayCl
         f"{cpus:g} CPUs and {gpus:g} GPUs")
 
 
-def run_detections(jobs: Sequence[ModelJob], options: options_lib.ExecutorOptions, *,
-                   pool: WorkerPool | None = None,
-                   on_job_done: Callable[[ShardedResult], None] | None = None
-                   ) -> dict[str, ShardedResult]:
+def run_detections(
+    jobs: Sequence[ModelJob], options: options_lib.ExecutorOptions, *,
+    pool: WorkerPool | None = None,
+    on_job_done: Callable[[ShardedResult], None] | None = None) -> dict[str, ShardedResult]:
   """Runs every job's missing shards over one pool of workers; returns {job.key: result}.
 
   A job that fails (its model does not load, an image does not decode) has result.error set;
@@ -411,10 +418,9 @@ def run_detections(jobs: Sequence[ModelJob], options: options_lib.ExecutorOption
   run_start = time.perf_counter()
   cluster = None
   if pool is not None:  # its workers; shard size and progress from `options`
-    options = dataclasses.replace(
-        options, num_workers=pool.options.num_workers,
-        tf_threads_per_worker=pool.options.tf_threads_per_worker,
-        gpus_per_worker=pool.options.gpus_per_worker)
+    options = dataclasses.replace(options, num_workers=pool.options.num_workers,
+                                  tf_threads_per_worker=pool.options.tf_threads_per_worker,
+                                  gpus_per_worker=pool.options.gpus_per_worker)
   elif options.ray_address is not None:  # first: a wrong address fails before anything else
     cluster = cluster_lib.connect(options.ray_address)
     options = resolve_options(options, cluster)
@@ -432,8 +438,8 @@ def run_detections(jobs: Sequence[ModelJob], options: options_lib.ExecutorOption
       # More workers than shards would only pay for starting them: one per shard, and a
       # single shard runs in this process.
       options = dataclasses.replace(options, num_workers=max(1, pending_shards))
-  if pool is None and (not (work or needs_describe) or (cluster is None
-                                                         and options.num_workers == 1)):
+  if pool is None and (not (work or needs_describe) or
+                       (cluster is None and options.num_workers == 1)):
     # TensorFlow's threads are set only if asked for (else its default: every core).
     return _run_in_process(states, options, asked_threads, run_start, on_job_done)
 
@@ -442,14 +448,16 @@ def run_detections(jobs: Sequence[ModelJob], options: options_lib.ExecutorOption
   try:
     if own_pool:
       if cluster is None:
-        cluster = started = cluster_lib.connect(None, num_cpus=max(
-            options_lib.cpu_count(), options.num_workers * options.tf_threads_per_worker))
+        cluster = started = cluster_lib.connect(
+            None, num_cpus=max(options_lib.cpu_count(),
+                               options.num_workers * options.tf_threads_per_worker))
       _check_fits(options, cluster)
       start = time.perf_counter()
       pool = WorkerPool(options)
       logging.info("%d workers ready in %.1fs (%d TF threads, %g GPUs each) on Ray at %s",
-                   options.num_workers, time.perf_counter() - start,
-                   options.tf_threads_per_worker, options.gpus_per_worker, cluster.address)
+                   options.num_workers,
+                   time.perf_counter() - start, options.tf_threads_per_worker,
+                   options.gpus_per_worker, cluster.address)
     return _run_on_pool(states, pool, options, run_start, on_job_done)
   finally:
     if own_pool and pool is not None:
@@ -498,8 +506,8 @@ def _run_in_process(states: list[_Job], options, tf_threads: int | None, run_sta
         _accept(state, index, output, 0)
         progress.images_run += output["num_images"]
         progress.maybe_log()
-      _settle(state, options, "in_process", run_start,
-              lambda d: get_runner().describe(d), results, on_job_done, progress)
+      _settle(state, options, "in_process", run_start, lambda d: get_runner().describe(d), results,
+              on_job_done, progress)
   finally:
     if runner is not None:
       runner.release()
@@ -533,8 +541,7 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float
   def maybe_settle(state: _Job) -> None:
     if state.settled() or state.running or state.pending and state.error is None:
       return
-    if (state.error is None and state.cached is None
-        and len(state.outputs) < len(state.shards)):
+    if (state.error is None and state.cached is None and len(state.outputs) < len(state.shards)):
       return
     _settle(state, options, "ray", run_start, describe, results, on_job_done, progress)
 
@@ -580,8 +587,9 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float
         worker_job[w] = None
         state.attempts[index] += 1
         if state.attempts[index] >= SHARD_ATTEMPTS:
-          state.fail(ExecutorError(f"{state.key}: shard {index} lost its worker "
-                                   f"{state.attempts[index]} times"))
+          state.fail(
+              ExecutorError(f"{state.key}: shard {index} lost its worker "
+                            f"{state.attempts[index]} times"))
         elif state.error is None:
           state.pending.appendleft(index)
       except ray.exceptions.RayError as e:  # e.g. the worker process crashed between retries

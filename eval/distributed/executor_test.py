@@ -37,13 +37,14 @@ class ExecutorTest(absltest.TestCase):
     cls.ray_tmp = fixtures.set_ray_environment()
     os.environ[worker.TEST_IMAGE_DELAY_ENV] = str(_IMAGE_DELAY)
     root = absltest.get_default_test_tmpdir()
-    cls.annotations, cls.image_dir, cls.gt = fixtures.make_dataset(
-        os.path.join(root, "data"), _NUM_IMAGES)
+    cls.annotations, cls.image_dir, cls.gt = fixtures.make_dataset(os.path.join(root, "data"),
+                                                                   _NUM_IMAGES)
     cls.source = image_sources.CocoJsonSource(cls.annotations, cls.image_dir)
     cls.identity = {"annotations": cls.annotations, "test": True}
-    cls.models = {"boxes": fixtures.make_model(os.path.join(root, "boxes"), _NUM_IMAGES, 1),
-                  "masks": fixtures.make_model(os.path.join(root, "masks"), _NUM_IMAGES, 2,
-                                               masks=True)}
+    cls.models = {
+        "boxes": fixtures.make_model(os.path.join(root, "boxes"), _NUM_IMAGES, 1),
+        "masks": fixtures.make_model(os.path.join(root, "masks"), _NUM_IMAGES, 2, masks=True)
+    }
     cls.categories = [c["id"] for c in fixtures.CATEGORIES]
     # The single-process path, in this process: what every distributed run must reproduce.
     cls.reference = {}
@@ -77,8 +78,9 @@ class ExecutorTest(absltest.TestCase):
     if max_images is not None:
       ids = {im["id"] for im in self.gt["images"][:max_images]}
       want = inference.Detections([r for r in want.bbox if r["image_id"] in ids],
-                                  [r for r in want.segm if r["image_id"] in ids]
-                                  if want.segm is not None else None, max_images, 0.0)
+                                  [r for r in want.segm
+                                   if r["image_id"] in ids] if want.segm is not None else None,
+                                  max_images, 0.0)
     self.assertEqual(result.detections.bbox, want.bbox)  # same dicts, same order
     self.assertEqual(result.detections.segm, want.segm)
     self.assertEqual(result.detections.num_images, max_images or _NUM_IMAGES)
@@ -86,8 +88,7 @@ class ExecutorTest(absltest.TestCase):
   def assert_same_file(self, out_dir, key):
     """detections.json is the single-process path's file, byte for byte."""
     with open(os.path.join(out_dir, key, inference.DETECTIONS)) as f:
-      self.assertEqual(f.read(), json.dumps(self.reference[key].bbox, separators=(",", ":"))
-                       + "\n")
+      self.assertEqual(f.read(), json.dumps(self.reference[key].bbox, separators=(",", ":")) + "\n")
 
   def test_two_workers_two_models_match_the_single_process_path(self):
     out = self.create_tempdir().full_path
@@ -140,16 +141,17 @@ class ExecutorTest(absltest.TestCase):
     # Shards 0 and 2 finished in an "earlier run"; shard 0's file says image 1000 had one
     # marker detection, so its reuse shows in the output.
     paths = detection_model.find_paths(job.model_dir)
-    fingerprint = inference.detections_fingerprint(
-        paths.saved_model_dir, self.identity, with_masks=True, box_frame="image")
+    fingerprint = inference.detections_fingerprint(paths.saved_model_dir, self.identity,
+                                                   with_masks=True, box_frame="image")
     ids = [im["id"] for im in self.gt["images"]]
     plan = shards.plan(ids, _SHARD_SIZE)
     store = shards.ShardStore(job.out_dir, fingerprint, plan)
-    marker = {"image_id": ids[0], "category_id": 1, "bbox": [1.0, 2.0, 3.0, 4.0],
-              "score": 0.123}
+    marker = {"image_id": ids[0], "category_id": 1, "bbox": [1.0, 2.0, 3.0, 4.0], "score": 0.123}
     by_image = lambda s: [r for r in self.reference["boxes"].bbox if r["image_id"] in s]
-    common = {"segm": None, "latencies": [0.01, 0.01], "load_seconds": 0.0, "has_masks": False,
-              "info": {"model_dir": "earlier"}, "device": None, "seconds": 0.1}
+    common = {
+        "segm": None, "latencies": [0.01, 0.01], "load_seconds": 0.0, "has_masks": False,
+        "info": {"model_dir": "earlier"}, "device": None, "seconds": 0.1
+    }
     store.save(plan[0], {**common, "bbox": [marker] + by_image({ids[1]}), "num_images": 2})
     store.save(plan[2], {**common, "bbox": by_image(set(plan[2].image_ids)), "num_images": 2})
     # A shard of another setup (another shard size) is neither used nor kept.
@@ -194,13 +196,15 @@ class ExecutorTest(absltest.TestCase):
     job = self.job("boxes", out)
     spec = source_spec.spec_of(self.source)
     with open(jobs_json, "w") as f:
-      json.dump([{"key": job.key, "model_dir": job.model_dir, "source": vars(spec),
-                  "category_ids": job.category_ids, "out_dir": job.out_dir,
-                  "input_identity": job.input_identity}], f)
+      json.dump([{
+          "key": job.key, "model_dir": job.model_dir, "source": vars(spec), "category_ids":
+              job.category_ids, "out_dir": job.out_dir, "input_identity": job.input_identity
+      }], f)
     # A driver of its own, joining this test's Ray with a pool of its own.
-    driver = subprocess.Popen([_DRIVER, f"--jobs_json={jobs_json}",
-                               f"--ray_address={self.address}", "--num_workers=2",
-                               f"--shard_size={_SHARD_SIZE}"])
+    driver = subprocess.Popen([
+        _DRIVER, f"--jobs_json={jobs_json}", f"--ray_address={self.address}", "--num_workers=2",
+        f"--shard_size={_SHARD_SIZE}"
+    ])
     shard_dir = os.path.join(job.out_dir, shards.SHARDS_DIR)
     try:
       deadline = time.time() + 120
@@ -225,8 +229,8 @@ class ExecutorTest(absltest.TestCase):
     bad = fake_models.save_non_detector(os.path.join(out, "not_a_detector"))
     self.models["bad"] = bad
     try:
-      results = executor.run_detections([self.job("bad", out), self.job("boxes", out)],
-                                        self.options, pool=self.pool)
+      results = executor.run_detections(
+          [self.job("bad", out), self.job("boxes", out)], self.options, pool=self.pool)
     finally:
       del self.models["bad"]
     self.assertIsInstance(results["bad"].error, detection_model.NotADetectorError)
@@ -234,9 +238,8 @@ class ExecutorTest(absltest.TestCase):
     with self.assertRaises(detection_model.NotADetectorError):
       results["bad"].raise_if_failed()
     self.check_identical(results["boxes"], "boxes")
-    gone = executor.ModelJob(key="gone", model_dir=os.path.join(out, "nope"),
-                             source=self.source, category_ids=[1],
-                             out_dir=os.path.join(out, "gone"), input_identity={})
+    gone = executor.ModelJob(key="gone", model_dir=os.path.join(out, "nope"), source=self.source,
+                             category_ids=[1], out_dir=os.path.join(out, "gone"), input_identity={})
     missing = executor.run_detections([gone], self.options, pool=self.pool)
     self.assertIsInstance(missing["gone"].error, FileNotFoundError)
 

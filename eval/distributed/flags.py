@@ -17,8 +17,7 @@ RAY_ADDRESS = flags.DEFINE_string(
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", None,
     "Model instances (Ray actors) running at once. Default: what measured fastest: one per GPU "
-    "(see --gpus_per_worker), or on a CPU machine one one-thread worker per core.",
-    lower_bound=1)
+    "(see --gpus_per_worker), or on a CPU machine one one-thread worker per core.", lower_bound=1)
 GPUS_PER_WORKER = flags.DEFINE_float(
     "gpus_per_worker", None,
     "GPUs each worker reserves; fractions put several workers on one GPU (e.g. 0.5). Default "
@@ -34,7 +33,8 @@ SHARD_SIZE = flags.DEFINE_integer(
 
 
 def options_from_flags() -> options_lib.ExecutorOptions:
-  return options_lib.ExecutorOptions(
-      ray_address=RAY_ADDRESS.value or None, num_workers=NUM_WORKERS.value,
-      gpus_per_worker=GPUS_PER_WORKER.value,
-      tf_threads_per_worker=TF_THREADS_PER_WORKER.value, shard_size=SHARD_SIZE.value)
+  return options_lib.ExecutorOptions(ray_address=RAY_ADDRESS.value or None,
+                                     num_workers=NUM_WORKERS.value,
+                                     gpus_per_worker=GPUS_PER_WORKER.value,
+                                     tf_threads_per_worker=TF_THREADS_PER_WORKER.value,
+                                     shard_size=SHARD_SIZE.value)

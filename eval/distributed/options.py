@@ -11,15 +11,15 @@ LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
 @dataclasses.dataclass(frozen=True)
 class ExecutorOptions:
   """What --ray_address, --num_workers, ... say; None means "choose" (see resolve())."""
-  ray_address: str | None = None       # None: a local Ray started in this process; "auto" or
-                                       # HOST:PORT: join a running cluster
-  num_workers: int | None = None       # model instances (Ray actors) at once
+  ray_address: str | None = None  # None: a local Ray started in this process; "auto" or
+  # HOST:PORT: join a running cluster
+  num_workers: int | None = None  # model instances (Ray actors) at once
   gpus_per_worker: float | None = None  # fractions allowed (several workers per GPU)
   tf_threads_per_worker: int | None = None  # TensorFlow intra/inter-op threads per worker
   shard_size: int = DEFAULT_SHARD_SIZE  # images per work unit (and per resume file)
-  max_restarts: int = 3                # Ray restarts of a worker process that died
-  max_task_retries: int = 3            # Ray retries of a shard whose worker died running it
-  progress_interval: float = 10.0      # seconds between the run's progress lines
+  max_restarts: int = 3  # Ray restarts of a worker process that died
+  max_task_retries: int = 3  # Ray retries of a shard whose worker died running it
+  progress_interval: float = 10.0  # seconds between the run's progress lines
 
   def __post_init__(self):
     if self.num_workers is not None and self.num_workers < 1:
@@ -72,5 +72,5 @@ def resolve(options: ExecutorOptions, cpus: float, gpus: float) -> ExecutorOptio
       num_workers = max(1, int(cpus) // (threads or 1))
   if threads is None:  # the CPUs shared among the workers (1 each with the default count)
     threads = max(1, int(cpus) // num_workers)
-  return dataclasses.replace(options, num_workers=num_workers,
-                             gpus_per_worker=gpus_per_worker, tf_threads_per_worker=threads)
+  return dataclasses.replace(options, num_workers=num_workers, gpus_per_worker=gpus_per_worker,
+                             tf_threads_per_worker=threads)

@@ -34,8 +34,10 @@ class Shard:
 def plan(image_ids: Sequence[int], shard_size: int) -> list[Shard]:
   """Consecutive runs of `shard_size` ids, in the source's order."""
   ids = [int(i) for i in image_ids]
-  return [Shard(n, tuple(ids[start:start + shard_size]))
-          for n, start in enumerate(range(0, len(ids), shard_size))]
+  return [
+      Shard(n, tuple(ids[start:start + shard_size]))
+      for n, start in enumerate(range(0, len(ids), shard_size))
+  ]
 
 
 def _digest(data: Any) -> str:
@@ -51,8 +53,10 @@ class ShardStore:
     self.shards = list(shards)
     # Normalised as JSON would (tuples become lists) so that the stored copy compares equal.
     self.fingerprint = json.loads(json.dumps(fingerprint))
-    self.key = _digest({"fingerprint": self.fingerprint, "count": len(self.shards),
-                        "shards": [list(s.image_ids) for s in self.shards]})[:16]
+    self.key = _digest({
+        "fingerprint": self.fingerprint, "count": len(self.shards),
+        "shards": [list(s.image_ids) for s in self.shards]
+    })[:16]
 
   def path(self, shard: Shard) -> str:
     return os.path.join(self.dir, f"shard-{shard.index:05d}-of-{len(self.shards):05d}."
@@ -76,9 +80,13 @@ class ShardStore:
     return data["output"]
 
   def save(self, shard: Shard, output: dict) -> None:
-    atomic_io.write_text(self.path(shard), json.dumps(
-        {"fingerprint": self.fingerprint, "index": shard.index, "count": len(self.shards),
-         "image_ids": list(shard.image_ids), "output": output}, separators=(",", ":")) + "\n")
+    atomic_io.write_text(
+        self.path(shard),
+        json.dumps(
+            {
+                "fingerprint": self.fingerprint, "index": shard.index, "count": len(self.shards),
+                "image_ids": list(shard.image_ids), "output": output
+            }, separators=(",", ":")) + "\n")
 
   def remove_stale(self) -> int:
     """Deletes shard files of other run setups (other model, data, options or shard size)."""

@@ -72,9 +72,10 @@ class OptionsTest(absltest.TestCase):
     self.assertEqual(distributed_flags.options_from_flags(), options_lib.ExecutorOptions())
     with flagsaver.flagsaver(ray_address="127.0.0.1:6379", num_workers=3, gpus_per_worker=0.5,
                              tf_threads_per_worker=2, shard_size=7):
-      self.assertEqual(distributed_flags.options_from_flags(), options_lib.ExecutorOptions(
-          ray_address="127.0.0.1:6379", num_workers=3, gpus_per_worker=0.5,
-          tf_threads_per_worker=2, shard_size=7))
+      self.assertEqual(
+          distributed_flags.options_from_flags(),
+          options_lib.ExecutorOptions(ray_address="127.0.0.1:6379", num_workers=3,
+                                      gpus_per_worker=0.5, tf_threads_per_worker=2, shard_size=7))
 
 
 if __name__ == "__main__":

@@ -19,11 +19,11 @@ from eval.data import image_sources
 
 @dataclasses.dataclass(frozen=True)
 class SourceSpec:
-  kind: str                              # "coco_json" or "tfrecord"
-  annotations_path: str | None = None    # coco_json
-  image_dir: str | None = None           # coco_json
-  file_patterns: tuple[str, ...] = ()    # tfrecord
-  label_map_path: str | None = None      # tfrecord
+  kind: str  # "coco_json" or "tfrecord"
+  annotations_path: str | None = None  # coco_json
+  image_dir: str | None = None  # coco_json
+  file_patterns: tuple[str, ...] = ()  # tfrecord
+  label_map_path: str | None = None  # tfrecord
 
   def __post_init__(self):  # hashable also when made from JSON (lists)
     object.__setattr__(self, "file_patterns", tuple(self.file_patterns))

@@ -65,12 +65,16 @@ def describe_device(tf_threads: int | None) -> dict:
       name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
     except (RuntimeError, ValueError):
       name = "GPU"
-    return {"kind": "GPU", "name": name, "count": len(gpus), "host": host,
-            "text": f"{len(gpus)}x {name}" if len(gpus) > 1 else name}
+    return {
+        "kind": "GPU", "name": name, "count": len(gpus), "host": host,
+        "text": f"{len(gpus)}x {name}" if len(gpus) > 1 else name
+    }
   threads = tf_threads or tf.config.threading.get_intra_op_parallelism_threads() or \
       os.cpu_count()
-  return {"kind": "CPU", "name": _cpu_model(), "threads": threads, "host": host,
-          "text": f"{_cpu_model()}, {threads} TF thread{'s' if threads != 1 else ''}"}
+  return {
+      "kind": "CPU", "name": _cpu_model(), "threads": threads, "host": host,
+      "text": f"{_cpu_model()}, {threads} TF thread{'s' if threads != 1 else ''}"
+  }
 
 
 class ShardRunner:
@@ -143,20 +147,20 @@ class ShardRunner:
     if delay:
       time.sleep(delay * len(task["image_ids"]))
     cpu = time.process_time()  # every thread of this process: the worker's CPU cost
-    detections = inference.run(model, source, task["category_ids"],
-                               batch_size=task["batch_size"], with_masks=task["with_masks"],
-                               box_frame=task["box_frame"], log_interval=None,
-                               image_ids=list(task["image_ids"]))
+    detections = inference.run(model, source, task["category_ids"], batch_size=task["batch_size"],
+                               with_masks=task["with_masks"], box_frame=task["box_frame"],
+                               log_interval=None, image_ids=list(task["image_ids"]))
     cpu_seconds = time.process_time() - cpu
     if detections.num_images != len(task["image_ids"]):
       raise RuntimeError(f"shard of {len(task['image_ids'])} images gave "
                          f"{detections.num_images} images' results")
-    return {"bbox": detections.bbox, "segm": detections.segm,
-            "num_images": detections.num_images, "seconds": detections.seconds,
-            "cpu_seconds": cpu_seconds,
-            "latencies": detections.latencies, "load_seconds": load_seconds,
-            "has_masks": bool(model.has_masks), "info": model.info(), "device": self._device,
-            "pid": os.getpid(), "node": self.node()}
+    return {
+        "bbox": detections.bbox, "segm": detections.segm, "num_images": detections.num_images,
+        "seconds": detections.seconds, "cpu_seconds": cpu_seconds,
+        "latencies": detections.latencies, "load_seconds": load_seconds,
+        "has_masks": bool(model.has_masks), "info": model.info(), "device": self._device,
+        "pid": os.getpid(), "node": self.node()
+    }
 
 
 # The Ray actor. Resources, restarts and retries are set per pool by the executor

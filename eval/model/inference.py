@@ -27,10 +27,10 @@ FINGERPRINT = "detections.fingerprint.json"
 
 @dataclasses.dataclass
 class Detections:
-  bbox: list[dict]            # COCO results with "bbox"
-  segm: list[dict] | None     # COCO results with "segmentation" (models with masks)
+  bbox: list[dict]  # COCO results with "bbox"
+  segm: list[dict] | None  # COCO results with "segmentation" (models with masks)
   num_images: int
-  seconds: float              # inference wall time (0 when cached)
+  seconds: float  # inference wall time (0 when cached)
   cached: bool = False
   # Seconds of model time per image, in input order: each model call's wall time (outputs
   # fetched) divided among its images. None when cached.
@@ -45,8 +45,10 @@ def model_fingerprint(saved_model_dir: str) -> dict:
   """Identifies a model cheaply: its path and saved_model.pb's size and modification time."""
   pb = os.path.join(saved_model_dir, "saved_model.pb")
   st = os.stat(pb)
-  return {"saved_model": os.path.realpath(saved_model_dir), "pb_size": st.st_size,
-          "pb_mtime_ns": st.st_mtime_ns}
+  return {
+      "saved_model": os.path.realpath(saved_model_dir), "pb_size": st.st_size,
+      "pb_mtime_ns": st.st_mtime_ns
+  }
 
 
 def _format_eta(seconds: float) -> str:
@@ -74,8 +76,8 @@ class _Progress:
     rate = self.done / elapsed if elapsed > 0 else 0.0
     if self.total:
       eta = _format_eta((self.total - self.done) / rate) if rate else "?"
-      logging.info("inference: %d/%d images (%.1f%%), %.2f images/s, ETA %s", self.done,
-                   self.total, 100.0 * self.done / self.total, rate, eta)
+      logging.info("inference: %d/%d images (%.1f%%), %.2f images/s, ETA %s", self.done, self.total,
+                   100.0 * self.done / self.total, rate, eta)
     else:
       logging.info("inference: %d images, %.2f images/s", self.done, rate)
 
@@ -90,8 +92,7 @@ def _dataset_for_ids(source, image_ids: Sequence[int]) -> tf.data.Dataset:
 
 
 def input_dataset(model, source, *, max_images: int | None = None, skip_missing: bool = False,
-                  batch_size: int = 1, image_ids: Sequence[int] | None = None
-                  ) -> tf.data.Dataset:
+                  batch_size: int = 1, image_ids: Sequence[int] | None = None) -> tf.data.Dataset:
   """The source's elements with "image" batched as the model's input, prefetched.
 
   Batches hold images of one size only (a signature's batch is one dense tensor; padding
@@ -108,8 +109,10 @@ def input_dataset(model, source, *, max_images: int | None = None, skip_missing:
   if model.max_batch_size is not None:
     batch_size = min(batch_size, model.max_batch_size)
   if batch_size > 1:
+
     def size_key(example):
       return (tf.cast(example["height"], tf.int64) * 100003 + tf.cast(example["width"], tf.int64))
+
     ds = ds.group_by_window(size_key, lambda _, window: window.batch(batch_size),
                             window_size=batch_size)
   else:
@@ -117,10 +120,9 @@ def input_dataset(model, source, *, max_images: int | None = None, skip_missing:
   return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def run(model, source, category_ids, *, max_images: int | None = None,
-        skip_missing: bool = False, batch_size: int = 1, with_masks: bool = True,
-        box_frame: str = "image", log_interval: float | None = 5.0,
-        image_ids: Sequence[int] | None = None) -> Detections:
+def run(model, source, category_ids, *, max_images: int | None = None, skip_missing: bool = False,
+        batch_size: int = 1, with_masks: bool = True, box_frame: str = "image",
+        log_interval: float | None = 5.0, image_ids: Sequence[int] | None = None) -> Detections:
   """Runs `model` on every image of `source`; returns its COCO results.
 
   image_ids: only these images, in the source's order (a shard of it). log_interval: seconds
@@ -138,9 +140,8 @@ def run(model, source, category_ids, *, max_images: int | None = None,
   bbox, segm, pending, latencies = [], [], [], []
 
   def convert(outputs, batch):
-    return postprocess.batch_results(outputs, batch["image_id"], batch["height"],
-                                     batch["width"], category_ids, with_masks=with_masks,
-                                     box_frame=box_frame)
+    return postprocess.batch_results(outputs, batch["image_id"], batch["height"], batch["width"],
+                                     category_ids, with_masks=with_masks, box_frame=box_frame)
 
   def collect(done):
     b, s = done.result()
@@ -169,8 +170,7 @@ def run(model, source, category_ids, *, max_images: int | None = None,
   if not quiet:
     progress.log()
   has_masks = with_masks and model.has_masks
-  return Detections(bbox, segm if has_masks else None, progress.done, seconds,
-                    latencies=latencies)
+  return Detections(bbox, segm if has_masks else None, progress.done, seconds, latencies=latencies)
 
 
 def _file_size(path: str) -> int | None:
@@ -223,20 +223,25 @@ def store(out_dir: str, fingerprint: dict[str, Any], detections: Detections,
     path = os.path.join(out_dir, name)
     atomic_io.write_text(path, json.dumps(results, separators=(",", ":")) + "\n")
     sizes[name] = os.path.getsize(path)
-  atomic_io.write_json(fp_path, {**(extra or {}), "fingerprint": fingerprint, "files": sizes,
-                                 "num_images": detections.num_images,
-                                 "inference_seconds": detections.seconds})
+  atomic_io.write_json(
+      fp_path, {
+          **(extra or {}), "fingerprint": fingerprint, "files": sizes,
+          "num_images": detections.num_images, "inference_seconds": detections.seconds
+      })
 
 
 def detections_fingerprint(saved_model_dir: str, input_identity: dict[str, Any], *,
                            max_images: int | None = None, skip_missing: bool = False,
                            **kwargs) -> dict[str, Any]:
   """What cached results are keyed on (the distributed executor uses the same key)."""
-  return {"model": model_fingerprint(saved_model_dir),
-          "input": input_identity, "max_images": max_images,
-          "skip_missing": skip_missing,
-          # Options that change the results (batch size and logging do not).
-          "options": {k: kwargs[k] for k in ("with_masks", "box_frame") if k in kwargs}}
+  return {
+      "model": model_fingerprint(saved_model_dir),
+      "input": input_identity,
+      "max_images": max_images,
+      "skip_missing": skip_missing,
+      # Options that change the results (batch size and logging do not).
+      "options": {k: kwargs[k] for k in ("with_masks", "box_frame") if k in kwargs}
+  }
 
 
 def cached_run(model, source, category_ids, out_dir: str, input_identity: dict[str, Any], *,
@@ -244,15 +249,14 @@ def cached_run(model, source, category_ids, out_dir: str, input_identity: dict[s
                **kwargs) -> Detections:
   """run() unless OUT/ already holds results for the same model, data and options."""
   fingerprint = detections_fingerprint(model.paths.saved_model_dir, input_identity,
-                                       max_images=max_images, skip_missing=skip_missing,
-                                       **kwargs)
+                                       max_images=max_images, skip_missing=skip_missing, **kwargs)
   if not force:
     cached = load_cached(out_dir, fingerprint)
     if cached is not None:
       return cached
   else:
     logging.info("--force_inference: running inference")
-  detections = run(model, source, category_ids, max_images=max_images,
-                   skip_missing=skip_missing, **kwargs)
+  detections = run(model, source, category_ids, max_images=max_images, skip_missing=skip_missing,
+                   **kwargs)
   store(out_dir, fingerprint, detections)
   return detections

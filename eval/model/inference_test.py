@@ -18,9 +18,10 @@ class _MemorySource:
 
   def __init__(self, sizes):
     self.sizes = sizes
-    self.ground_truth = {"images": [{"id": i + 1, "height": h, "width": w}
-                                    for i, (h, w) in enumerate(sizes)],
-                         "annotations": [], "categories": [{"id": 1, "name": "a"}]}
+    self.ground_truth = {
+        "images": [{"id": i + 1, "height": h, "width": w} for i, (h, w) in enumerate(sizes)],
+        "annotations": [], "categories": [{"id": 1, "name": "a"}]
+    }
 
   @property
   def num_images(self):
@@ -32,19 +33,25 @@ class _MemorySource:
 
     def gen():
       for i, (h, w) in enumerate(sizes):
-        yield {"image_id": np.int64(i + 1), "image": np.zeros([h, w, 3], np.uint8),
-               "height": np.int32(h), "width": np.int32(w)}
-    return tf.data.Dataset.from_generator(gen, output_signature={
-        "image_id": tf.TensorSpec([], tf.int64),
-        "image": tf.TensorSpec([None, None, 3], tf.uint8),
-        "height": tf.TensorSpec([], tf.int32), "width": tf.TensorSpec([], tf.int32)})
+        yield {
+            "image_id": np.int64(i + 1), "image": np.zeros([h, w, 3], np.uint8),
+            "height": np.int32(h), "width": np.int32(w)
+        }
+
+    return tf.data.Dataset.from_generator(
+        gen, output_signature={
+            "image_id": tf.TensorSpec([], tf.int64), "image": tf.TensorSpec([None, None, 3],
+                                                                            tf.uint8),
+            "height": tf.TensorSpec([], tf.int32), "width": tf.TensorSpec([], tf.int32)
+        })
 
 
 def _table():
   # One box per size, over the image's left half, class 1; class 5 is not in the label map.
-  return {(h, w): fake_models.ImageDetections(
-      boxes=np.array([[0, 0, 1, 0.5], [0, 0, 1, 1]]), scores=np.array([0.9, 0.8]),
-      classes=np.array([1, 5])) for (h, w) in set(_SIZES)}
+  return {(h, w):
+              fake_models.ImageDetections(boxes=np.array([[0, 0, 1, 0.5], [0, 0, 1, 1]]),
+                                          scores=np.array([0.9, 0.8]), classes=np.array([1, 5]))
+          for (h, w) in set(_SIZES)}
 
 
 class InferenceTest(absltest.TestCase):
@@ -56,8 +63,7 @@ class InferenceTest(absltest.TestCase):
     cls.single = detection_model.DetectionModel(
         fake_models.save_table_model(os.path.join(root, "single"), _table()))
     cls.batched = detection_model.DetectionModel(
-        fake_models.save_table_model(os.path.join(root, "batched"), _table(),
-                                     input_type="batched"))
+        fake_models.save_table_model(os.path.join(root, "batched"), _table(), input_type="batched"))
 
   def check(self, detections, sizes):
     self.assertEqual(detections.num_images, len(sizes))
@@ -115,16 +121,19 @@ class InferenceTest(absltest.TestCase):
     self.assertEqual(again.num_images, len(_SIZES))
     # Other input, other options, or results edited since: inference again.
     self.assertFalse(inference.cached_run(self.single, source, [1], out, {"source": "x"}).cached)
-    self.assertFalse(inference.cached_run(self.single, source, [1], out, {"source": "x"},
-                                          max_images=3).cached)
-    self.assertFalse(inference.cached_run(self.single, source, [1], out, {"source": "x"},
-                                          max_images=3, box_frame="padded_square").cached)
+    self.assertFalse(
+        inference.cached_run(self.single, source, [1], out, {"source": "x"}, max_images=3).cached)
+    self.assertFalse(
+        inference.cached_run(self.single, source, [1], out, {"source": "x"}, max_images=3,
+                             box_frame="padded_square").cached)
     with open(os.path.join(out, inference.DETECTIONS), "a") as f:
       f.write(" ")
-    self.assertFalse(inference.cached_run(self.single, source, [1], out, {"source": "x"},
-                                          max_images=3, box_frame="padded_square").cached)
-    self.assertTrue(inference.cached_run(self.single, source, [1], out, {"source": "x"},
-                                         max_images=3, box_frame="padded_square").cached)
+    self.assertFalse(
+        inference.cached_run(self.single, source, [1], out, {"source": "x"}, max_images=3,
+                             box_frame="padded_square").cached)
+    self.assertTrue(
+        inference.cached_run(self.single, source, [1], out, {"source": "x"}, max_images=3,
+                             box_frame="padded_square").cached)
     forced = inference.cached_run(self.single, source, [1], out, {"source": "x"}, force=True,
                                   max_images=3, box_frame="padded_square")
     self.assertFalse(forced.cached)

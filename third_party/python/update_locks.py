@@ -33,11 +33,11 @@ def resolve(variant: str, upgrade: bool) -> list[tuple[str, str, str]]:
     constraints = os.path.join(tmp, "constraints.txt")
     with open(constraints, "w") as f:
       f.write("" if upgrade else "\n".join(current_pins(variant)) + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run",
-         "--ignore-installed", "--only-binary=:all:", "--report", report,
-         "-c", constraints, "-r", os.path.join(HERE, f"requirements_{variant}.in")],
-        check=True)
+    subprocess.run([
+        sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
+        "--only-binary=:all:", "--report", report, "-c", constraints, "-r",
+        os.path.join(HERE, f"requirements_{variant}.in")
+    ], check=True)
     with open(report) as f:
       installs = json.load(f)["install"]
   pins = []

@@ -31,12 +31,14 @@ def make_dataset(root: str, n: int, seed: int = 0) -> tuple[str, str, dict]:
   images, annotations = [], []
   for index, (h, w) in enumerate(image_sizes(n)):
     name = f"im{index}.{'png' if index % 3 == 2 else 'jpg'}"
-    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(
-        os.path.join(image_dir, name))
+    Image.fromarray(rng.integers(0, 255, (h, w, 3),
+                                 dtype=np.uint8)).save(os.path.join(image_dir, name))
     image_id = 1000 - 7 * index  # ids not in file order: order must come from the source
     images.append({"id": image_id, "file_name": name, "height": h, "width": w})
-    annotations.append({"id": index + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
-                        "bbox": [1.0, 1.0, w / 2, h / 2], "area": w * h / 4.0})
+    annotations.append({
+        "id": index + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
+        "bbox": [1.0, 1.0, w / 2, h / 2], "area": w * h / 4.0
+    })
   gt = {"images": images, "annotations": annotations, "categories": CATEGORIES}
   path = os.path.join(root, "instances.json")
   with open(path, "w") as f:
@@ -56,8 +58,8 @@ def make_model(path: str, n: int, seed: int, masks: bool = False) -> str:
     classes = rng.choice([1, 3, 7, _NOT_IN_LABEL_MAP], k)
     table[(h, w)] = fake_models.ImageDetections(
         boxes=boxes, scores=scores, classes=classes,
-        masks=rng.uniform(0, 1, (k, fake_models.MASK_SIZE, fake_models.MASK_SIZE))
-        if masks else None)
+        masks=rng.uniform(0, 1,
+                          (k, fake_models.MASK_SIZE, fake_models.MASK_SIZE)) if masks else None)
   return fake_models.save_table_model(path, table, masks=masks)
 
 

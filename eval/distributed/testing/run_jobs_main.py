@@ -22,12 +22,12 @@ def main(argv):
   del argv
   with open(_JOBS_JSON.value) as f:
     specs = json.load(f)
-  jobs = [executor.ModelJob(**{**d, "source": source_spec.SourceSpec(**d["source"])})
-          for d in specs]
+  jobs = [
+      executor.ModelJob(**{**d, "source": source_spec.SourceSpec(**d["source"])}) for d in specs
+  ]
   options = options_lib.ExecutorOptions(ray_address=_RAY_ADDRESS.value,
-                                        num_workers=_NUM_WORKERS.value,
-                                        tf_threads_per_worker=1, shard_size=_SHARD_SIZE.value,
-                                        progress_interval=1.0)
+                                        num_workers=_NUM_WORKERS.value, tf_threads_per_worker=1,
+                                        shard_size=_SHARD_SIZE.value, progress_interval=1.0)
   results = executor.run_detections(jobs, options)
   for key, result in results.items():
     print(key, "ok" if result.ok else f"FAILED {result.error}")
