@@ -304,6 +304,20 @@ class EvaluateModelTest(absltest.TestCase):
             f"{root}/out/detections.json"))
     self.assertBetween(metrics["stats"][0], 1.0 - 3e-16, 1.0)
 
+  def test_a_truncated_jpeg_is_named(self):
+    root = self.create_tempdir().full_path
+    image_dir = shutil.copytree(self.image_dir, f"{root}/images")
+    name = next(im["file_name"] for im in self.gt["images"] if im["file_name"].endswith(".jpg"))
+    with open(os.path.join(image_dir, name), "r+b") as f:
+      f.truncate(300)  # the header survives, the picture does not
+    proc = subprocess.run([
+        _BINARY, f"--model_dir={self.oracle}", f"--annotations={self.gt_path}",
+        f"--image_dir={image_dir}", f"--output_dir={root}/out"
+    ], capture_output=True, text=True)
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn(f"{os.path.join(image_dir, name)}: cannot be decoded as an image", proc.stderr)
+    self.assertFalse(os.path.exists(f"{root}/out/metrics.json"))
+
   def test_bad_outputs_and_empty_ground_truth_give_named_errors(self):
     root = self.create_tempdir().full_path
     # A rerun into a folder where an earlier model finished, with a model that fails: the old

@@ -113,6 +113,21 @@ def dataset_for_ids(source, ids: Sequence[int]) -> tf.data.Dataset:
   return _keep_ids(source.dataset(), ids)
 
 
+def find_undecodable(source, image_ids: Sequence[int] | None = None,
+                     max_images: int | None = None) -> tuple[str, str] | None:
+  """(path, problem) of the first image of `source` (these ids, or the first max_images) that
+  does not decode, or None; for sources with files only. Slow: for error messages."""
+  paths = getattr(source, "image_paths", None)
+  if paths is None:
+    return None
+  for path in paths(image_ids, max_images):
+    try:
+      tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
+      return path, e.message.splitlines()[0]
+  return None
+
+
 def restrict_ground_truth(ground_truth: dict, image_ids: Sequence[int]) -> dict:
   """The ground truth of only `image_ids` (e.g. after max_images), categories unchanged."""
   keep = set(int(i) for i in image_ids)
@@ -167,6 +182,15 @@ class CocoJsonSource(ImageSource):
   def num_images(self) -> int:
     return len(self._images)
 
+  def image_paths(self, image_ids: Sequence[int] | None = None,
+                  max_images: int | None = None) -> list[str]:
+    """Paths of the images on disk: these ids, or the first max_images, in source order."""
+    images = self._images[:max_images] if max_images is not None else self._images
+    if image_ids is not None:
+      wanted = set(int(i) for i in image_ids)
+      images = [im for im in self._images if im["id"] in wanted]
+    return [self._path(im) for im in images]
+
   def check_missing(self, skip_missing: bool = False) -> None:
     """Raises listing the images missing on disk, or with skip_missing warns about them."""
     if self.missing_files:
@@ -176,7 +200,9 @@ class CocoJsonSource(ImageSource):
       message = (f"{len(self.missing_files)} of {len(self._all['images'])} images listed in "
                  f"{self.annotations_path} are missing:\n  {listing}{more}")
       if not skip_missing:
-        raise FileNotFoundError(message + "\n(skip_missing evaluates without them)")
+        raise FileNotFoundError(message + "\n(//eval:evaluate_model --skip_missing_images "
+                                "evaluates without them; a sweep needs every image: "
+                                "delete its extracted copy in the cache to extract it again)")
       logging.warning("%s\nSkipping them; they are left out of the ground truth too.", message)
 
   def dataset(self, max_images: int | None = None, skip_missing: bool = False) -> tf.data.Dataset:

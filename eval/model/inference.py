@@ -8,16 +8,18 @@ OUT/detections.json (and OUT/segmentations.json for masks); its fingerprint sits
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import os
 import time
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from absl import logging
 import tensorflow as tf
 
 from eval import atomic_io
+from eval.data import image_sources
 from eval.model import postprocess
 
 DETECTIONS = "detections.json"
@@ -120,6 +122,19 @@ def input_dataset(model, source, *, max_images: int | None = None, skip_missing:
   return ds.prefetch(tf.data.AUTOTUNE)
 
 
+@contextlib.contextmanager
+def _naming_undecodable_images(source, image_ids, max_images) -> Iterator[None]:
+  """TF's decoders do not say which image they failed on: find it and name it."""
+  try:
+    yield
+  except tf.errors.InvalidArgumentError as e:
+    bad = image_sources.find_undecodable(source, image_ids, max_images)
+    if bad is None:
+      raise
+    path, problem = bad
+    raise ValueError(f"{path}: cannot be decoded as an image ({problem})") from e
+
+
 def run(model, source, category_ids, *, max_images: int | None = None, skip_missing: bool = False,
         batch_size: int = 1, with_masks: bool = True, box_frame: str = "image",
         log_interval: float | None = 5.0, image_ids: Sequence[int] | None = None) -> Detections:
@@ -153,7 +168,8 @@ def run(model, source, category_ids, *, max_images: int | None = None, skip_miss
   start = time.perf_counter()
   # One worker: conversion overlaps the next model call (TF releases the GIL) and the results
   # stay in input order.
-  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, \
+      _naming_undecodable_images(source, image_ids, max_images):
     for batch in ds:
       call_start = time.perf_counter()
       outputs = model(batch["image"])  # numpy outputs: the call has finished
