@@ -399,6 +399,10 @@ class AllEfficientDetTest(absltest.TestCase):
       self.assertGreater(speed["latency_ms"]["p50"], 0)
       self.assertEqual(one_metrics["speed"]["mode"], "in_process")
     self.assert_no_partial_files(ray_out)
+    # AP against the latency measured by the workers, beside the zoo's published speeds.
+    self.assertTrue(
+        os.path.isfile(os.path.join(ray_out, "report", "accuracy_vs_measured_latency.png")))
+    self.assertIn("From the latencies measured on this run's workers:", ray_proc.stdout)
 
   def test_one_model_failing_leaves_the_others_done(self):
     proc, out = self.run_sweep("failing", "--noclearml", zoo="zoo_without_d1", check=False)

@@ -46,6 +46,10 @@ def print_summary(program: str, sweep: runner.Sweep, outcomes: Sequence[runner.O
   spot = sweet_spot.sweet_spot(finished) if finished else None
   if spot is not None:
     print(f"\nSweet spot over the {len(finished)} finished model(s): {spot.text}")
+  measured = [r for r in finished if r.measured_ms]
+  measured_spot = sweet_spot.sweet_spot(measured, "measured") if measured else None
+  if measured_spot is not None:
+    print(f"From the latencies measured on this run's workers: {measured_spot.text}")
   offline = [(name, c) for name, c in sweep.closed_sessions if c.offline]
   if offline:
     print("\nClearML offline sessions written by this run (upload each to a server with the "

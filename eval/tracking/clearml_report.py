@@ -169,7 +169,7 @@ def models_table(results: Sequence[model_result.ModelResult]) -> list[list[Any]]
   """Header + one row per model (by phi): registry info, the statistics, AP points per ms."""
   stat_names = list(results[0].stat_names) if results else list(formatting.STAT_NAMES)
   header = (["model", "task", "phi", "input size", "published mAP (%)", "published ms"] + stat_names
-            + ["AP points per ms"])
+            + ["AP points per ms", "measured ms (p50)", "measured on"])
   rows = [header]
   for r in model_result.by_phi(results):
     info = r.info
@@ -178,7 +178,10 @@ def models_table(results: Sequence[model_result.ModelResult]) -> list[list[Any]]
         formatting.MISSING, info.published_map if info.published_map is not None else formatting.
         MISSING, info.published_ms if info.published_ms is not None else formatting.MISSING
     ] + [_cell(r.stat(n)) if n in r.stat_names else formatting.MISSING for n in stat_names]
-                + [_cell(r.ap_per_ms) if r.ap_per_ms is not None else formatting.MISSING])
+                + [_cell(r.ap_per_ms) if r.ap_per_ms is not None else formatting.MISSING] + [
+                    _cell(r.measured_ms) if r.measured_ms else formatting.MISSING, r.measured_device
+                    or formatting.MISSING
+                ])
   return rows
 
 
@@ -265,6 +268,19 @@ def report_comparison(target: Any, results: Sequence[model_result.ModelResult], 
     logger.report_histogram(title="AP points per published ms", series="AP/ms",
                             values=[v for _, v in ratios], xlabels=[k for k, _ in ratios],
                             iteration=iteration, xaxis="model", yaxis="AP points per ms")
+  # Accuracy vs the latency measured in this run (metrics.json's speed section), if any.
+  on_device = sorted(
+      (r for r in results if r.measured_ms and not formatting.is_missing(r.stat("AP"))),
+      key=lambda r: r.measured_ms)
+  if on_device:
+    devices = "; ".join(sorted({r.measured_device for r in on_device if r.measured_device}))
+    _lines(logger, "accuracy vs measured latency", "measured mAP",
+           [(r.measured_ms, r.stat("AP")) for r in on_device], [r.info.key for r in on_device],
+           f"measured latency (p50 ms per image{'; ' + devices if devices else ''})", "mAP",
+           iteration)
+    measured_spot = sweet_spot.sweet_spot(on_device, "measured")
+    if measured_spot is not None:
+      logger.report_text("Sweet spot from the measured latencies: " + measured_spot.text)
   spot = sweet_spot.sweet_spot(results)
   if spot is not None:
     phi = {r.info.key: r.info.phi for r in results}

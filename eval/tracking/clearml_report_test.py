@@ -15,6 +15,7 @@ from absl.testing import absltest
 from eval.tracking import clearml_report
 from eval.tracking import clearml_session
 from eval.tracking import formatting
+from eval.tracking import model_result
 from eval.tracking.testing import synthetic_results
 
 _ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
@@ -190,6 +191,26 @@ class ClearMLReportTest(absltest.TestCase):
     self.assertEqual(summary["models compared"], 2)
     self.assertEqual(summary["most accurate (phi)"], 1)
     self.assertEqual(self.spot.most_accurate, "d1")
+
+  def test_comparison_with_measured_latency(self):
+    measured = {"d0": 250.0, "d1": 180.0}  # D1 measured faster than D0
+    results = [
+        model_result.ModelResult(
+            r.info, synthetic_results.synthetic_run(r.info, measured_ms=measured[r.info.key]))
+        for r in self.results
+    ]
+    tracker = clearml_session.ClearMLTracker()
+    session = tracker.start_task("comparison with speed", project="tracking-test", task_type="qc")
+    clearml_report.report_comparison(session, results)
+    plots = _plots(_events(session.close().session_folder))
+    series = plots[("accuracy vs measured latency", "measured mAP")]["data"][0]
+    self.assertEqual(series["x"], [180.0, 250.0])
+    self.assertEqual(series["y"], [results[1].stat("AP"), results[0].stat("AP")])
+    table = plots[("models x statistics", "bbox")]["data"][0]
+    header = table["header"]["values"]
+    self.assertEqual(table["cells"]["values"][header.index("measured ms (p50)")], [250.0, 180.0])
+    self.assertEqual(table["cells"]["values"][header.index("measured on")],
+                     ["synthetic CPU, 1 TF thread"] * 2)
 
   def test_split_key(self):
     self.assertEqual(clearml_report.split_key("DetectionBoxes_Precision/mAP"),

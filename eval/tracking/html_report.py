@@ -98,21 +98,21 @@ def _plot_vs_phi(results: Sequence[model_result.ModelResult]) -> Figure:
   return fig
 
 
-def _plot_speed(results: Sequence[model_result.ModelResult],
-                spot: sweet_spot.SweetSpot | None) -> Figure:
+def _plot_speed(results: Sequence[model_result.ModelResult], spot: sweet_spot.SweetSpot | None,
+                timing: str = "published") -> Figure:
+  """mAP vs ms per image: the zoo's published V100 speeds, or the latencies measured here."""
   fig = Figure(figsize=(8, 5.2))
   ax = fig.subplots()
-  timed = sorted(
-      (r for r in results if r.info.published_ms and not formatting.is_missing(r.stat("AP"))),
-      key=lambda r: r.info.published_ms)
+  timed = sorted((r for r in results if r.ms(timing) and not formatting.is_missing(r.stat("AP"))),
+                 key=lambda r: r.ms(timing))
   if timed:
-    xs = [r.info.published_ms for r in timed]
+    xs = [r.ms(timing) for r in timed]
     ax.plot(xs, [r.stat("AP") * 100 for r in timed], marker="o", label="measured mAP")
     for r in timed:
-      ax.annotate(r.info.key.upper(), (r.info.published_ms, r.stat("AP") * 100),
+      ax.annotate(r.info.key.upper(), (r.ms(timing), r.stat("AP") * 100),
                   textcoords="offset points", xytext=(4, -12), fontsize=9)
-    pub = [(r.info.published_ms, r.info.published_map) for r in timed
-           if r.info.published_map is not None]
+    pub = [(r.ms(timing), r.info.published_map) for r in timed
+           if r.info.published_map is not None and timing == "published"]
     if pub:
       ax.plot(*zip(*pub), linestyle="--", marker="x", color="gray", label="published mAP")
     if spot is not None:
@@ -121,14 +121,19 @@ def _plot_speed(results: Sequence[model_result.ModelResult],
       for label, key, color, marker in marks:
         r = next((r for r in timed if r.info.key == key), None)
         if r is not None:
-          ax.scatter([r.info.published_ms], [r.stat("AP") * 100], s=160, facecolors="none",
+          ax.scatter([r.ms(timing)], [r.stat("AP") * 100], s=160, facecolors="none",
                      edgecolors=color, marker=marker, linewidths=2, label=f"{label}: {key.upper()}",
                      zorder=5)
   else:
-    ax.text(0.5, 0.5, "no published speeds", ha="center", transform=ax.transAxes)
-  ax.set_xlabel("published speed (ms per image, TF2 zoo, V100)")
-  ax.set_ylabel("mAP (%)")
-  ax.set_title("Accuracy vs published speed")
+    ax.text(0.5, 0.5, f"no {timing} speeds", ha="center", transform=ax.transAxes)
+  if timing == "published":
+    ax.set_xlabel("published speed (ms per image, TF2 zoo, V100)")
+    ax.set_title("Accuracy vs published speed")
+  else:
+    devices = sorted({r.measured_device for r in timed if r.measured_device})
+    ax.set_xlabel("measured latency (p50 ms per image after warm-up"
+                  + (f"; {'; '.join(devices)}" if devices else "") + ")")
+    ax.set_title("Accuracy vs measured latency")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8, loc="lower right")
   return fig
@@ -249,12 +254,12 @@ def models_csv_rows(results: Sequence[model_result.ModelResult]) -> list[list[An
   stat_names = list(results[0].stat_names)
   rows = [[
       "model", "task_name", "phi", "input_size", "published_map_percent", "published_ms", "iou_type"
-  ] + stat_names + ["ap_points_per_ms"]]
+  ] + stat_names + ["ap_points_per_ms", "measured_ms_p50", "measured_device"]]
   for r in results:
     i = r.info
     rows.append(
         [i.key, i.task_name, i.phi, i.input_size, i.published_map, i.published_ms, r.iou_type]
-        + [r.stat(n) for n in stat_names] + [r.ap_per_ms])
+        + [r.stat(n) for n in stat_names] + [r.ap_per_ms, r.measured_ms, r.measured_device])
   return [[("" if v is None else v) for v in row] for row in rows]
 
 
@@ -338,6 +343,8 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   os.makedirs(report_dir, exist_ok=True)
   now = now or datetime.datetime.now(datetime.timezone.utc)
   spot = sweet_spot.sweet_spot(results)
+  measured = [r for r in results if r.measured_ms]
+  measured_spot = sweet_spot.sweet_spot(measured, "measured") if measured else None
   title = title or "EfficientDet D0-D7 on COCO: accuracy vs compound scaling"
 
   csvs = {
@@ -362,6 +369,11 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
       ("selected_categories.png", _plot_selected(results, chosen),
        "Categories that gain most and least from scaling up"),
   ]
+  if measured:
+    figures.append(
+        ("accuracy_vs_measured_latency.png", _plot_speed(measured, measured_spot, "measured"),
+         "Measured mAP vs the model latency measured in this run (p50 per image); "
+         "marked: knee and most AP per measured ms"))
   figure_html = {}
   for name, fig, caption in figures:
     figure_html[name] = _figure_html(name, _save(fig, os.path.join(report_dir, name)), caption)
@@ -369,8 +381,8 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   # Models x statistics, by phi; best value of each column in bold.
   stat_names = list(results[0].stat_names)
   best = {n: max((r.stat(n) for r in results), default=-1) for n in stat_names}
-  header = (["model", "phi", "input", "published mAP", "published ms"] + [n for n in stat_names]
-            + ["AP per ms", "files"])
+  header = (["model", "phi", "input", "published mAP", "published ms", "measured ms"]
+            + [n for n in stat_names] + ["AP per ms", "files"])
   rows = []
   for r in results:
     metrics_path, csv_path = _model_files(r, out_dir)
@@ -380,7 +392,8 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
         str(r.info.phi),
         str(r.info.input_size) if r.info.input_size else formatting.MISSING,
         (formatting.fmt(r.info.published_map, 1) if r.info.published_map else formatting.MISSING),
-        f"{r.info.published_ms:g}" if r.info.published_ms else formatting.MISSING
+        f"{r.info.published_ms:g}" if r.info.published_ms else formatting.MISSING,
+        f"{r.measured_ms:.1f}" if r.measured_ms else formatting.MISSING,
     ]
     for n in stat_names:
       v = r.stat(n)
@@ -421,6 +434,16 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
                (f"; object areas from <code>{html.escape(str(first.run.area_source))}</code>"
                 if first.run.area_source else "") + ".")
   hint = html.escape(spot.text) if spot else "No valid AP: no sweet spot."
+  if measured_spot is not None:
+    hint += ("<br><b>From the latencies measured in this run:</b> "
+             + html.escape(measured_spot.text))
+  measured_html = ""
+  if measured:
+    devices = sorted({r.measured_device for r in measured if r.measured_device})
+    measured_html = (f"<h2>Accuracy vs measured latency</h2>\n<p>Model latency per image "
+                     f"measured by this run's workers after warm-up (median), on "
+                     f"{html.escape('; '.join(devices) or 'unknown devices')}.</p>\n"
+                     f"{figure_html['accuracy_vs_measured_latency.png']}")
   downloads = " · ".join(f'<a href="{n}">{n}</a> ({html.escape(t)})' for n, (t, _) in csvs.items())
   pngs = " · ".join(f'<a href="{n}">{n}</a>' for n, _, _ in figures)
   page = f"""<!DOCTYPE html>
@@ -431,13 +454,14 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
 <p class="sub">Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by //eval/tracking:html_report.
 {html.escape(description) if description else ''}</p>
 <p><b>Evaluated:</b> {evaluated} Values are COCO statistics in percent; "{formatting.MISSING}" means
-no ground truth (the evaluator's -1). Speeds are the TF2 zoo's published figures, not
-measured here.</p>
+no ground truth (the evaluator's -1). Published speeds are the TF2 zoo's (V100); measured
+latencies are this run's (p50 per image, on the device named below).</p>
 <div class="hint"><b>Sweet spot.</b> {hint}</div>
 <h2>Overall statistics vs compound scaling factor</h2>
 {figure_html['overall_vs_phi.png']}
 <h2>Accuracy vs published speed</h2>
 {figure_html['accuracy_vs_speed.png']}
+{measured_html}
 <h2>Models &times; statistics</h2>
 <p>Ordered by phi; the best value of each statistic in bold.
 CSV: <a href="models_stats.csv">models_stats.csv</a>.</p>

@@ -53,6 +53,10 @@ class HtmlReportTest(absltest.TestCase):
     parser.feed(cls.page)
     cls.refs = parser.refs
 
+  def test_no_measured_latency_section_without_measurements(self):
+    self.assertNotIn("accuracy_vs_measured_latency.png", self.page)
+    self.assertNotIn("From the latencies measured", self.page)
+
   def test_files_exist(self):
     self.assertEqual(self.index, os.path.join(self.report_dir, "index.html"))
     names = set(os.listdir(self.report_dir))
@@ -156,6 +160,31 @@ class HtmlReportTest(absltest.TestCase):
     results = html_report.results_from_out(self.out)
     self.assertEqual([r.info.key for r in results], ["d0", "d3", "d7"])
     self.assertTrue(results[0].per_category_csv.endswith("per_category.csv"))
+
+
+class MeasuredLatencyTest(absltest.TestCase):
+  """Results whose metrics.json has a speed section: AP against the measured latency too."""
+
+  def test_measured_latency_figure_table_and_sweet_spot(self):
+    out = self.create_tempdir().full_path
+    # Measured ms per image chosen so that D1 has the most AP per measured ms (published: D0).
+    measured = {"d0": 400.0, "d1": 200.0, "d3": 900.0, "d7": 5000.0}
+    results = []
+    for key, ms in measured.items():
+      info = synthetic_results.efficientdet_info(key)
+      results.append(
+          model_result.ModelResult(info, synthetic_results.synthetic_run(info, measured_ms=ms)))
+    with open(html_report.write_report(out, results)) as f:
+      page = f.read()
+    self.assertTrue(os.path.isfile(os.path.join(out, "report", "accuracy_vs_measured_latency.png")))
+    self.assertIn("Accuracy vs measured latency", page)
+    self.assertIn("synthetic CPU, 1 TF thread", page)
+    self.assertIn("From the latencies measured in this run:</b> ", page)
+    self.assertIn("Most accuracy per ms: D1 (", page)
+    self.assertIn("AP points per measured ms", page)
+    rows = _read_csv(os.path.join(out, "report", "models_stats.csv"))
+    column = rows[0].index("measured_ms_p50")
+    self.assertEqual({r[0]: float(r[column]) for r in rows[1:]}, measured)
 
 
 if __name__ == "__main__":

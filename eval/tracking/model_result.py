@@ -51,6 +51,10 @@ class ModelInfo:
     return f"{self.key.upper()} (phi={self.phi})"
 
 
+# What a model's speed is taken from: the zoo's published V100 figure, or this run's measurement.
+TIMINGS = ("published", "measured")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelResult:
   """One model's evaluation: a metrics.json (results.ModelRunResult) and its ModelInfo.
@@ -124,6 +128,28 @@ class ModelResult:
     if not self.info.published_ms or results.is_missing(self.stat("AP")):
       return None
     return self.stat("AP") * 100.0 / self.info.published_ms
+
+  @property
+  def measured_ms(self) -> float | None:
+    """The median model latency per image measured in this run (metrics.json "speed"), after
+    warm-up; None when the detections came from the cache or the run recorded none."""
+    latency = (self.run.speed or {}).get("latency_ms") or {}
+    p50 = latency.get("p50")
+    return float(p50) if p50 else None
+
+  @property
+  def measured_device(self) -> str | None:
+    """Where measured_ms was measured (CPU model and threads, or GPU name)."""
+    device = (self.run.speed or {}).get("device")
+    if isinstance(device, (list, tuple)):
+      return ", ".join(str(d) for d in device) or None
+    return str(device) if device else None
+
+  def ms(self, timing: str) -> float | None:
+    """Milliseconds per image: the zoo's published V100 figure or this run's measured p50."""
+    if timing not in TIMINGS:
+      raise ValueError(f"timing {timing!r}: one of {', '.join(TIMINGS)}")
+    return self.info.published_ms if timing == "published" else self.measured_ms
 
 
 def load_model_result(metrics_json: str, info: ModelInfo) -> ModelResult:

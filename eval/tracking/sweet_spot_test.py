@@ -51,5 +51,30 @@ class SweetSpotTest(absltest.TestCase):
     self.assertEqual(untimed.text, f"Most accurate: D0 (AP {d0.stat('AP') * 100:.1f}).")
 
 
+class MeasuredTimingTest(absltest.TestCase):
+
+  def test_measured_latencies_choose_the_sweet_spot(self):
+    measured = {"d0": 400.0, "d1": 200.0, "d2": 300.0, "d3": 900.0}
+    results = []
+    for key, ms in measured.items():
+      info = synthetic_results.efficientdet_info(key)
+      results.append(
+          model_result.ModelResult(info, synthetic_results.synthetic_run(info, measured_ms=ms)))
+    published = sweet_spot.sweet_spot(results)
+    by_measured = sweet_spot.sweet_spot(results, "measured")
+    self.assertEqual(published.best_ap_per_ms, "d0")
+    self.assertEqual(by_measured.best_ap_per_ms, "d1")
+    self.assertIn("AP points per measured ms", by_measured.text)
+    ap = {r.info.key: r.stat("AP") for r in results}
+    self.assertEqual(dict(by_measured.marginal)["d2"], (ap["d2"] - ap["d1"]) * 100.0 / 100.0)
+    self.assertIsNone(
+        sweet_spot.sweet_spot([
+            model_result.ModelResult(r.info, synthetic_results.synthetic_run(r.info))
+            for r in results
+        ], "measured").best_ap_per_ms)
+    with self.assertRaisesRegex(ValueError, "timing 'wall'"):
+      results[0].ms("wall")
+
+
 if __name__ == "__main__":
   absltest.main()

@@ -119,12 +119,14 @@ def efficientdet_info(key: str) -> model_result.ModelInfo:
 
 
 def synthetic_run(info: model_result.ModelInfo, seed: int = 0, no_ground_truth: Sequence[str] = (),
-                  iou_type: str = "bbox") -> results.ModelRunResult:
+                  iou_type: str = "bbox",
+                  measured_ms: float | None = None) -> results.ModelRunResult:
   """A metrics.json's contents shaped like //eval:evaluate_model's, with plausible values.
 
   80 COCO categories; overall AP near the published mAP; per-category AP = overall AP plus a
   fixed per-category offset (the same for every model with the same seed), so the curves
-  rise with phi; categories in `no_ground_truth` get -1 everywhere.
+  rise with phi; categories in `no_ground_truth` get -1 everywhere. measured_ms: a speed
+  section as the executor writes it, with this p50 latency.
   """
   base = (info.published_map or 30.0) / 100.0 - 0.004
   ratios = (1.0, 1.52, 1.08, 0.45, 1.12, 1.38, 0.84, 1.30, 1.39, 0.70, 1.45, 1.72)
@@ -156,8 +158,14 @@ def synthetic_run(info: model_result.ModelInfo, seed: int = 0, no_ground_truth: 
           "maxDets": list(_MAX_DETS), "areaRng": [[0, 1e10], [0, 1024], [1024, 9216], [9216, 1e10]],
           "areaRngLbl": list(_AREA_LABELS), "useCats": True, "num_images": 5000
       })
+  speed = None
+  if measured_ms is not None:
+    speed = {
+        "mode": "ray", "device": ["synthetic CPU, 1 TF thread"], "workers": 2,
+        "latency_ms": {"p50": measured_ms, "p90": measured_ms * 1.2, "images": 5000}
+    }
   return results.ModelRunResult(evaluations=(evaluation,), metrics=metrics,
-                                model={"name": info.task_name, "synthetic": True})
+                                model={"name": info.task_name, "synthetic": True}, speed=speed)
 
 
 def per_category_csv(run: results.ModelRunResult) -> str:
