@@ -135,6 +135,16 @@ def report_model(target: Any, result: model_result.ModelResult, iteration: int =
                                                                     result.ap_per_ms)):
     if value is not None:
       logger.report_single_value(name=name, value=float(value))
+  speed = result.run.speed or {}
+  latency = speed.get("latency_ms") or {}
+  for name, value in (("measured latency p50 (ms)",
+                       latency.get("p50")), ("measured latency p90 (ms)", latency.get("p90")),
+                      ("measured images/s", speed.get("images_per_second"))):
+    if value:
+      logger.report_single_value(name=name, value=float(value))
+  if result.measured_device:
+    logger.report_text(f"Speed measured on {result.measured_device} "
+                       f"({speed.get('workers', '?')} worker(s), mode {speed.get('mode', '?')})")
 
   task = _task(target)
   if upload_files and task is not None:

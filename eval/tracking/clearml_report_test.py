@@ -200,6 +200,11 @@ class ClearMLReportTest(absltest.TestCase):
         for r in self.results
     ]
     tracker = clearml_session.ClearMLTracker()
+    session = tracker.start_task("model with speed", project="tracking-test")
+    clearml_report.report_model(session, results[0], upload_files=False)
+    summary = _summary(_events(session.close().session_folder))
+    self.assertEqual(summary["measured latency p50 (ms)"], 250.0)
+    self.assertEqual(summary["measured latency p90 (ms)"], 300.0)
     session = tracker.start_task("comparison with speed", project="tracking-test", task_type="qc")
     clearml_report.report_comparison(session, results)
     plots = _plots(_events(session.close().session_folder))
