@@ -152,7 +152,7 @@ def _check_ground_truth(gt: dict, source) -> None:
                      "missing on disk and skipped)")
 
 
-def _resolve_config_options(options: EvaluationOptions, config) -> EvaluationOptions:
+def resolve_options(options: EvaluationOptions, config=None) -> EvaluationOptions:
   """Fills what the options leave open (None) from the pipeline config's eval_config."""
   if config is None:
     return dataclasses.replace(
@@ -361,11 +361,6 @@ def evaluate_detections(
   return run
 
 
-def resolve_options(options: EvaluationOptions, config=None) -> EvaluationOptions:
-  """The options with what they leave open (None) filled from `config`'s eval_config."""
-  return _resolve_config_options(options, config)
-
-
 def evaluate(model_dir: str, source, out_dir: str, options: EvaluationOptions = EvaluationOptions(),
              *, identity: dict | None = None, config=None, sweep: dict | None = None,
              executor_options: executor_options_lib.ExecutorOptions | None = None,
@@ -385,7 +380,7 @@ def evaluate(model_dir: str, source, out_dir: str, options: EvaluationOptions = 
   prepare_output(source, out_dir)
   identity = identity if identity is not None else source_identity(source)
   options = resolve_options(options, config)
-  executor_options = executor_options or executor_options_lib.ExecutorOptions(num_workers=1)
+  executor_options = executor_options or executor_options_lib.IN_PROCESS
   job = model_job("model", model_dir, source, out_dir, identity, options)
   ran = inference_output(executor.run_detections([job], executor_options)["model"])
   (on_stage or (lambda name, seconds: None))("inference_done", ran.detections.seconds)

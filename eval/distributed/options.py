@@ -38,6 +38,10 @@ class ExecutorOptions:
     return self.ray_address is None and self.num_workers == 1
 
 
+# One worker, no cluster: the model runs in the caller's process (no Ray at all).
+IN_PROCESS = ExecutorOptions(num_workers=1)
+
+
 def cpu_count() -> int:
   """CPUs this process may use (its affinity mask, not the machine's count)."""
   try:

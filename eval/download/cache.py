@@ -125,10 +125,7 @@ class DownloadCache:
     with _locked(path + ".lock"):
       with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-      with _locked(self.manifest_path + ".lock"):
-        files = self.manifest()
-        if files.pop(url, None) is not None:
-          atomic_io.write_json(self.manifest_path, {"version": _VERSION, "files": files})
+      self._record(url, None)
 
   @staticmethod
   def _check(entry: dict, path: str, sha256: str | None) -> str | None:
@@ -145,10 +142,16 @@ class DownloadCache:
       return "no longer matches its sha256 in the manifest (corrupted or modified)"
     return None
 
-  def _record(self, url: str, entry: dict) -> None:
+  def _record(self, url: str, entry: dict | None) -> None:
+    """Sets the manifest entry of `url` (None removes it)."""
     with _locked(self.manifest_path + ".lock"):  # read-modify-write by concurrent processes
       files = self.manifest()
-      files[url] = entry
+      if entry is None and url not in files:
+        return
+      if entry is None:
+        del files[url]
+      else:
+        files[url] = entry
       atomic_io.write_json(self.manifest_path, {"version": _VERSION, "files": files})
 
 

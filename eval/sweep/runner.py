@@ -96,8 +96,7 @@ class Sweep:
                observers: Sequence[StageObserver] = ()):
     self.entries = list(entries)
     self.family = list(family if family is not None else entries)
-    self.executor_options = (executor_options
-                             or executor_options_lib.ExecutorOptions(num_workers=1))
+    self.executor_options = (executor_options or executor_options_lib.IN_PROCESS)
     self.settings = settings
     self.data = data
     self.cache = cache
@@ -105,6 +104,7 @@ class Sweep:
     self.observers = tuple(observers)
     self.closed_sessions: list[tuple[str, object]] = []  # (task name, CloseResult)
     self.failures: list[str] = []  # not tied to one model
+    self.finished: list[model_result.ModelResult] = []  # every finished model, after run()
 
   def _model_out(self, entry) -> str:
     return os.path.join(self.settings.out_dir, entry.model_name)
@@ -287,7 +287,7 @@ class Sweep:
 
   def _report(self) -> None:
     """The HTML report and the ClearML comparison over every finished model in OUT."""
-    finished = self.finished_results()
+    self.finished = finished = self.finished_results()
     if not finished:
       logging.warning("no model finished: no report, no comparison task")
       return

@@ -42,7 +42,7 @@ def print_summary(program: str, sweep: runner.Sweep, outcomes: Sequence[runner.O
       print(f"  {o.entry.model_name}: {o.error}")
   for failure in sweep.failures:
     print(f"  {failure}")
-  finished = sweep.finished_results()
+  finished = sweep.finished
   spot = sweet_spot.sweet_spot(finished) if finished else None
   if spot is not None:
     print(f"\nSweet spot over the {len(finished)} finished model(s): {spot.text}")
