@@ -28,6 +28,7 @@ worker code runs in this process, with the same shard files and speed figures.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -344,7 +345,9 @@ class WorkerPool:
   def __init__(self, options: options_lib.ExecutorOptions):
     """options must be resolved (options_lib.resolve) and Ray initialised."""
     self.options = options
-    actor = worker_lib.DetectionWorker.options(num_cpus=options.tf_threads_per_worker,
+    # max_concurrency: a worker's queued shard starts its input while the current one runs.
+    actor = worker_lib.DetectionWorker.options(max_concurrency=QUEUE_DEPTH,
+                                               num_cpus=options.tf_threads_per_worker,
                                                num_gpus=options.gpus_per_worker,
                                                max_restarts=options.max_restarts,
                                                max_task_retries=options.max_task_retries,
@@ -493,22 +496,38 @@ def _run_in_process(states: list[_Job], options, tf_threads: int | None, run_sta
     return runner
 
   progress = _Progress(states, 1, options.progress_interval)
+  # As on a Ray worker, the next shard starts its input (a thread) while the model runs the
+  # current one here, in the main thread (so Ctrl-C stops it after the current model call).
+  ahead = concurrent.futures.ThreadPoolExecutor(max_workers=1)
   try:
     for state in states:
+      next_input = None  # (shard index, future of its started input)
       while state.pending and state.error is None:
         index = state.pending.popleft()
         state.first_submit = state.first_submit or time.perf_counter()
+        task = _task(state, index)
         try:
-          output = get_runner().run_shard(_task(state, index))
+          started = None
+          if next_input is not None and next_input[0] == index:
+            started = next_input[1].result()
+          next_input = None
+          if state.pending:
+            following = state.pending[0]
+            next_input = (following, ahead.submit(get_runner().start_input, _task(state,
+                                                                                  following)))
+          output = get_runner().run_shard(task, started=started)
         except Exception as e:  # pylint: disable=broad-except  (this job fails)
           state.fail(e)
           break
         _accept(state, index, output, 0)
         progress.images_run += output["num_images"]
         progress.maybe_log()
+      if next_input is not None:  # a failed job's next input: let it finish, unused
+        next_input[1].exception()
       _settle(state, options, "in_process", run_start, lambda d: get_runner().describe(d), results,
               on_job_done, progress)
   finally:
+    ahead.shutdown(wait=True, cancel_futures=True)
     if runner is not None:
       runner.release()
   return results

@@ -5,6 +5,10 @@ same code; DetectionWorker is it as a Ray actor. A worker keeps one model loaded
 only when it is handed a shard of another model (the executor hands out shards so that this
 is rare). A shard's output is JSON-ready: the COCO results in the source's order, the model's
 latency per image (after a warm-up call at load), and where it ran.
+
+Two shards may be in a worker at once (the actor's max_concurrency is 2): while one runs the
+model, the next builds and starts its input pipeline (inference.StartedInput), so a shard
+boundary costs the model no wait; the model itself runs one shard at a time (a lock).
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import gc
 import os
 import platform
 import socket
+import threading
 import time
 from typing import Any
 
@@ -87,6 +92,8 @@ class ShardRunner:
     self._model_dir: str | None = None
     self._sources: dict[source_spec.SourceSpec, Any] = {}
     self._device = describe_device(tf_threads)
+    self._model_lock = threading.Lock()  # one shard on the model at a time; loads, releases
+    self._sources_lock = threading.Lock()
 
   def pid(self) -> int:
     return os.getpid()
@@ -129,28 +136,52 @@ class ShardRunner:
 
   def describe(self, model_dir: str) -> dict:
     """Loads the model (if needed) and returns {"info": model.info(), "has_masks": ...}."""
-    model, _ = self._load(model_dir)
-    return {"info": model.info(), "has_masks": bool(model.has_masks)}
+    with self._model_lock:
+      model, _ = self._load(model_dir)
+      return {"info": model.info(), "has_masks": bool(model.has_masks)}
 
   def _source(self, spec: source_spec.SourceSpec):
-    if spec not in self._sources:
-      self._sources[spec] = spec.build()
-    return self._sources[spec]
+    with self._sources_lock:
+      if spec not in self._sources:
+        self._sources[spec] = spec.build()
+      return self._sources[spec]
 
-  def run_shard(self, task: dict) -> dict:
-    """task: model_dir, source (SourceSpec), image_ids, category_ids, batch_size, with_masks,
-    box_frame. Returns the shard's output (JSON-ready)."""
+  def _start_input(self, model, task: dict):
     from eval.model import inference  # pylint: disable=g-import-not-at-top
-    model, load_seconds = self._load(task["model_dir"])
-    source = self._source(task["source"])
-    delay = float(os.environ.get(TEST_IMAGE_DELAY_ENV) or 0)
-    if delay:
-      time.sleep(delay * len(task["image_ids"]))
-    cpu = time.process_time()  # every thread of this process: the worker's CPU cost
-    detections = inference.run(model, source, task["category_ids"], batch_size=task["batch_size"],
-                               with_masks=task["with_masks"], box_frame=task["box_frame"],
-                               log_interval=None, image_ids=list(task["image_ids"]))
-    cpu_seconds = time.process_time() - cpu
+    return inference.StartedInput(model, self._source(task["source"]), task["image_ids"],
+                                  batch_size=task["batch_size"])
+
+  def start_input(self, task: dict):
+    """The shard's input, started now if its model is the one loaded (else None: it is built
+    once the model is). Safe to call from another thread while a shard runs."""
+    loaded = self._model
+    if loaded is None or self._model_dir != task["model_dir"]:
+      return None
+    return self._start_input(loaded, task)
+
+  def run_shard(self, task: dict, started=None) -> dict:
+    """task: model_dir, source (SourceSpec), image_ids, category_ids, batch_size, with_masks,
+    box_frame. started: its start_input(task), if made ahead. Returns the shard's output
+    (JSON-ready)."""
+    from eval.model import inference  # pylint: disable=g-import-not-at-top
+    # While another shard may still hold the model (a Ray worker runs two calls at once),
+    # start this shard's input if its model is the one loaded (the common case).
+    if started is None:
+      started = self.start_input(task)
+    with self._model_lock:
+      model, load_seconds = self._load(task["model_dir"])
+      # process_time counts every thread: this shard's CPU plus whatever the next shard's
+      # input pipeline uses meanwhile (which that shard then does not count).
+      cpu = time.process_time()
+      if started is None or started.model is not model:  # the model changed meanwhile
+        started = self._start_input(model, task)
+      delay = float(os.environ.get(TEST_IMAGE_DELAY_ENV) or 0)
+      if delay:
+        time.sleep(delay * len(task["image_ids"]))
+      detections = inference.run(model, self._source(task["source"]), task["category_ids"],
+                                 with_masks=task["with_masks"], box_frame=task["box_frame"],
+                                 log_interval=None, started=started)
+      cpu_seconds = time.process_time() - cpu
     if detections.num_images != len(task["image_ids"]):
       raise RuntimeError(f"shard of {len(task['image_ids'])} images gave "
                          f"{detections.num_images} images' results")

@@ -135,20 +135,57 @@ def _naming_undecodable_images(source, image_ids, max_images) -> Iterator[None]:
     raise ValueError(f"{path}: cannot be decoded as an image ({problem})") from e
 
 
+class StartedInput:
+  """A shard's input pipeline, built and started: its first batch is already decoded.
+
+  A worker makes the next shard's StartedInput while the model still runs the current shard,
+  so building the pipeline (tracing its map functions) and filling it are off the critical
+  path. An error of the first batch is kept and raised where the batches are consumed.
+  """
+
+  def __init__(self, model, source, image_ids: Sequence[int], batch_size: int = 1):
+    self.model, self.image_ids = model, list(image_ids)
+    self._iterator = iter(
+        input_dataset(model, source, batch_size=batch_size, image_ids=self.image_ids))
+    self._first, self._error = None, None
+    try:
+      self._first = next(self._iterator)
+    except StopIteration:
+      pass
+    except tf.errors.OpError as e:
+      self._error = e
+
+  def __iter__(self):
+    if self._error is not None:
+      raise self._error
+    if self._first is not None:
+      first, self._first = self._first, None
+      yield first
+    yield from self._iterator
+
+
 def run(model, source, category_ids, *, max_images: int | None = None, skip_missing: bool = False,
         batch_size: int = 1, with_masks: bool = True, box_frame: str = "image",
-        log_interval: float | None = 5.0, image_ids: Sequence[int] | None = None) -> Detections:
+        log_interval: float | None = 5.0, image_ids: Sequence[int] | None = None,
+        started: StartedInput | None = None) -> Detections:
   """Runs `model` on every image of `source`; returns its COCO results.
 
   image_ids: only these images, in the source's order (a shard of it). log_interval: seconds
-  between progress lines; None logs nothing (e.g. a worker of a distributed run).
+  between progress lines; None logs nothing (e.g. a worker of a distributed run). started:
+  the images' pipeline, already started (StartedInput of this model and image_ids).
   """
+  if started is not None:
+    if started.model is not model or (image_ids is not None
+                                      and list(image_ids) != started.image_ids):
+      raise ValueError("started input of another model or other images")
+    image_ids = started.image_ids
   if image_ids is not None:
     total = len(image_ids)
   else:
     total = source.num_images if max_images is None else min(max_images, source.num_images)
-  ds = input_dataset(model, source, max_images=max_images, skip_missing=skip_missing,
-                     batch_size=batch_size, image_ids=image_ids)
+  ds = started if started is not None else input_dataset(
+      model, source, max_images=max_images, skip_missing=skip_missing, batch_size=batch_size,
+      image_ids=image_ids)
   category_ids = frozenset(int(c) for c in category_ids)
   quiet = log_interval is None
   progress = _Progress(total, float("inf") if quiet else log_interval)

@@ -100,6 +100,29 @@ class InferenceTest(absltest.TestCase):
     self.assertLen(batched.latencies, 3)
     self.assertEqual(sorted(r["image_id"] for r in batched.bbox), [1, 3, 6])
 
+  def test_started_input_gives_the_same_results(self):
+    source = _MemorySource(_SIZES)
+    plain = inference.run(self.batched, source, [1], image_ids=[2, 3, 6], batch_size=2,
+                          log_interval=None)
+    started = inference.StartedInput(self.batched, source, [2, 3, 6], batch_size=2)
+    again = inference.run(self.batched, source, [1], log_interval=None, started=started)
+    self.assertEqual(again.bbox, plain.bbox)
+    self.assertEqual(again.num_images, 3)
+    with self.assertRaisesRegex(ValueError, "another model or other images"):
+      inference.run(self.single, source, [1], started=started)
+
+  def test_started_input_keeps_a_first_batch_error_for_the_run(self):
+
+    class _Broken(_MemorySource):
+
+      def dataset(self, max_images=None, skip_missing=False):
+        return super().dataset().map(
+            lambda e: {**e, "image": tf.io.decode_jpeg(tf.constant(b"not a jpeg"))})
+
+    started = inference.StartedInput(self.single, _Broken(_SIZES), [1, 2])  # no raise here
+    with self.assertRaises(tf.errors.InvalidArgumentError):
+      inference.run(self.single, _Broken(_SIZES), [1], log_interval=None, started=started)
+
   def test_cache_file_keeps_extra_keys(self):
     out = self.create_tempdir().full_path
     fingerprint = inference.detections_fingerprint(self.single.paths.saved_model_dir, {"s": 1})
