@@ -144,7 +144,8 @@ def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool, ground_truth:
 
 def _check_ground_truth(gt: dict, source) -> None:
   """Refuses ground truth with nothing to evaluate on, naming its file."""
-  where = getattr(source, "annotations_path", None) or "the ground truth"
+  where = (getattr(source, "annotations_path", None) or ", ".join(getattr(source, "files", ()))
+           or "the ground truth")
   if not gt.get("categories"):
     raise ValueError(f"{where}: no categories: nothing to evaluate")
   if not gt.get("images"):

@@ -116,7 +116,10 @@ def dataset_for_ids(source, ids: Sequence[int]) -> tf.data.Dataset:
 def find_undecodable(source, image_ids: Sequence[int] | None = None,
                      max_images: int | None = None) -> tuple[str, str] | None:
   """(path, problem) of the first image of `source` (these ids, or the first max_images) that
-  does not decode, or None; for sources with files only. Slow: for error messages."""
+  does not decode, or None; for sources with files or records. Slow: for error messages."""
+  records = getattr(source, "undecodable", None)
+  if records is not None:
+    return records(image_ids, max_images)
   paths = getattr(source, "image_paths", None)
   if paths is None:
     return None
@@ -262,6 +265,29 @@ class TfRecordSource(ImageSource):
   def dataset_for_ids(self, image_ids: Sequence[int]) -> tf.data.Dataset:
     """Reads every record but decodes only these images (records have no index to seek)."""
     return _finish(_keep_ids(tfrecords.encoded_images(self.files), image_ids))
+
+  def undecodable(self, image_ids: Sequence[int] | None = None,
+                  max_images: int | None = None) -> tuple[str, str] | None:
+    """("PATH: record N (image id I)", problem) of the first image (of these ids, or of the
+    first max_images) that TensorFlow cannot decode, or None. Slow: for error messages."""
+    _ = self.ground_truth  # checks every record first
+    wanted = None if image_ids is None else set(int(i) for i in image_ids)
+    seen = 0
+    for path in self.files:
+      for index, raw in tfrecords.records(path):
+        f = tf.train.Example.FromString(raw).features.feature
+        image_id = int(f["image/source_id"].bytes_list.value[0])
+        if wanted is not None and image_id not in wanted:
+          continue
+        if max_images is not None and seen >= max_images:
+          return None
+        seen += 1
+        try:
+          tf.io.decode_image(f["image/encoded"].bytes_list.value[0], channels=3,
+                             expand_animations=False)
+        except tf.errors.InvalidArgumentError as e:
+          return f"{path}: record {index} (image id {image_id})", tfrecords.tf_message(e)
+    return None
 
 
 def _configured(path: str | None, what: str, config: pipeline_config.PipelineConfig) -> str:

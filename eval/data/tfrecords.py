@@ -19,8 +19,10 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import math
 import os
-from typing import Callable, Iterable, Sequence
+import re
+from typing import Callable, Iterable, Iterator, Sequence
 
 from absl import logging
 import numpy as np
@@ -56,6 +58,9 @@ def list_files(file_patterns: str | Sequence[str]) -> list[str]:
     matches = sorted(tf.io.gfile.glob(pattern))
     if not matches:
       raise FileNotFoundError(f"{pattern}: no TFRecord file matches")
+    for match in matches:
+      if tf.io.gfile.isdir(match):
+        raise ValueError(f"{match}: is a directory, not a TFRecord file")
     files.extend(m for m in matches if m not in files)
   return files
 
@@ -213,12 +218,27 @@ def write_coco(dataset: dict, image_dir: str, output_prefix: str, num_shards: in
 
 # ----------------------------------------------------------------------------------- reading
 
+_KINDS = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float"}
+_INT64_MAX = 2 ** 63 - 1
+_MAX_SIDE = 2 ** 31 - 1  # what TensorFlow's image decoders can return
+_IMAGE_ID = re.compile(r"-?[0-9]{1,19}")  # what int() and tf.strings.to_number both read
 
-def _values(feature: tf.train.Feature | None) -> list:
+
+def _values(f, key: str, kind: str, where: str) -> list:
+  """The values of feature `key` (none if absent or empty); ValueError if of another type."""
+  feature = f.get(key)
   if feature is None:
     return []
-  kind = feature.WhichOneof("kind")
-  return list(getattr(feature, kind).value) if kind else []
+  actual = feature.WhichOneof("kind")
+  if actual is None:
+    return []
+  if actual != kind:
+    raise ValueError(f"{where}: {key} holds {_KINDS[actual]} values, expected {_KINDS[kind]}")
+  return list(getattr(feature, kind).value)
+
+
+def _text(values: list[bytes]) -> str:
+  return b"".join(values).decode("utf-8", "replace")
 
 
 def _mask_rle(png: bytes, height: int, width: int, where: str) -> dict:
@@ -244,34 +264,41 @@ class _GroundTruthReader:
     self.seen: dict[int, str] = {}
 
   def add(self, example: tf.train.Example, path: str, index: int) -> None:
+    """Checks everything encoded_images() parses in the graph, so that it cannot fail there."""
     where = f"{path}: record {index}"
     f = example.features.feature
-    source_id = b"".join(_values(f.get("image/source_id"))).decode("utf-8", "replace")
-    try:
-      image_id = int(source_id)
-    except ValueError:
-      raise ValueError(f"{where}: image/source_id {source_id!r} is not an integer image id") \
-          from None
+    source_id = _text(_values(f, "image/source_id", "bytes_list", where))
+    if not _IMAGE_ID.fullmatch(source_id) or abs(int(source_id)) > _INT64_MAX:
+      raise ValueError(f"{where}: image/source_id {source_id[:40]!r} is not an integer image id")
+    image_id = int(source_id)
     if image_id in self.seen:
       raise ValueError(f"{where} (image id {image_id}): duplicate image id, first in "
                        f"{self.seen[image_id]}")
     self.seen[image_id] = f"record {index} of {path}"
     where = f"{where} (image id {image_id})"
-    height, width = _values(f.get("image/height")), _values(f.get("image/width"))
-    if len(height) != 1 or len(width) != 1 or height[0] <= 0 or width[0] <= 0:
-      raise ValueError(f"{where}: needs one positive image/height and image/width, got "
-                       f"{height} and {width}")
+    height = _values(f, "image/height", "int64_list", where)
+    width = _values(f, "image/width", "int64_list", where)
+    if (len(height) != 1 or len(width) != 1 or not 0 < height[0] <= _MAX_SIDE
+        or not 0 < width[0] <= _MAX_SIDE):
+      raise ValueError(f"{where}: needs one image/height and one image/width in [1, {_MAX_SIDE}], "
+                       f"got {height[:3]} and {width[:3]}")
     height, width = int(height[0]), int(width[0])
-    filename = b"".join(_values(f.get("image/filename"))).decode("utf-8", "replace")
+    encoded = _values(f, "image/encoded", "bytes_list", where)
+    if len(encoded) != 1:
+      raise ValueError(f"{where}: needs one image/encoded image, got {len(encoded)}")
+    filename = _text(_values(f, "image/filename", "bytes_list", where))
     self.images.append({"id": image_id, "width": width, "height": height, "file_name": filename})
 
-    coords = {k: _values(f.get(f"image/object/bbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")}
+    coords = {
+        k: _values(f, f"image/object/bbox/{k}", "float_list", where)
+        for k in ("xmin", "ymin", "xmax", "ymax")
+    }
     n = len(coords["xmin"])
-    labels = _values(f.get("image/object/class/label"))
-    texts = _values(f.get("image/object/class/text"))
-    crowd = _values(f.get("image/object/is_crowd"))
-    areas = _values(f.get("image/object/area"))
-    masks = _values(f.get("image/object/mask"))
+    labels = _values(f, "image/object/class/label", "int64_list", where)
+    texts = _values(f, "image/object/class/text", "bytes_list", where)
+    crowd = _values(f, "image/object/is_crowd", "int64_list", where)
+    areas = _values(f, "image/object/area", "float_list", where)
+    masks = _values(f, "image/object/mask", "bytes_list", where)
     optional = {
         "class/label": labels, "class/text": texts, "is_crowd": crowd, "area": areas, "mask": masks
     }  # absent, or one value per box
@@ -281,6 +308,9 @@ class _GroundTruthReader:
     if n and not labels and not texts:
       raise ValueError(f"{where}: boxes without image/object/class/label or class/text")
     for i in range(n):
+      values = [coords[k][i] for k in ("xmin", "ymin", "xmax", "ymax")] + (areas[i:i + 1])
+      if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{where}: object {i}: box or area not finite: {values}")
       if labels:
         category_id = int(labels[i])
       else:
@@ -302,19 +332,43 @@ class _GroundTruthReader:
       self.annotations.append(ann)
 
 
+def tf_message(e: tf.errors.OpError) -> str:
+  """TensorFlow's message without its function-node and op decorations."""
+  message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", e.message)
+  message = re.sub(r"\s*\[Op:[^\]]*\](\s*name:\s*)?$", "", message)
+  return message.strip()
+
+
+def records(path: str) -> Iterator[tuple[int, bytes]]:
+  """(index, serialized record) of one file; ValueError naming the file and record if its
+  framing or a CRC is bad, or it ends inside a record."""
+  index, consumed = 0, 0
+  try:
+    for raw in tf.data.TFRecordDataset(path).as_numpy_iterator():
+      yield index, raw
+      index += 1
+      consumed += len(raw) + 16  # length (8), its CRC (4), the data, its CRC (4)
+  except tf.errors.DataLossError as e:
+    raise ValueError(f"{path}: record {index}: corrupt TFRecord data, a bad CRC or a truncated "
+                     f"file ({tf_message(e)})") from None
+  except tf.errors.OpError as e:
+    raise ValueError(f"{path}: cannot be read as TFRecords ({tf_message(e)})") from None
+  size = tf.io.gfile.stat(path).length
+  if size != consumed:  # TensorFlow ends quietly on a partial record header
+    raise ValueError(f"{path}: record {index}: truncated TFRecord file (it ends "
+                     f"{size - consumed} bytes into the record)")
+
+
 def read_ground_truth(file_patterns: str | Sequence[str], items: Sequence[label_map.Item]) -> dict:
   """A COCO ground-truth dict from records, images in record order; categories from `items`."""
   reader = _GroundTruthReader(items)
   for path in list_files(file_patterns):
-    try:
-      for index, raw in enumerate(tf.data.TFRecordDataset(path).as_numpy_iterator()):
-        try:
-          example = tf.train.Example.FromString(raw)
-        except Exception as e:  # pylint: disable=broad-except
-          raise ValueError(f"{path}: record {index}: not a tf.train.Example ({e})") from e
-        reader.add(example, path, index)
-    except tf.errors.DataLossError as e:
-      raise ValueError(f"{path}: corrupt TFRecord file ({e.message})") from None
+    for index, raw in records(path):
+      try:
+        example = tf.train.Example.FromString(raw)
+      except Exception as e:  # pylint: disable=broad-except
+        raise ValueError(f"{path}: record {index}: not a tf.train.Example ({e})") from None
+      reader.add(example, path, index)
   known = {item.id for item in items}
   unknown = collections.Counter(a["category_id"] for a in reader.annotations
                                 if a["category_id"] not in known)
@@ -331,8 +385,10 @@ def encoded_images(files: Sequence[str]) -> tf.data.Dataset:
   """{"image_id": int64, "encoded": string, "height": int64, "width": int64, "name": string}.
 
   In record order, files one after the other, so the order matches read_ground_truth(); `name`
-  says which file and image, for error messages. Decoding is left to the caller
-  (image_sources) so that both input forms share it.
+  says which file, record and image ("PATH: record 3 (image id 42)"), for error messages.
+  Decoding is left to the caller (image_sources) so that both input forms share it. Records
+  are parsed as read_ground_truth() checked them: read that first, or a bad record fails here
+  with TensorFlow's words.
   """
   features = {
       "image/encoded": tf.io.FixedLenFeature([], tf.string),
@@ -341,14 +397,22 @@ def encoded_images(files: Sequence[str]) -> tf.data.Dataset:
       "image/width": tf.io.FixedLenFeature([], tf.int64),
   }
 
-  def parse(path, raw):
+  def parse(path, index, raw):
     f = tf.io.parse_single_example(raw, features)
     return {
-        "image_id": tf.strings.to_number(f["image/source_id"], tf.int64),
-        "encoded": f["image/encoded"], "height": f["image/height"], "width": f["image/width"],
-        "name": tf.strings.join([path, ": image id ", f["image/source_id"]])
+        "image_id":
+            tf.strings.to_number(f["image/source_id"], tf.int64), "encoded":
+                f["image/encoded"], "height":
+                    f["image/height"], "width":
+                        f["image/width"], "name":
+                            tf.strings.join([
+                                path, ": record ",
+                                tf.strings.as_string(index), " (image id ", f["image/source_id"],
+                                ")"
+                            ])
     }
 
   paths = tf.data.Dataset.from_tensor_slices(tf.constant(list(files), tf.string))
-  records = paths.flat_map(lambda path: tf.data.TFRecordDataset(path).map(lambda raw: (path, raw)))
-  return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  raw_records = paths.flat_map(lambda path: tf.data.TFRecordDataset(path).enumerate().map(
+      lambda index, raw: (path, index, raw)))
+  return raw_records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -136,8 +136,9 @@ class TfRecordsTest(absltest.TestCase):
     with tf.io.TFRecordWriter(path) as writer:
       writer.write(example.SerializeToString())
     source = image_sources.TfRecordSource(path, self.label_map_path)
-    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
-                                rf"Not a JPEG, PNG, GIF or BMP image:\] \[{path}: image id 107\]"):
+    with self.assertRaisesRegex(
+        tf.errors.InvalidArgumentError,
+        rf"Not a JPEG, PNG, GIF or BMP image:\] \[{path}: record 0 \(image id 107\)\]"):
       list(source.dataset())
 
   def test_class_text_through_the_label_map_when_label_is_absent(self):
