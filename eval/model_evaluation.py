@@ -243,14 +243,18 @@ class InferenceOutput:
 
 
 def model_job(key: str, model_dir: str, source, out_dir: str, identity: dict,
-              options: EvaluationOptions) -> executor.ModelJob:
-  """The executor's work for one model: its detections on `source` (cached in out_dir)."""
+              options: EvaluationOptions, *, model_fetch=None,
+              source_fetch=None) -> executor.ModelJob:
+  """The executor's work for one model: its detections on `source` (cached in out_dir).
+  model_fetch, source_fetch: how cluster nodes without the files download them
+  (eval/distributed/node_data.py)."""
   return executor.ModelJob(key=key, model_dir=model_dir, source=source,
                            category_ids=[c["id"] for c in source.ground_truth["categories"]
                                         ], out_dir=out_dir, input_identity=identity,
                            max_images=options.max_images, skip_missing=options.skip_missing,
                            batch_size=options.batch_size, with_masks=True,
-                           box_frame=options.box_frame, force=options.force_inference)
+                           box_frame=options.box_frame, force=options.force_inference,
+                           model_fetch=model_fetch, source_fetch=source_fetch)
 
 
 def inference_output(result: executor.ShardedResult) -> InferenceOutput:

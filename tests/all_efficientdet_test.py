@@ -36,7 +36,9 @@ from PIL import ImageDraw
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from eval.distributed.testing import fixtures as ray_fixtures  # first: Ray's environment
 from eval.model.testing import fake_models
+from ray import cluster_utils
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _BINARY = os.path.join(_HERE, "..", "eval", "all_efficientdet")
@@ -403,6 +405,31 @@ class AllEfficientDetTest(absltest.TestCase):
     self.assertTrue(
         os.path.isfile(os.path.join(ray_out, "report", "accuracy_vs_measured_latency.png")))
     self.assertIn("From the latencies measured on this run's workers:", ray_proc.stdout)
+
+  def test_sweep_on_a_two_node_cluster(self):
+    # A real 2-node Ray cluster (a head and a second raylet, both on 127.0.0.1) started here;
+    # the binary joins it with --ray_address and runs both models' shards on its workers.
+    ray_tmp = ray_fixtures.set_ray_environment()
+    node_args = {"num_cpus": 1, "object_store_memory": 80 * 1024 * 1024}
+    ray_cluster = cluster_utils.Cluster(initialize_head=True,
+                                        head_node_args={**node_args, "include_dashboard": False})
+    try:
+      ray_cluster.add_node(**node_args)
+      ray_cluster.wait_for_nodes()
+      proc, out = self.run_sweep("cluster", "--noclearml", f"--ray_address={ray_cluster.address}",
+                                 "--shard_size=4")
+    finally:
+      ray_cluster.shutdown()
+      ray_fixtures.remove_ray_tmpdir(ray_tmp)
+    self.assertRegex(proc.stderr, r"2 workers ready in .* on Ray at 127\.0\.0\.1:\d+")
+    for key in ("d0", "d1"):
+      speed = self.assert_matches_pycocotools(out, key)["speed"]
+      self.assertEqual(speed["mode"], "ray")
+      # Two one-CPU workers on two one-CPU nodes: one worker on each node.
+      self.assertEqual(speed["pool_workers"], 2)
+      self.assertEqual(speed["tf_threads_per_worker"], 1)
+      self.assertEqual(speed["shards"]["total"], 2)
+    self.assert_no_partial_files(out)
 
   def test_one_model_failing_leaves_the_others_done(self):
     proc, out = self.run_sweep("failing", "--noclearml", zoo="zoo_without_d1", check=False)

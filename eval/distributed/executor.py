@@ -41,6 +41,7 @@ import numpy as np
 
 from eval.data import image_sources
 from eval.distributed import cluster as cluster_lib
+from eval.distributed import node_data
 from eval.distributed import options as options_lib
 from eval.distributed import shards as shards_lib
 from eval.distributed import source_spec
@@ -73,6 +74,10 @@ class ModelJob:
   with_masks: bool = True
   box_frame: str = "image"
   force: bool = False  # run every shard again (--force_inference)
+  # How a node without model_dir / the source's files downloads them (node_data.py); None:
+  # every node must have the driver's paths (one machine, a shared folder).
+  model_fetch: node_data.ZooModelFetch | None = None
+  source_fetch: node_data.CocoVal2017Fetch | None = None
 
 
 @dataclasses.dataclass
@@ -101,7 +106,7 @@ class _Job:
 
   def __init__(self, index: int, job: ModelJob):
     self.index, self.job = index, job
-    self.spec = source_spec.spec_of(job.source)
+    self.spec = source_spec.spec_of(job.source, job.source_fetch)
     self.error: BaseException | None = None
     self.error_traceback: str | None = None
     self.cached: inference.Detections | None = None
@@ -280,7 +285,7 @@ def _prepare(state: _Job, options: options_lib.ExecutorOptions, sources: dict) -
 def _task(state: _Job, shard_index: int) -> dict:
   job = state.job
   return {
-      "model_dir": job.model_dir, "source": state.spec,
+      "model_dir": job.model_dir, "model_fetch": job.model_fetch, "source": state.spec,
       "image_ids": list(state.shards[shard_index].image_ids),
       "category_ids": [int(c) for c in job.category_ids], "batch_size": job.batch_size,
       "with_masks": job.with_masks, "box_frame": job.box_frame
@@ -300,7 +305,7 @@ def _accept(state: _Job, shard_index: int, output: dict, worker_index: int) -> N
 
 
 def _finish(state: _Job, options, mode: str, run_start: float,
-            describe: Callable[[str], dict] | None) -> ShardedResult:
+            describe: Callable[[ModelJob], dict] | None) -> ShardedResult:
   """The job's ShardedResult; for a completed run, also detections.json and its fingerprint."""
   job = state.job
   if state.error is not None:
@@ -310,7 +315,7 @@ def _finish(state: _Job, options, mode: str, run_start: float,
   if state.cached is not None:
     info, has_masks = state.record.get("model_info"), state.record.get("has_masks")
     if info is None or has_masks is None:  # written by the single-process path
-      described = describe(job.model_dir)
+      described = describe(job)
       info, has_masks = described["info"], described["has_masks"]
     speed = {"mode": "cached", "images_reused": state.cached.num_images}
     return ShardedResult(job.key, state.cached, info, has_masks, state.config_path, speed)
@@ -320,7 +325,7 @@ def _finish(state: _Job, options, mode: str, run_start: float,
   }
   first = outputs[0] if outputs else None
   if first is None:  # no image at all: describe the model anyway
-    first = describe(job.model_dir)
+    first = describe(job)
   info, has_masks = first["info"], first["has_masks"]
   bbox = _sorted_by([r for o in outputs for r in o["bbox"]], position)
   segm = None
@@ -524,8 +529,9 @@ def _run_in_process(states: list[_Job], options, tf_threads: int | None, run_sta
         progress.maybe_log()
       if next_input is not None:  # a failed job's next input: let it finish, unused
         next_input[1].exception()
-      _settle(state, options, "in_process", run_start, lambda d: get_runner().describe(d), results,
-              on_job_done, progress)
+      _settle(state, options, "in_process", run_start,
+              lambda j: get_runner().describe(j.model_dir, j.model_fetch), results, on_job_done,
+              progress)
   finally:
     ahead.shutdown(wait=True, cancel_futures=True)
     if runner is not None:
@@ -541,11 +547,11 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float
   inflight: dict[Any, tuple[int, _Job, int]] = {}
   progress = _Progress(states, len(pool.actors), options.progress_interval)
 
-  def describe(model_dir: str) -> dict:
+  def describe(job: ModelJob) -> dict:
     alive = [a for a, ok in zip(pool.actors, pool.alive) if ok]
     if not alive:
       raise ExecutorError("no worker left to describe the model")
-    return ray.get(alive[0].describe.remote(model_dir))
+    return ray.get(alive[0].describe.remote(job.model_dir, job.model_fetch))
 
   def next_job(w: int) -> _Job | None:
     current = worker_job[w]

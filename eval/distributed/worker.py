@@ -23,6 +23,7 @@ from typing import Any
 
 from absl import logging
 
+from eval.distributed import node_data
 from eval.distributed import source_spec
 from eval.distributed.ray_env import ray
 
@@ -105,16 +106,18 @@ class ShardRunner:
   def device(self) -> dict:
     return self._device
 
-  def _load(self, model_dir: str) -> tuple[Any, float]:
+  def _load(self, model_dir: str,
+            fetch: node_data.ZooModelFetch | None = None) -> tuple[Any, float]:
     """The model of `model_dir` (loaded, with one warm-up call, unless it already is) and the
-    seconds that took."""
+    seconds that took. A node without model_dir downloads it with `fetch` (not timed)."""
     if self._model_dir == model_dir:
       return self._model, 0.0
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     from eval.model import detection_model  # pylint: disable=g-import-not-at-top
     self.release()
+    local_dir = node_data.local_model_dir(model_dir, fetch)
     start = time.perf_counter()
-    model = detection_model.DetectionModel(model_dir)
+    model = detection_model.DetectionModel(local_dir)
     try:  # the first call traces and optimises the graph: not an image's latency
       dummy = tf.zeros([_WARMUP_SIZE, _WARMUP_SIZE, 3], tf.uint8)
       model(tf.expand_dims(model.prepare(dummy), 0))
@@ -134,10 +137,10 @@ class ShardRunner:
     tf.keras.backend.clear_session()
     gc.collect()
 
-  def describe(self, model_dir: str) -> dict:
+  def describe(self, model_dir: str, fetch: node_data.ZooModelFetch | None = None) -> dict:
     """Loads the model (if needed) and returns {"info": model.info(), "has_masks": ...}."""
     with self._model_lock:
-      model, _ = self._load(model_dir)
+      model, _ = self._load(model_dir, fetch)
       return {"info": model.info(), "has_masks": bool(model.has_masks)}
 
   def _source(self, spec: source_spec.SourceSpec):
@@ -160,16 +163,16 @@ class ShardRunner:
     return self._start_input(loaded, task)
 
   def run_shard(self, task: dict, started=None) -> dict:
-    """task: model_dir, source (SourceSpec), image_ids, category_ids, batch_size, with_masks,
-    box_frame. started: its start_input(task), if made ahead. Returns the shard's output
-    (JSON-ready)."""
+    """task: model_dir, model_fetch (node_data.ZooModelFetch or None), source (SourceSpec),
+    image_ids, category_ids, batch_size, with_masks, box_frame. started: its
+    start_input(task), if made ahead. Returns the shard's output (JSON-ready)."""
     from eval.model import inference  # pylint: disable=g-import-not-at-top
     # While another shard may still hold the model (a Ray worker runs two calls at once),
     # start this shard's input if its model is the one loaded (the common case).
     if started is None:
       started = self.start_input(task)
     with self._model_lock:
-      model, load_seconds = self._load(task["model_dir"])
+      model, load_seconds = self._load(task["model_dir"], task.get("model_fetch"))
       # process_time counts every thread: this shard's CPU plus whatever the next shard's
       # input pipeline uses meanwhile (which that shard then does not count).
       cpu = time.process_time()

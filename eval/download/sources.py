@@ -29,21 +29,23 @@ class CocoVal2017(typing.NamedTuple):
 
 
 def download_model(entry: model_registry.ZooModel, zoo_base_url: str = model_registry.ZOO_BASE_URL,
-                   cache: cache_lib.DownloadCache | None = None) -> str:
+                   cache: cache_lib.DownloadCache | None = None, *,
+                   sha256: str | None = None) -> str:
   """Downloads and extracts one zoo tarball; returns the exported model directory (the one
-  holding saved_model/ and pipeline.config)."""
+  holding saved_model/ and pipeline.config). sha256: the tarball must be this file."""
   cache = cache or cache_lib.DownloadCache()
   url = entry.url(zoo_base_url)
-  root = fetch_and_extract(cache, url, ZOO_OFFLINE_HINT)
+  root = fetch_and_extract(cache, url, ZOO_OFFLINE_HINT, sha256=sha256)
   return find_exported_model(root, entry.model_name, url)
 
 
 def fetch_and_extract(cache: cache_lib.DownloadCache, url: str, offline_hint: str,
-                      members: list[str] | None = None) -> str:
-  """The extraction of the archive at `url` (cached); a corrupt archive is evicted and fetched
-  once more. CorruptArchiveError names the URL if the second copy is corrupt too."""
+                      members: list[str] | None = None, sha256: str | None = None) -> str:
+  """The extraction of the archive at `url` (cached; the file `sha256` if given); a corrupt
+  archive is evicted and fetched once more. CorruptArchiveError names the URL if the second
+  copy is corrupt too."""
   for attempt in (1, 2):
-    archive = cache.get(url, offline_hint=offline_hint)
+    archive = cache.get(url, sha256=sha256, offline_hint=offline_hint)
     try:
       return extract.extract(archive.path, cache.extract_dir(url), fingerprint=archive.sha256,
                              members=members)
@@ -82,24 +84,31 @@ def _is_export(directory: str) -> bool:
           and os.path.isfile(os.path.join(directory, "pipeline.config")))
 
 
+def coco_val2017_urls(coco_base_url: str = model_registry.COCO_BASE_URL) -> tuple[str, str]:
+  """The URLs of the annotations zip and the images zip."""
+  return (model_registry.coco_url(model_registry.COCO_ANNOTATIONS_ZIP, coco_base_url),
+          model_registry.coco_url(model_registry.COCO_VAL2017_IMAGES_ZIP, coco_base_url))
+
+
 def download_coco_val2017(coco_base_url: str = model_registry.COCO_BASE_URL,
-                          cache: cache_lib.DownloadCache | None = None) -> CocoVal2017:
-  """Downloads both COCO 2017 zips; extracts instances_val2017.json and the val2017 images."""
+                          cache: cache_lib.DownloadCache | None = None, *,
+                          sha256s: typing.Mapping[str, str] | None = None) -> CocoVal2017:
+  """Downloads both COCO 2017 zips; extracts instances_val2017.json and the val2017 images.
+  sha256s: {url: sha256} the zips must match."""
   cache = cache or cache_lib.DownloadCache()
-  annotations = _fetch_and_extract(cache, coco_base_url, model_registry.COCO_ANNOTATIONS_ZIP,
-                                   model_registry.COCO_VAL2017_INSTANCES_MEMBER)
-  images = _fetch_and_extract(cache, coco_base_url, model_registry.COCO_VAL2017_IMAGES_ZIP,
-                              model_registry.COCO_VAL2017_IMAGE_DIR)
+  sha256s = sha256s or {}
+  annotations_url, images_url = coco_val2017_urls(coco_base_url)
+  annotations = os.path.join(
+      fetch_and_extract(cache, annotations_url, COCO_OFFLINE_HINT,
+                        members=[model_registry.COCO_VAL2017_INSTANCES_MEMBER],
+                        sha256=sha256s.get(annotations_url)),
+      model_registry.COCO_VAL2017_INSTANCES_MEMBER)
+  images = os.path.join(
+      fetch_and_extract(cache, images_url, COCO_OFFLINE_HINT,
+                        members=[model_registry.COCO_VAL2017_IMAGE_DIR],
+                        sha256=sha256s.get(images_url)), model_registry.COCO_VAL2017_IMAGE_DIR)
   count = sum(1 for name in os.listdir(images) if name.lower().endswith(".jpg"))
   if count != model_registry.COCO_VAL2017_NUM_IMAGES:
     logging.warning("%s holds %d images; COCO val2017 has %d", images, count,
                     model_registry.COCO_VAL2017_NUM_IMAGES)
   return CocoVal2017(annotations, images)
-
-
-def _fetch_and_extract(cache: cache_lib.DownloadCache, base_url: str, relative: str,
-                       member: str) -> str:
-  """Path of `member` in the zip at `base_url/relative` (extracting only that member)."""
-  url = model_registry.coco_url(relative, base_url)
-  root = fetch_and_extract(cache, url, COCO_OFFLINE_HINT, members=[member])
-  return os.path.join(root, member)

@@ -9,6 +9,7 @@ from absl import logging
 
 from eval import model_evaluation
 from eval.data import image_sources
+from eval.distributed import node_data
 from eval.download import cache as cache_lib
 from eval.download import http_fetch
 from eval.download import sources
@@ -28,6 +29,7 @@ class PreparedData:
   identity: Mapping[str, Any]
   sweep_id: Mapping[str, Any]
   description: str
+  fetch: node_data.CocoVal2017Fetch | None = None  # for cluster nodes without these files
 
   def model_sweep_id(self, model_name: str) -> dict:
     return {**self.sweep_id, "model": model_name}
@@ -53,4 +55,5 @@ def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
                time.perf_counter() - start)
   return PreparedData(
       source=source, identity=identity, sweep_id=sweep_id,
-      description=f"{num_images} COCO val2017 images; object areas from {area_source}.")
+      description=f"{num_images} COCO val2017 images; object areas from {area_source}.",
+      fetch=node_data.CocoVal2017Fetch.of(coco_base_url, cache))

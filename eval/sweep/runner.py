@@ -28,6 +28,7 @@ from eval import model_evaluation
 from eval import results
 from eval.distributed import cluster
 from eval.distributed import executor
+from eval.distributed import node_data
 from eval.distributed import options as executor_options_lib
 from eval.download import cache as cache_lib
 from eval.download import http_fetch
@@ -160,8 +161,11 @@ class Sweep:
     outcome.stages["download"] = time.perf_counter() - start
     logging.info("%s: model ready in %.1fs: %s", label, outcome.stages["download"], model_dir)
     self._notify("downloaded", entry)
-    return model_evaluation.model_job(entry.key, model_dir, self.data.source, model_out,
-                                      dict(self.data.identity), self.settings.options)
+    return model_evaluation.model_job(
+        entry.key, model_dir, self.data.source, model_out, dict(self.data.identity),
+        self.settings.options,
+        model_fetch=node_data.ZooModelFetch.of(entry, self.settings.zoo_base_url,
+                                               self.cache), source_fetch=self.data.fetch)
 
   def _detected(self, entry, outcome: Outcome, result: executor.ShardedResult) -> None:
     """Stage 2, as each model's detections are complete: evaluation and outputs."""
