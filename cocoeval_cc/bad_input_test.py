@@ -52,6 +52,23 @@ def _results(n=3):
   } for i in range(n)]
 
 
+def _keypoint_gt_dict():
+  """Two people and a crowd region with COCO's 17 keypoints."""
+  d = _gt_dict()
+  d["categories"][0]["keypoints"] = [f"k{j}" for j in range(17)]
+  for ann, visible in zip(d["annotations"], (17, 0)):
+    ann["keypoints"] = [2, 3, 2] * visible + [0, 0, 0] * (17 - visible)
+    ann["num_keypoints"] = visible
+  return d
+
+
+def _keypoint_results(n=3):
+  return [{
+      "image_id": 1 + i % 2, "category_id": 1 + i % 2, "keypoints": [2.0, 3.5, 1] * 17,
+      "score": 0.5 + 0.1 * i
+  } for i in range(n)]
+
+
 def _segm_results(n=3):
   out = []
   for i in range(n):
@@ -127,18 +144,31 @@ class BadInputTest(parameterized.TestCase):
     return d
 
   @parameterized.named_parameters(
-      ("image_id_string", dict(image_id="2"), "image_id"),
-      ("category_id_string", dict(category_id="x"), "category_id"),
       ("bbox_3_numbers", dict(bbox=[0, 0, 4]), "bbox"),
       ("bbox_strings", dict(bbox=["0", 0, 4, 4]), "bbox"),
       ("area_string", dict(area="16"), "area"),
-      ("id_float", dict(id=2.5), "id"),
   )
   def test_mistyped_annotation_fields(self, changes, word):
     d = self._bad_annotation(**changes)
     self.assert_value_error(lambda: cocoeval_cc.COCO(d), "<dict>", "annotations[1]", word)
     path = self.write(json.dumps(d))
     self.assert_value_error(lambda: cocoeval_cc.COCO(path), path, "annotations[1]", word)
+
+  @parameterized.named_parameters(
+      ("image_id_string", dict(image_id="2")),
+      ("category_id_string", dict(category_id="x")),
+      ("id_float", dict(id=2.5)),
+  )
+  def test_ids_pycocotools_takes(self, changes):
+    """Ids of any hashable type are ids (issue 11): an annotation of an image or category that
+    does not exist takes no part in evaluation, as in pycocotools."""
+    d = self._bad_annotation(**changes)
+    for source in (d, self.write(json.dumps(d))):
+      gt = cocoeval_cc.COCO(source)
+      self.assertEqual(gt.native_ground_truth.num_annotations,
+                       len(d["annotations"]) - ("id" not in changes))
+    d = _gt_dict(categories=[{"id": "1", "name": "a"}])
+    self.assertEqual(cocoeval_cc.COCO(d).getCatIds(), ["1"])
 
   @parameterized.parameters("id", "image_id", "category_id", "area")
   def test_missing_annotation_fields(self, field):
@@ -161,8 +191,6 @@ class BadInputTest(parameterized.TestCase):
     self.assert_value_error(lambda: cocoeval_cc.COCO(d), "<dict>", "images[0]", "missing 'id'")
     d = _gt_dict(images=[3])
     self.assert_value_error(lambda: cocoeval_cc.COCO(d), "<dict>", "images[0]", "object")
-    d = _gt_dict(categories=[{"id": "1", "name": "a"}])
-    self.assert_value_error(lambda: cocoeval_cc.COCO(d), "<dict>", "categories[0]", "id")
 
   def test_nan_in_ground_truth_dict(self):
     """A NaN area in an in-memory dataset names the record, not just a JSON position."""
@@ -240,9 +268,9 @@ class BadInputTest(parameterized.TestCase):
       ("byte_order_mark", "\ufeff" + json.dumps(_results()), "byte-order mark"),
       ("list_of_numbers", "[1, 2]", "results[0]"),
       ("trailing", json.dumps(_results()) + "]", "trailing"),
-      ("keypoints_only",
-       json.dumps([{"image_id": 1, "category_id": 1, "score": 1.0, "keypoints": [1, 2, 2]}
-                  ]), "keypoints"),
+      ("caption_only",
+       json.dumps([{"image_id": 1, "category_id": 1, "score": 1.0, "caption": "a cat"}
+                  ]), "no 'bbox', 'segmentation' or 'keypoints'"),
   )
   def test_bad_results_file(self, text, *words):
     path = self.write(text, "results.json")
@@ -357,10 +385,137 @@ class BadInputTest(parameterized.TestCase):
   def test_unsupported_iou_types(self):
     gt = self.gt()
     dt = gt.loadRes(_results())
-    self.assert_value_error(lambda: cocoeval_cc.COCOeval(gt, dt, "keypoints"), "keypoints",
-                            "not supported")
     self.assert_value_error(lambda: cocoeval_cc.COCOeval(gt, dt, "boxes"), "boxes", "iouType")
-    self.assert_value_error(lambda: native.Params("keypoints"), "keypoints", "not supported")
+    self.assert_value_error(lambda: native.Params("boxes"), "boxes", "iouType")
+
+  # ----------------------------------------------------------------- keypoints
+  @parameterized.named_parameters(
+      ("not_a_multiple_of_3", [1, 2, 2, 3], "x, y, v"),
+      ("empty", [], "x, y, v"),
+      ("string", "1 2 2", "keypoints"),
+      ("non_number", [1, "a", 2], "finite numbers"),
+      ("nested", [[1, 2, 2]], "finite numbers"),
+      ("null_entry", [1, None, 2], "finite numbers"),
+      ("object", {"x": 1}, "keypoints"),
+  )
+  def test_bad_keypoint_results(self, keypoints, word):
+    results = _keypoint_results()
+    results[1]["keypoints"] = keypoints
+    gt = cocoeval_cc.COCO(_keypoint_gt_dict())
+    self.assert_value_error(lambda: gt.loadRes(results), "<results list>", "results[1]", word)
+
+  @parameterized.named_parameters(("inf", "1e400"), ("nan", "NaN"), ("minus_inf", "-Infinity"))
+  def test_non_finite_keypoints_in_results_json(self, token):
+    gt = cocoeval_cc.COCO(_keypoint_gt_dict())
+    text = json.dumps(_keypoint_results()).replace("3.5", token, 1)
+    self.assertNotEqual(text, json.dumps(_keypoint_results()))
+    path = self.write(text, "results.json")
+    self.assert_value_error(lambda: gt.loadRes(path), path, ("finite", "invalid JSON"))
+
+  def test_nan_keypoints_in_results_list(self):
+    results = _keypoint_results()
+    results[0]["keypoints"][4] = float("nan")
+    gt = cocoeval_cc.COCO(_keypoint_gt_dict())
+    self.assert_value_error(lambda: gt.loadRes(results), "<results list>")
+
+  @parameterized.named_parameters(
+      ("string", dict(keypoints="1 2 2"), "'keypoints' must be a list"),
+      ("num_keypoints_string", dict(num_keypoints="two"), "num_keypoints"),
+      ("num_keypoints_list", dict(num_keypoints=[1]), "num_keypoints"),
+  )
+  def test_bad_keypoint_ground_truth_at_load(self, changes, word):
+    d = _keypoint_gt_dict()
+    d["annotations"][1].update(changes)
+    self.assert_value_error(lambda: cocoeval_cc.COCO(d), "<dict>", "annotations[1]", word)
+
+  @parameterized.named_parameters(
+      ("non_number", dict(keypoints=[1, "a", 2] * 17), "finite numbers"),
+      ("not_a_multiple_of_3", dict(keypoints=[1, 2] * 17), "x, y, v"),
+      ("fewer_than_sigmas", dict(keypoints=[1, 2, 2] * 3), "has 3 keypoints"),
+      ("missing", dict(keypoints=None), "missing 'keypoints'"),
+      ("missing_num_keypoints", dict(num_keypoints=None), "missing 'num_keypoints'"),
+      ("missing_bbox", dict(bbox=None), "missing 'bbox'"),
+  )
+  def test_bad_keypoint_ground_truth_at_evaluate(self, changes, word):
+    """Ground truth loads (bbox evaluation never reads keypoints); keypoint evaluation names it."""
+    d = _keypoint_gt_dict()
+    for key, value in changes.items():
+      if value is None:
+        del d["annotations"][1][key]
+      else:
+        d["annotations"][1][key] = value
+    gt = cocoeval_cc.COCO(d)
+    e = cocoeval_cc.COCOeval(gt, gt.loadRes(_keypoint_results()), "keypoints")
+    self.assert_value_error(e.evaluate, "<dict>", "annotations[1]", word)
+
+  def test_keypoint_count_must_match_sigmas(self):
+    gt = cocoeval_cc.COCO(_keypoint_gt_dict())
+    e = cocoeval_cc.COCOeval(gt, gt.loadRes(_keypoint_results()), "keypoints")
+    e.params.kpt_oks_sigmas = np.array([0.1] * 5)
+    self.assert_value_error(e.evaluate, "annotations[0]", "has 17 keypoints",
+                            "kpt_oks_sigmas has 5")
+    results = _keypoint_results()
+    results[2]["keypoints"] = [1.0, 2.0, 1] * 16
+    e = cocoeval_cc.COCOeval(gt, gt.loadRes(results), "keypoints")
+    self.assert_value_error(e.evaluate, "<results list>", "results[2]", "has 16 keypoints")
+    bbox_only = cocoeval_cc.COCOeval(gt, gt.loadRes(_results()), "keypoints")
+    self.assert_value_error(bbox_only.evaluate, "results[0]", "missing 'keypoints'")
+
+  @parameterized.named_parameters(
+      ("empty", []),
+      ("nan", [0.1, float("nan")]),
+      ("zero", [0.0]),
+      ("negative", [-0.1]),
+  )
+  def test_bad_sigmas(self, sigmas):
+    gt = cocoeval_cc.COCO(_keypoint_gt_dict())
+    e = cocoeval_cc.COCOeval(gt, gt.loadRes(_keypoint_results()), "keypoints")
+    e.params.kpt_oks_sigmas = np.array(sigmas)
+    self.assert_value_error(e.evaluate, "kpt_oks_sigmas")
+
+  def test_keypoint_results_have_no_masks(self):
+    gt = cocoeval_cc.COCO(_keypoint_gt_dict())
+    e = cocoeval_cc.COCOeval(gt, gt.loadRes(_keypoint_results()), "segm")
+    self.assert_value_error(e.evaluate, "<results list>", "keypoint results", "segm")
+
+  def test_missing_keypoints_after_a_keypoint_result(self):
+    results = _keypoint_results()
+    del results[1]["keypoints"]
+    gt = cocoeval_cc.COCO(_keypoint_gt_dict())
+    self.assert_value_error(lambda: gt.loadRes(results), "results[1]", "missing 'keypoints'")
+
+  def test_fuzzed_keypoint_files(self):
+    """200 mutations each of keypoint ground truth and results: load and evaluate keypoints (and
+    bbox), or ValueError naming the file."""
+    rng = random.Random(11)
+    good_gt = json.dumps(_keypoint_gt_dict()).encode()
+    results = _keypoint_results(4)
+    results[3]["bbox"] = [1.0, 1.0, 4.0, 3.0]  # the keypoints branch replaces it
+    good_dt = json.dumps(results).encode()
+    gt_path, dt_path = self.write(b"", "gt.json"), self.write(b"", "dt.json")
+    evaluated = 0
+    for i in range(400):
+      mutate_gt = i % 2 == 0
+      with open(gt_path, "wb") as f:
+        f.write(self._mutate(rng, good_gt) if mutate_gt else good_gt)
+      with open(dt_path, "wb") as f:
+        f.write(good_dt if mutate_gt else self._mutate(rng, good_dt))
+      try:
+        gt = cocoeval_cc.COCO(gt_path)
+        dt = gt.loadRes(dt_path)
+      except ValueError as err:
+        self.assertIn(gt_path if mutate_gt else dt_path, str(err))
+        continue
+      for iou_type in ("keypoints", "bbox"):
+        e = cocoeval_cc.COCOeval(gt, dt, iou_type)
+        try:
+          e.evaluate()
+        except ValueError:
+          continue
+        e.accumulate()
+        e.summarize(verbose=False)
+        evaluated += 1
+    self.assertGreater(evaluated, 0)
 
   @parameterized.named_parameters(
       ("repeated_max_dets", dict(maxDets=[1, 10, 10]), "maxDets"),

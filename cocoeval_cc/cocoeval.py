@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from cocoeval_cc import _cocoeval_cc as _native
+from cocoeval_cc import coco as coco_module
 from cocoeval_cc import metrics
 from cocoeval_cc.coco import COCO
 
@@ -22,17 +23,10 @@ from cocoeval_cc.coco import COCO
 class Params:
   """pycocotools' Params: the same attribute names and defaults."""
 
-  def __init__(self, iouType: str = "segm"):
-    if iouType == "keypoints":
-      raise ValueError("iouType 'keypoints' is not supported yet (bbox and segm are)")
-    if iouType not in ("bbox", "segm"):
-      raise ValueError(f"unknown iouType {iouType!r} (expected 'bbox' or 'segm')")
-    self.iouType = iouType
-    # None means every ground-truth image / category (COCOeval fills them in from the ground
-    # truth, as pycocotools does); a list, even an empty one, means exactly those ids, so
-    # imgIds = [] or (with useCats) catIds = [] evaluates nothing, as in pycocotools.
-    self.imgIds: list[int] | None = None
-    self.catIds: list[int] | None = None
+  def setDetParams(self) -> None:
+    """bbox / segm defaults, as pycocotools sets them (imgIds = catIds = []: none)."""
+    self.imgIds = []
+    self.catIds = []
     self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
     self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
     self.maxDets = [1, 10, 100]
@@ -40,13 +34,49 @@ class Params:
     self.areaRngLbl = ["all", "small", "medium", "large"]
     self.useCats = 1
 
-  def to_native(self, iou_type: str) -> "_native.Params":
+  def setKpParams(self) -> None:
+    """Keypoint defaults: maxDets [20], areas all / medium / large, COCO's 17 person sigmas."""
+    self.imgIds = []
+    self.catIds = []
+    self.iouThrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+    self.recThrs = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
+    self.maxDets = [20]
+    self.areaRng = [[0 ** 2, 1e5 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]]
+    self.areaRngLbl = ["all", "medium", "large"]
+    self.useCats = 1
+    self.kpt_oks_sigmas = np.array([
+        .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89
+    ]) / 10.0
+
+  def __init__(self, iouType: str = "segm"):
+    if iouType in ("bbox", "segm"):
+      self.setDetParams()
+    elif iouType == "keypoints":
+      self.setKpParams()
+    else:
+      raise ValueError(f"unknown iouType {iouType!r} (expected 'bbox', 'segm' or 'keypoints')")
+    self.iouType = iouType
+    # None means every ground-truth image / category (COCOeval fills them in from the ground
+    # truth, as pycocotools does); a list, even an empty one, means exactly those ids, so
+    # imgIds = [] or (with useCats) catIds = [] evaluates nothing, as in pycocotools.
+    self.imgIds: list[int] | None = None
+    self.catIds: list[int] | None = None
+    self.useSegm = None  # deprecated in pycocotools: when set, 1 means segm, else bbox
+
+  def to_native(self, iou_type: str,
+                ids: "coco_module.NativeIds | None" = None) -> "_native.Params":
+    """The native parameters; `ids` (the ground truth's native_ids) numbers the ids natively."""
+    if self.useSegm is not None:
+      # pycocotools' evaluate(): the deprecated useSegm overrides iouType.
+      iou_type = self.iouType = "segm" if self.useSegm == 1 else "bbox"
     p = _native.Params(iou_type)
     if self.imgIds is not None:
-      p.img_ids = [int(i) for i in np.unique(np.asarray(self.imgIds, dtype=np.int64))]
+      img_ids = self.imgIds if ids is None else ids.images.native_list(self.imgIds)
+      p.img_ids = [int(i) for i in np.unique(np.asarray(img_ids, dtype=np.int64))]
     if self.catIds is not None:
       # Pooled (useCats=0) evaluation keeps the given category order, as pycocotools does.
-      cat_ids = np.asarray(self.catIds, dtype=np.int64).ravel()
+      cat_ids = self.catIds if ids is None else ids.categories.native_list(self.catIds)
+      cat_ids = np.asarray(cat_ids, dtype=np.int64).ravel()
       p.cat_ids = [int(i) for i in (np.unique(cat_ids) if self.useCats else cat_ids)]
     p.iou_thrs = [float(t) for t in np.asarray(self.iouThrs, dtype=np.float64).ravel()]
     p.rec_thrs = [float(t) for t in np.asarray(self.recThrs, dtype=np.float64).ravel()]
@@ -54,11 +84,13 @@ class Params:
     p.area_rng = [(float(lo), float(hi)) for lo, hi in self.areaRng]
     p.area_rng_lbl = [str(label) for label in self.areaRngLbl]
     p.use_cats = bool(self.useCats)
+    if iou_type == "keypoints" and getattr(self, "kpt_oks_sigmas", None) is not None:
+      p.kpt_oks_sigmas = [float(s) for s in np.asarray(self.kpt_oks_sigmas, np.float64).ravel()]
     return p
 
 
 class COCOeval:
-  """Evaluates detections against ground truth (bbox or segm), like pycocotools' COCOeval."""
+  """Evaluates detections against ground truth (bbox, segm or keypoints), like pycocotools'."""
 
   def __init__(self, cocoGt: COCO | None = None, cocoDt: COCO | None = None, iouType: str = "segm",
                *, num_threads: int = 0):
@@ -70,24 +102,24 @@ class COCOeval:
     self.category_stats: np.ndarray | None = None
     self.timings: dict[str, float] = {}
     self._evaluator = None
-    if cocoGt is not None:
-      self.params.imgIds = sorted(cocoGt.getImgIds())
-      self.params.catIds = sorted(cocoGt.getCatIds())
+    if cocoGt is not None:  # sorted(getImgIds()), sorted(getCatIds()), from the native side
+      self.params.imgIds = cocoGt.sorted_image_ids()
+      self.params.catIds = cocoGt.sorted_category_ids()
 
   # -------------------------------------------------------------- the stages
   def _new_evaluator(self):
     if self.cocoGt is None:
       raise ValueError("COCOeval needs ground truth (cocoGt)")
-    dt = self.cocoDt.native_detections if self.cocoDt is not None else None
-    if self.cocoDt is not None and not self.cocoDt.is_results:
-      raise ValueError("cocoDt must come from cocoGt.loadRes(...)")
+    # Any COCO can be the detections: a result set from loadRes, or one assembled by hand.
+    gt = self.cocoGt
+    dt = self.cocoDt.native_detections_for(gt) if self.cocoDt is not None else None
     p = self.params
     if p.imgIds is not None:
-      p.imgIds = [int(i) for i in np.unique(np.asarray(p.imgIds, dtype=np.int64))]
+      p.imgIds = coco_module.unique_ids(p.imgIds)  # np.unique's order; ids of any type
     if p.useCats and p.catIds is not None:
-      p.catIds = [int(i) for i in np.unique(np.asarray(p.catIds, dtype=np.int64))]
+      p.catIds = coco_module.unique_ids(p.catIds)
     p.maxDets = sorted(p.maxDets)
-    return _native.Evaluator(self.cocoGt.native_ground_truth, dt, p.to_native(p.iouType),
+    return _native.Evaluator(gt.native_ground_truth, dt, p.to_native(p.iouType, gt.native_ids),
                              num_threads=self.num_threads)
 
   def _timed(self, stage: str, fn):
@@ -105,7 +137,7 @@ class COCOeval:
     """Evaluates a shard of the images; the returned state pickles and merges."""
     if self._evaluator is None:
       self._evaluator = self._new_evaluator()
-    return self._evaluator.evaluate_images([int(i) for i in img_ids])
+    return self._evaluator.evaluate_images(self.cocoGt.native_ids.images.native_list(img_ids))
 
   def set_state(self, state: "_native.EvalState") -> None:
     """Adopts a (merged) evaluation state, as if evaluate() had run on its images."""
@@ -150,12 +182,13 @@ class COCOeval:
   # ------------------------------------------------------------- extras
   @property
   def stat_specs(self) -> list[metrics.StatSpec]:
-    return metrics.stat_specs(self.params.areaRngLbl, self.params.maxDets)
+    return metrics.stat_specs(self.params.areaRngLbl, self.params.maxDets, self.params.iouType)
 
   @property
   def category_ids(self) -> list[int]:
     """Category ids along the K axis of eval arrays and category_stats ([-1] without useCats)."""
-    return [int(k) for k in self._evaluator.category_axis]
+    ids = self.cocoGt.native_ids.categories  # the ground truth's ids (native ones are dense)
+    return [ids.original(k) if k != -1 else -1 for k in self._evaluator.category_axis]
 
   def tf_metrics(self, all_metrics_per_category: bool = True) -> dict[str, float]:
     """The summary as the TF Object Detection API names it (DetectionBoxes_Precision/mAP, ...)."""

@@ -105,6 +105,36 @@ int GetBox(od::value v, double* out, error_code* err) {
   return n;
 }
 
+std::string GetNumberList(od::value v, const char* field, std::vector<double>* out) {
+  const std::string problem = std::string("'") + field + "' must be a list of finite numbers";
+  od::array arr;
+  if (v.get_array().get(arr)) return problem;
+  for (auto elem : arr) {
+    od::value ev;
+    double d;
+    if (elem.get(ev) || GetDouble(ev, &d) || !std::isfinite(d)) return problem;
+    out->push_back(d);
+  }
+  return "";
+}
+
+std::string RawList(od::value& val, const char* field, std::string_view* text) {
+  od::array a;
+  if (val.get_array().get(a)) return std::string("'") + field + "' must be a list";
+  const error_code e = a.raw_json().get(*text);
+  return e ? JsonProblem(e) : std::string();
+}
+
+std::string GetNumKeypoints(od::value v, double* out) {
+  bool b;
+  if (v.get_bool().get(b) == simdjson::SUCCESS) {
+    *out = b;
+    return "";
+  }
+  if (GetDouble(v, out) || !std::isfinite(*out)) return "'num_keypoints' must be a number";
+  return "";
+}
+
 // The message for a bad integer field (ids, iscrowd, height / width).
 std::string IntProblem(const char* field, error_code e) {
   std::string m = std::string("'") + field + "' must be an integer";

@@ -29,6 +29,15 @@ struct SegmText {
   }
 };
 
+// Ground-truth keypoints of every annotation, parsed from their JSON text on
+// first use (keypoint evaluation only).
+struct GtKeypoints {
+  std::vector<double> xyv;      // x, y, v per keypoint, annotations in order
+  std::vector<uint64_t> begin;  // annotation i: xyv[begin[i], begin[i + 1])
+  size_t Count(size_t i) const { return (begin[i + 1] - begin[i]) / 3; }
+  const double* Get(size_t i) const { return xyv.data() + begin[i]; }
+};
+
 struct GroundTruth {
   std::string source;  // file name or "<bytes>", used in error messages
 
@@ -54,6 +63,10 @@ struct GroundTruth {
   std::vector<uint8_t> ann_iscrowd;
   std::vector<uint32_t> ann_record;  // position in the file's list
   SegmText ann_segm;
+  // 'keypoints' as raw JSON text (decoded by KeypointData) and
+  // 'num_keypoints' (NaN when absent); keypoint evaluation only.
+  SegmText ann_keypoints;
+  std::vector<double> ann_num_keypoints;
 
   size_t num_annotations() const { return ann_ids.size(); }
   // "annotations[12] (id 34)", for error messages.
@@ -66,19 +79,28 @@ struct GroundTruth {
   const std::vector<Rle>& Masks(int num_threads) const { return MaskData(num_threads).rles; }
   // Throws InputError naming the first annotation without a bbox.
   void RequireBoxes() const;
+  // Every annotation's keypoints (none: count 0), decoded once on first use
+  // (thread-safe). Throws InputError naming a malformed 'keypoints'.
+  const GtKeypoints& KeypointData() const;
 
  private:
   mutable std::mutex masks_mutex_;
   mutable bool masks_ready_ = false;
   mutable MaskSet masks_;
+  mutable std::mutex keypoints_mutex_;
+  mutable bool keypoints_ready_ = false;
+  mutable GtKeypoints keypoints_;
 };
 
 struct Detections {
   std::string source;
   // loadRes picks its branch from the first result: true when that result
   // has a non-empty bbox (area = w*h for all), false for segm results
-  // (area = mask area, bbox = toBbox when missing).
+  // (area = mask area, bbox = toBbox when missing) and keypoint results.
   bool bbox_mode = true;
+  // loadRes's keypoints branch (the first result has keypoints but neither
+  // bbox nor segmentation): bbox and area from the keypoints' extent.
+  bool keypoint_mode = false;
 
   // One entry per result, in file order; the result's id is index + 1.
   std::vector<uint32_t> image;     // dense ground-truth image index
@@ -90,7 +112,16 @@ struct Detections {
 
   MaskSet segm_masks;  // segm mode: decoded at load time
 
+  // Keypoint x, y pairs of result i: kp_xy[kp_begin[i], kp_begin[i + 1]).
+  // The visibility flags are never used for detections. Both empty when no
+  // result has keypoints (the bbox fast path never fills them).
+  std::vector<double> kp_xy;
+  std::vector<uint64_t> kp_begin;
+
   size_t size() const { return score.size(); }
+  size_t NumKeypoints(size_t i) const {
+    return kp_begin.empty() ? 0 : (kp_begin[i + 1] - kp_begin[i]) / 2;
+  }
   // Masks for segm evaluation: segm_masks, or (bbox mode) built on first use
   // from the results' segmentations or their boxes' polygons.
   const MaskSet& MaskData(const GroundTruth& gt, int num_threads) const;

@@ -108,6 +108,18 @@ error_code GetId(od::value v, int64_t* out);
 // (more than 4 reports 5), or -1 on a non-number.
 int GetBox(od::value v, double* out, error_code* err);
 
+// Appends the numbers of a JSON list of finite numbers to `out`. Returns the
+// problem (naming `field`), or "" on success.
+std::string GetNumberList(od::value v, const char* field, std::vector<double>* out);
+
+// The raw JSON text of a list (an array value). Returns the problem (naming
+// `field`), or "" on success.
+std::string RawList(od::value& val, const char* field, std::string_view* text);
+
+// Reads 'num_keypoints': a number (or a boolean, as Python compares it).
+// Returns the problem, or "" on success.
+std::string GetNumKeypoints(od::value v, double* out);
+
 // The problem with a bbox [x, y, w, h], or "" when it is valid.
 std::string CheckBox(const double* b);
 

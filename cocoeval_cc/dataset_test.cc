@@ -265,7 +265,7 @@ TEST(DetectionsTest, Errors) {
   e = err(R"([{"image_id": 1, "category_id": 0, "bbox": [0, 0, 1, 1], "score": "high"}])");
   EXPECT_TRUE(Contains(e, "'score' must be a number")) << e;
   e = err(R"([{"image_id": 1, "category_id": 0, "score": 1}])");
-  EXPECT_TRUE(Contains(e, "neither 'bbox' nor 'segmentation'")) << e;
+  EXPECT_TRUE(Contains(e, "no 'bbox', 'segmentation' or 'keypoints'")) << e;
   e = err(
       R"([{"image_id": 1, "category_id": 0, "score": 1, "segmentation": {"counts": "0@", "size": [10, 10]}}])");
   EXPECT_TRUE(Contains(e, "malformed RLE")) << e;

@@ -68,9 +68,30 @@ struct ResultChunk {
   std::vector<double> bbox, score;
   std::vector<uint8_t> has_bbox;
   TextArena segm;
+  // Keypoint x, y pairs; record i's end offset in kp_end (empty while no
+  // record so far had keypoints, and then filled for the earlier ones).
+  std::vector<double> kp_xy;
+  std::vector<uint64_t> kp_end;
   bool first_has_bbox = false;  // non-empty bbox on the slice's first record
   bool first_has_segm = false;
+  bool first_has_keypoints = false;
 };
+
+// A result's 'keypoints': x, y, v triples (only x, y are kept: loadRes and
+// computeOks never read a detection's v). Returns the problem, or "".
+std::string ReadKeypoints(od::value val, std::vector<double>* scratch, ResultChunk* out) {
+  scratch->clear();
+  std::string problem = internal::GetNumberList(val, "keypoints", scratch);
+  if (!problem.empty()) return problem;
+  if (scratch->empty() || scratch->size() % 3 != 0) {
+    return "'keypoints' must hold x, y, v for each keypoint (a non-empty multiple of 3 numbers)";
+  }
+  for (size_t j = 0; j < scratch->size(); j += 3) {
+    out->kp_xy.push_back((*scratch)[j]);
+    out->kp_xy.push_back((*scratch)[j + 1]);
+  }
+  return "";
+}
 
 // Why a results document is not an array, in the user's terms (an error path: not fast).
 std::string NotAnArray(const char* data, size_t size) {
@@ -107,6 +128,7 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
   out->score.reserve(max_records);
   out->has_bbox.reserve(max_records);
   size_t index = first_index;
+  std::vector<double> kp_scratch;
   for (auto elem : arr) {
     od::object obj;
     e = elem.get_object().get(obj);
@@ -116,7 +138,7 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
     double score = kNaN;
     bool has_image = false, has_cat = false, has_score = false;
     int box_n = -1;
-    bool has_segm = false;
+    bool has_segm = false, has_keypoints = false;
     std::string_view segm_text;
     for (auto field : obj) {
       od::raw_json_string key;
@@ -150,6 +172,12 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
         if (!problem.empty()) bad(problem);
         segm_text = text;
         has_segm = true;
+      } else if (key == "keypoints") {
+        // Records before the first with keypoints get empty ranges.
+        if (out->kp_end.size() < out->score.size()) out->kp_end.resize(out->score.size(), 0);
+        const std::string problem = ReadKeypoints(val, &kp_scratch, out);
+        if (!problem.empty()) bad(problem);
+        has_keypoints = true;
       }
     }
     if (!has_image) Fail(src, ResultName(index, false, 0), "missing 'image_id'");
@@ -169,6 +197,7 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
     if (index == first_index) {
       out->first_has_bbox = box_n == 4;
       out->first_has_segm = has_segm;
+      out->first_has_keypoints = has_keypoints;
     }
     out->image.push_back(static_cast<uint32_t>(img));
     out->category.push_back(static_cast<uint32_t>(cat));
@@ -179,6 +208,10 @@ void ParseResultArray(const char* data, size_t size, size_t capacity, const Grou
       out->segm.Add(segm_text);
     } else {
       out->segm.AddNone();
+    }
+    if (has_keypoints || !out->kp_end.empty()) {
+      out->kp_end.resize(out->score.size() - 1, out->kp_xy.size());
+      out->kp_end.push_back(out->kp_xy.size());
     }
     ++index;
   }
@@ -241,6 +274,13 @@ void AppendChunk(ResultChunk&& c, ResultChunk* into) {
   into->bbox.insert(into->bbox.end(), c.bbox.begin(), c.bbox.end());
   into->score.insert(into->score.end(), c.score.begin(), c.score.end());
   into->has_bbox.insert(into->has_bbox.end(), c.has_bbox.begin(), c.has_bbox.end());
+  if (!c.kp_end.empty() || !into->kp_end.empty()) {
+    const uint64_t kp_base = into->kp_xy.size();
+    into->kp_end.resize(into->score.size() - c.score.size(), kp_base);
+    into->kp_xy.insert(into->kp_xy.end(), c.kp_xy.begin(), c.kp_xy.end());
+    for (uint64_t e : c.kp_end) into->kp_end.push_back(kp_base + e);
+    into->kp_end.resize(into->score.size(), into->kp_xy.size());
+  }
   const uint64_t base = into->segm.arena.size();
   into->segm.arena += c.segm.arena;
   for (size_t i = 0; i < c.segm.begin.size(); ++i) {
@@ -248,6 +288,29 @@ void AppendChunk(ResultChunk&& c, ResultChunk* into) {
     into->segm.end.push_back(base + c.segm.end[i]);
   }
   c = ResultChunk();
+}
+
+// pycocotools loadRes, keypoints branch: bbox = the extent of all keypoints
+// (x0, y0, x1 - x0, y1 - y0) and area = (x1 - x0) * (y1 - y0).
+void KeypointBoxes(const GroundTruth& gt, const std::string& src, Detections* det) {
+  for (size_t i = 0; i < det->size(); ++i) {
+    const size_t k = det->NumKeypoints(i);
+    if (k == 0) Fail(src, ResultName(i, true, gt.image_ids[det->image[i]]), "missing 'keypoints'");
+    const double* xy = &det->kp_xy[det->kp_begin[i]];
+    double x0 = xy[0], x1 = xy[0], y0 = xy[1], y1 = xy[1];
+    for (size_t j = 1; j < k; ++j) {
+      x0 = std::min(x0, xy[2 * j]);
+      x1 = std::max(x1, xy[2 * j]);
+      y0 = std::min(y0, xy[2 * j + 1]);
+      y1 = std::max(y1, xy[2 * j + 1]);
+    }
+    double* b = &det->bbox[4 * i];
+    b[0] = x0;
+    b[1] = y0;
+    b[2] = x1 - x0;
+    b[3] = y1 - y0;
+    det->area[i] = (x1 - x0) * (y1 - y0);
+  }
 }
 
 std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt,
@@ -259,11 +322,12 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt,
   for (const auto& c : chunks) n += c.score.size();
   if (n == 0) Fail(src, "", "no results (the results list is empty)");
   const ResultChunk& first = chunks[0];
-  if (!first.first_has_bbox && !first.first_has_segm) {
+  if (!first.first_has_bbox && !first.first_has_segm && !first.first_has_keypoints) {
     Fail(src, "results[0]",
-         "has neither 'bbox' nor 'segmentation' (keypoints and captions are not supported)");
+         "has no 'bbox', 'segmentation' or 'keypoints' (captions are not supported)");
   }
   det->bbox_mode = first.first_has_bbox;
+  det->keypoint_mode = !first.first_has_bbox && !first.first_has_segm;
   ResultChunk& all = chunks[0];
   for (size_t i = 1; i < chunks.size(); ++i) AppendChunk(std::move(chunks[i]), &all);
   det->image = std::move(all.image);
@@ -271,6 +335,13 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt,
   det->bbox = std::move(all.bbox);
   det->score = std::move(all.score);
   const std::vector<uint8_t> has_bbox = std::move(all.has_bbox);
+  if (!all.kp_end.empty()) {
+    all.kp_end.resize(n, all.kp_xy.size());
+    det->kp_xy = std::move(all.kp_xy);
+    det->kp_begin.reserve(n + 1);
+    det->kp_begin.push_back(0);
+    det->kp_begin.insert(det->kp_begin.end(), all.kp_end.begin(), all.kp_end.end());
+  }
   SegmText segm;
   {
     auto arena = std::make_shared<std::string>(std::move(all.segm.arena));
@@ -288,6 +359,10 @@ std::unique_ptr<Detections> FinishDetections(const GroundTruth& gt,
       det->area[i] = det->bbox[4 * i + 2] * det->bbox[4 * i + 3];
     }
     det->segm = std::move(segm);
+    return det;
+  }
+  if (det->keypoint_mode) {
+    KeypointBoxes(gt, src, det.get());
     return det;
   }
   // Segm results: the area (and a missing bbox) come from the mask.

@@ -1,6 +1,7 @@
 #include "cocoeval_cc/evaluate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -8,6 +9,7 @@
 
 #include "cocoeval_cc/errors.h"
 #include "cocoeval_cc/mask.h"
+#include "cocoeval_cc/oks.h"
 #include "cocoeval_cc/parallel_for.h"
 
 namespace cocoeval {
@@ -70,6 +72,7 @@ EvalState NewState(const GroundTruth& gt, const Params& p, const EvalSelection& 
   s.iou_thrs = p.iou_thrs;
   s.area_rng = p.area_rng;
   s.max_det = p.max_dets.back();
+  if (p.iou_type == IouType::kKeypoints) s.kpt_oks_sigmas = p.kpt_oks_sigmas;
   if (p.use_cats) {
     for (uint32_t c : sel.categories) s.cat_ids.push_back(gt.category_ids[c]);
   } else {
@@ -159,11 +162,47 @@ std::vector<uint32_t> LayOutState(const std::vector<Group>& groups, const Ground
   return state_pos;
 }
 
+// What computeOks reads, for every selected row: ground truth with
+// 'num_keypoints', K keypoints and a bbox; detections with K keypoints.
+// Checked before evaluation so that the first bad record (in evaluation
+// order) is named, whatever the thread count.
+void CheckKeypointInputs(const GroundTruth& gt, const Detections& dt,
+                         const std::vector<uint32_t>& gt_rows, const std::vector<uint32_t>& dt_rows,
+                         size_t k) {
+  const GtKeypoints& kp = gt.KeypointData();
+  const std::string expected = " (kpt_oks_sigmas has " + std::to_string(k) + ")";
+  for (uint32_t row : gt_rows) {
+    auto fail = [&](const std::string& problem) {
+      throw InputError(gt.source + ": " + gt.AnnotationName(row) + ": " + problem);
+    };
+    if (std::isnan(gt.ann_num_keypoints[row])) {
+      fail("missing 'num_keypoints' (needed for keypoint evaluation)");
+    }
+    if (kp.Count(row) != k) {
+      fail(kp.Count(row) == 0 ? "missing 'keypoints' (needed for keypoint evaluation)"
+                              : "has " + std::to_string(kp.Count(row)) + " keypoints" + expected);
+    }
+    if (std::isnan(gt.ann_bbox[4 * row])) fail("missing 'bbox' (needed for keypoint evaluation)");
+  }
+  for (uint32_t row : dt_rows) {
+    const size_t n = dt.NumKeypoints(row);
+    if (n == k) continue;
+    throw InputError(dt.source + ": results[" + std::to_string(row) + "] (image_id " +
+                     std::to_string(gt.image_ids[dt.image[row]]) + "): " +
+                     (n == 0 ? std::string("missing 'keypoints' (needed for keypoint evaluation)")
+                             : "has " + std::to_string(n) + " keypoints" + expected));
+  }
+}
+
 // Per-thread buffers, reused from group to group.
 struct GroupScratch {
   std::vector<uint32_t> dt;  // detection rows, best first
   std::vector<double> dt_box, gt_box, ious;
   std::vector<uint8_t> crowd, gt_ignore;
+  std::vector<uint8_t> base_ignore;  // evaluate's gt['ignore'], before area ranges
+  std::vector<OksGroundTruth> oks_gt;
+  std::vector<const double*> dt_keypoints;
+  std::vector<double> oks_scratch;
   std::vector<uint32_t> mt, mi;  // matched / matched-to-ignored words
   MatchScratch match;
 };
@@ -189,6 +228,12 @@ class GroupEvaluator {
     if (s_.iou_type == IouType::kSegm) {
       gt_masks_ = &gt.MaskData(num_threads);
       dt_masks_ = &dt.MaskData(gt, num_threads);
+    } else if (s_.iou_type == IouType::kKeypoints) {
+      gt_keypoints_ = &gt.KeypointData();
+      oks_vars_ = OksVariances(s_.kpt_oks_sigmas);
+      // computeOks reads _gts[imgId, catId], empty for the pooled catId -1:
+      // without useCats pycocotools matches no keypoint detection at all.
+      can_match_ = s_.use_cats;
     } else {
       gt.RequireBoxes();
     }
@@ -219,7 +264,7 @@ class GroupEvaluator {
     sc->mi.assign(A_ * D * W_, 0);
     for (size_t a = 0; a < A_; ++a) {
       uint8_t* ignore = &sc->gt_ignore[a * NG];
-      s_.npig[gi * A_ + a] = IgnoreGroundTruth(gt_rows, NG, a, sc->crowd.data(), ignore);
+      s_.npig[gi * A_ + a] = IgnoreGroundTruth(gt_rows, NG, a, sc->base_ignore.data(), ignore);
       if (D == 0) continue;
       size_t same = a;
       for (size_t b = 0; b < a; ++b) {
@@ -228,7 +273,7 @@ class GroupEvaluator {
           break;
         }
       }
-      if (same == a) {
+      if (same == a && can_match_) {
         // pycocotools COCOeval.evaluateImg: the greedy matching loop.
         MatchGroup(sc->ious.data(), D, NG, ignore, sc->crowd.data(), s_.iou_thrs,
                    &sc->mt[a * D * W_], &sc->mi[a * D * W_], W_, &sc->match);
@@ -262,13 +307,24 @@ class GroupEvaluator {
   }
 
   // pycocotools COCOeval.computeIoU: maskUtils.iou(dt, gt, iscrowd), D x NG,
-  // on boxes (bbox) or masks (segm).
+  // on boxes (bbox) or masks (segm); computeOks for keypoints. Also fills
+  // each ground truth's crowd and ignore flags (COCOeval._prepare).
   void ComputeIous(const uint32_t* gt_rows, size_t NG, GroupScratch* sc) const {
     const size_t D = sc->dt.size();
     sc->crowd.resize(NG);
-    for (size_t j = 0; j < NG; ++j) sc->crowd[j] = gt_.ann_iscrowd[gt_rows[j]];
+    sc->base_ignore.resize(NG);
+    for (size_t j = 0; j < NG; ++j) {
+      sc->crowd[j] = gt_.ann_iscrowd[gt_rows[j]];
+      // _prepare: ignore = iscrowd, or for keypoints num_keypoints == 0.
+      sc->base_ignore[j] =
+          sc->crowd[j] || (gt_keypoints_ != nullptr && gt_.ann_num_keypoints[gt_rows[j]] == 0);
+    }
     sc->ious.resize(D * NG);
-    if (D == 0) return;
+    if (D == 0 || !can_match_) return;
+    if (gt_keypoints_ != nullptr) {
+      ComputeOks(gt_rows, NG, sc);
+      return;
+    }
     if (gt_masks_ != nullptr) {
       // Masks by index (no copies), boxes and areas precomputed.
       RleIou(*dt_masks_, sc->dt.data(), D, *gt_masks_, gt_rows, NG, sc->crowd.data(),
@@ -286,15 +342,29 @@ class GroupEvaluator {
     BoxIou(sc->dt_box.data(), D, sc->gt_box.data(), NG, sc->crowd.data(), sc->ious.data());
   }
 
-  // pycocotools COCOeval.evaluateImg: g['_ignore'] = iscrowd or area outside
-  // aRng. Returns the non-ignored count (accumulate's npig).
-  uint32_t IgnoreGroundTruth(const uint32_t* gt_rows, size_t NG, size_t a, const uint8_t* crowd,
-                             uint8_t* ignore) const {
+  // pycocotools COCOeval.computeOks: D x NG, detections best first.
+  void ComputeOks(const uint32_t* gt_rows, size_t NG, GroupScratch* sc) const {
+    const size_t D = sc->dt.size();
+    sc->oks_gt.resize(NG);
+    for (size_t j = 0; j < NG; ++j) {
+      const uint32_t row = gt_rows[j];
+      sc->oks_gt[j] = {gt_keypoints_->Get(row), &gt_.ann_bbox[4 * row], gt_.ann_area[row]};
+    }
+    sc->dt_keypoints.resize(D);
+    for (size_t d = 0; d < D; ++d) sc->dt_keypoints[d] = &dt_.kp_xy[dt_.kp_begin[sc->dt[d]]];
+    OksMatrix(sc->dt_keypoints.data(), D, sc->oks_gt.data(), NG, oks_vars_, sc->ious.data(),
+              &sc->oks_scratch);
+  }
+
+  // pycocotools COCOeval.evaluateImg: g['_ignore'] = g['ignore'] or area
+  // outside aRng. Returns the non-ignored count (accumulate's npig).
+  uint32_t IgnoreGroundTruth(const uint32_t* gt_rows, size_t NG, size_t a,
+                             const uint8_t* base_ignore, uint8_t* ignore) const {
     const double lo = s_.area_rng[a][0], hi = s_.area_rng[a][1];
     uint32_t npig = 0;
     for (size_t j = 0; j < NG; ++j) {
       const double area = gt_.ann_area[gt_rows[j]];
-      ignore[j] = crowd[j] || area < lo || area > hi;
+      ignore[j] = base_ignore[j] || area < lo || area > hi;
       npig += !ignore[j];
     }
     return npig;
@@ -343,6 +413,9 @@ class GroupEvaluator {
   std::vector<uint32_t> full_;         // every IoU threshold's bit set, per word
   const MaskSet* gt_masks_ = nullptr;  // segm only
   const MaskSet* dt_masks_ = nullptr;
+  const GtKeypoints* gt_keypoints_ = nullptr;  // keypoints only
+  std::vector<double> oks_vars_;
+  bool can_match_ = true;
 };
 
 }  // namespace
@@ -435,6 +508,9 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
       GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), index);
   const std::vector<uint32_t> dt_rows =
       GroupOrder(dt.size(), dt.image.data(), dt.category.data(), index);
+  if (p.iou_type == IouType::kKeypoints) {
+    CheckKeypointInputs(gt, dt, gt_rows, dt_rows, p.kpt_oks_sigmas.size());
+  }
   const std::vector<Group> groups = MakeGroups(gt, dt, gt_rows, dt_rows, index);
   const std::vector<uint32_t> state_pos = LayOutState(groups, gt, sel, &s);
   GroupEvaluator evaluator(gt, dt, gt_rows, dt_rows, groups, state_pos, num_threads, &s);
@@ -449,8 +525,8 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
 
 namespace {
 
-// Version 02 added pooled_cat_ids.
-constexpr char kMagic[8] = {'C', 'C', 'E', 'V', 'S', 'T', '0', '2'};
+// Version 02 added pooled_cat_ids; 03 keypoints (iou_type 2, kpt_oks_sigmas).
+constexpr char kMagic[8] = {'C', 'C', 'E', 'V', 'S', 'T', '0', '3'};
 
 template <typename T>
 void Put(std::string* out, const T& v) {
@@ -509,6 +585,7 @@ void CheckConsistent(const EvalState& s) {
     bad("entries");
   if (s.npig.size() != G * A) bad("npig");
   if (s.iou_thrs.empty() || A == 0 || s.max_det < 0) bad("parameters");
+  if ((s.iou_type == IouType::kKeypoints) == s.kpt_oks_sigmas.empty()) bad("kpt_oks_sigmas");
   // With use_cats K may be 0 (catIds = []); without, the axis is {-1}.
   if (s.use_cats ? !s.pooled_cat_ids.empty() : s.cat_ids != std::vector<int64_t>{-1})
     bad("categories");
@@ -518,13 +595,14 @@ void CheckConsistent(const EvalState& s) {
 
 std::string SerializeState(const EvalState& s) {
   std::string out(kMagic, sizeof(kMagic));
-  Put<uint8_t>(&out, s.iou_type == IouType::kSegm);
+  Put<uint8_t>(&out, static_cast<uint8_t>(s.iou_type));
   Put<uint8_t>(&out, s.use_cats);
   Put<int64_t>(&out, s.max_det);
   PutVec(&out, s.cat_ids);
   PutVec(&out, s.pooled_cat_ids);
   PutVec(&out, s.iou_thrs);
   PutVec(&out, s.area_rng);
+  PutVec(&out, s.kpt_oks_sigmas);
   PutVec(&out, s.group_cat);
   PutVec(&out, s.group_image);
   PutVec(&out, s.group_begin);
@@ -542,13 +620,16 @@ EvalState DeserializeState(std::string_view bytes) {
   }
   r.pos = sizeof(kMagic);
   EvalState s;
-  s.iou_type = r.Get<uint8_t>() ? IouType::kSegm : IouType::kBbox;
+  const uint8_t iou_type = r.Get<uint8_t>();
+  if (iou_type > static_cast<uint8_t>(IouType::kKeypoints)) r.Bad();
+  s.iou_type = static_cast<IouType>(iou_type);
   s.use_cats = r.Get<uint8_t>() != 0;
   s.max_det = r.Get<int64_t>();
   s.cat_ids = r.GetVec<int64_t>();
   s.pooled_cat_ids = r.GetVec<int64_t>();
   s.iou_thrs = r.GetVec<double>();
   s.area_rng = r.GetVec<std::array<double, 2>>();
+  s.kpt_oks_sigmas = r.GetVec<double>();
   s.group_cat = r.GetVec<uint32_t>();
   s.group_image = r.GetVec<int64_t>();
   s.group_begin = r.GetVec<uint64_t>();
@@ -568,7 +649,7 @@ EvalState MergeStates(const std::vector<const EvalState*>& parts) {
     if (p->iou_type != first.iou_type || p->use_cats != first.use_cats ||
         p->cat_ids != first.cat_ids || p->pooled_cat_ids != first.pooled_cat_ids ||
         p->iou_thrs != first.iou_thrs || p->area_rng != first.area_rng ||
-        p->max_det != first.max_det) {
+        p->max_det != first.max_det || p->kpt_oks_sigmas != first.kpt_oks_sigmas) {
       throw InputError("merge: evaluation states were computed with different parameters");
     }
   }
@@ -580,6 +661,7 @@ EvalState MergeStates(const std::vector<const EvalState*>& parts) {
   s.iou_thrs = first.iou_thrs;
   s.area_rng = first.area_rng;
   s.max_det = first.max_det;
+  s.kpt_oks_sigmas = first.kpt_oks_sigmas;
   const size_t A = s.num_areas(), W = s.words();
   // All groups, ordered by (k, image id).
   struct Ref {

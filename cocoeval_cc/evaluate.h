@@ -28,7 +28,8 @@ struct EvalState {
   std::vector<int64_t> pooled_cat_ids;
   std::vector<double> iou_thrs;
   std::vector<std::array<double, 2>> area_rng;
-  int64_t max_det = 0;  // maxDets[-1]: detections kept per group
+  int64_t max_det = 0;                 // maxDets[-1]: detections kept per group
+  std::vector<double> kpt_oks_sigmas;  // keypoints only
 
   // One group per (category k, image) with any ground truth or detection,
   // sorted by (k, image id): the order accumulate() concatenates in.

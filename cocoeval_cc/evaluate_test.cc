@@ -221,5 +221,73 @@ TEST(EvaluateStateTest, PooledCategoriesArePartOfTheParameters) {
   EXPECT_NO_THROW(e12.SetState(MergeStates({&a, &c})));
 }
 
+// Keypoints: two people (one with no labelled keypoint, matched against
+// its enlarged box) and one with num_keypoints 0 (ignored), in the fast
+// ground-truth scanner's format; results without a bbox (loadRes'
+// keypoints branch) in the simdjson path.
+const char kKeypointGt[] = R"({"images": [{"id": 1, "height": 100, "width": 100}],
+  "categories": [{"id": 1, "name": "person"}],
+  "annotations": [
+    {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 40, 40], "area": 1600,
+     "iscrowd": 0, "keypoints": [20, 20, 2, 30, 30, 1], "num_keypoints": 2},
+    {"id": 2, "image_id": 1, "category_id": 1, "bbox": [60, 60, 30, 30], "area": 2000,
+     "iscrowd": 0, "keypoints": [0, 0, 0, 0, 0, 0], "num_keypoints": 1},
+    {"id": 3, "image_id": 1, "category_id": 1, "bbox": [0, 60, 20, 20], "area": 400,
+     "iscrowd": 0, "keypoints": [5, 65, 2, 10, 70, 2], "num_keypoints": 0}]})";
+
+Params KeypointParams(std::vector<double> sigmas) {
+  Params p = DefaultParams(IouType::kKeypoints);
+  p.kpt_oks_sigmas = std::move(sigmas);
+  return p;
+}
+
+TEST(KeypointEvaluationTest, ExactMatchesAndTheEnlargedBox) {
+  auto gt = Gt(kKeypointGt);
+  const std::string results = R"([
+    {"image_id": 1, "category_id": 1, "keypoints": [20, 20, 1, 30, 30, 1], "score": 0.9},
+    {"image_id": 1, "category_id": 1, "keypoints": [70, 70, 1, 80, 75, 0], "score": 0.8},
+    {"image_id": 1, "category_id": 1, "keypoints": [5, 65, 1, 10, 70, 1], "score": 0.7}])";
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, results, "res.json", 1));
+  ASSERT_TRUE(dt->keypoint_mode);
+  // loadRes: bbox and area from the keypoints' extent.
+  EXPECT_EQ(dt->bbox[4], 70.0);
+  EXPECT_EQ(dt->bbox[6], 10.0);
+  EXPECT_EQ(dt->area[1], 50.0);
+  Evaluator ev(gt, dt, KeypointParams({0.05, 0.05}), 2);
+  ev.Evaluate();
+  ev.Accumulate();
+  const std::vector<double>& stats = ev.Summarize();
+  ASSERT_EQ(stats.size(), 10u);
+  // Both regular people are found with OKS 1 (the second: keypoints inside
+  // its enlarged box); the third detection hits ignored ground truth.
+  EXPECT_NEAR(stats[0], 1.0, 1e-15);
+  EXPECT_EQ(stats[5], 1.0);  // AR
+  EXPECT_EQ(ev.state().iou_type, IouType::kKeypoints);
+  const EvalState back = DeserializeState(SerializeState(ev.state()));
+  EXPECT_EQ(back.kpt_oks_sigmas, (std::vector<double>{0.05, 0.05}));
+  // States with other sigmas are other parameters.
+  Evaluator other(gt, dt, KeypointParams({0.05, 0.06}), 1);
+  EXPECT_THROW(other.SetState(ev.state()), InputError);
+}
+
+TEST(KeypointEvaluationTest, BadKeypointsAreNamedAtEvaluation) {
+  auto gt = Gt(kKeypointGt);
+  const std::string results =
+      R"([{"image_id": 1, "category_id": 1, "keypoints": [20, 20, 1], "score": 0.9}])";
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, results, "res.json", 1));
+  Evaluator ev(gt, dt, KeypointParams({0.05, 0.05}), 1);
+  try {
+    ev.Evaluate();
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("results[0] (image_id 1): has 1 keypoints (kpt_oks_sigmas has 2)"),
+              std::string::npos)
+        << m;
+  }
+  Evaluator three(gt, dt, KeypointParams({0.05, 0.05, 0.05}), 1);
+  EXPECT_THROW(three.Evaluate(), InputError);  // the ground truth has 2
+}
+
 }  // namespace
 }  // namespace cocoeval

@@ -30,11 +30,11 @@ class EvaluationResult:
 
   @property
   def stat_specs(self) -> list[metrics.StatSpec]:
-    return metrics.stat_specs(self.params.areaRngLbl, self.params.maxDets)
+    return metrics.stat_specs(self.params.areaRngLbl, self.params.maxDets, self.iou_type)
 
   @property
   def stat_names(self) -> list[str]:
-    return metrics.short_names(self.stat_specs)
+    return metrics.short_names(self.stat_specs, self.iou_type)
 
   def tf_metrics(self, include_per_category: bool = True,
                  all_metrics_per_category: bool = True) -> dict[str, float]:

@@ -95,7 +95,9 @@ void Evaluator::SetState(EvalState state) {
   if (state.iou_type != params_.iou_type || state.use_cats != params_.use_cats ||
       state.cat_ids != cats || state.pooled_cat_ids != pooled ||
       state.iou_thrs != params_.iou_thrs || state.area_rng != params_.area_rng ||
-      state.max_det != params_.max_dets.back()) {
+      state.max_det != params_.max_dets.back() ||
+      state.kpt_oks_sigmas != (params_.iou_type == IouType::kKeypoints ? params_.kpt_oks_sigmas
+                                                                       : std::vector<double>())) {
     throw InputError("set_state: the state was computed with different parameters");
   }
   state_ = std::move(state);

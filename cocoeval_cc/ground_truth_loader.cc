@@ -25,11 +25,13 @@ using internal::Fail;
 using internal::GetBox;
 using internal::GetDouble;
 using internal::GetId;
+using internal::GetNumKeypoints;
 using internal::IntProblem;
 using internal::IsBlank;
 using internal::JsonProblem;
 using internal::kNaN;
 using internal::PaddedBuffer;
+using internal::RawList;
 using internal::RawSegmentation;
 using internal::ReadFile;
 using internal::RecordName;
@@ -127,7 +129,8 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc,
     double box[4] = {kNaN, kNaN, kNaN, kNaN};
     double area = kNaN;
     bool has_id = false, has_image = false, has_cat = false, has_area = false;
-    uint64_t seg_b = 0, seg_e = 0;
+    uint64_t seg_b = 0, seg_e = 0, kp_b = 0, kp_e = 0;
+    double num_keypoints = kNaN;
     for (auto field : obj) {
       od::raw_json_string key;
       if ((e = field.key().get(key)))
@@ -168,6 +171,16 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc,
         if (!problem.empty()) bad(problem.c_str());
         seg_b = static_cast<uint64_t>(text.data() - doc);
         seg_e = seg_b + text.size();
+      } else if (key == "keypoints") {
+        // Kept as text: decoded by KeypointData for keypoint evaluation only.
+        std::string_view text;
+        const std::string problem = RawList(val, "keypoints", &text);
+        if (!problem.empty()) bad(problem.c_str());
+        kp_b = static_cast<uint64_t>(text.data() - doc);
+        kp_e = kp_b + text.size();
+      } else if (key == "num_keypoints") {
+        const std::string problem = GetNumKeypoints(val, &num_keypoints);
+        if (!problem.empty()) bad(problem.c_str());
       }
     }
     if (!has_id) Fail(src, RecordName("annotations", index, false, 0), "missing 'id'");
@@ -182,6 +195,9 @@ void ParseAnnotations(od::value v, const std::string& src, const char* doc,
     raw->ann_iscrowd.push_back(iscrowd != 0);
     raw->segm_begin.push_back(seg_b);
     raw->segm_end.push_back(seg_e);
+    raw->keypoints_begin.push_back(kp_b);
+    raw->keypoints_end.push_back(kp_e);
+    raw->ann_num_keypoints.push_back(num_keypoints);
     ++index;
   }
 }
@@ -290,6 +306,9 @@ std::unique_ptr<GroundTruth> ParseGroundTruth(std::shared_ptr<PaddedBuffer> buf,
   gt->ann_record.reserve(n);
   gt->ann_segm.begin.reserve(n);
   gt->ann_segm.end.reserve(n);
+  gt->ann_keypoints.begin.reserve(n);
+  gt->ann_keypoints.end.reserve(n);
+  gt->ann_num_keypoints.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const int64_t img = gt->image_index.Find(t.ann_image_ids[i]);
     const int64_t cat = gt->category_index.Find(t.ann_category_ids[i]);
@@ -303,10 +322,15 @@ std::unique_ptr<GroundTruth> ParseGroundTruth(std::shared_ptr<PaddedBuffer> buf,
     gt->ann_record.push_back(static_cast<uint32_t>(i));
     gt->ann_segm.begin.push_back(t.segm_begin[i]);
     gt->ann_segm.end.push_back(t.segm_end[i]);
+    gt->ann_keypoints.begin.push_back(t.keypoints_begin[i]);
+    gt->ann_keypoints.end.push_back(t.keypoints_end[i]);
+    gt->ann_num_keypoints.push_back(t.ann_num_keypoints[i]);
   }
   // The segmentation texts stay in the document, which the ground truth
   // keeps (no copy); they are parsed only for segm evaluation.
   gt->ann_segm.base = buf->data;
+  gt->ann_keypoints.base = buf->data;
+  gt->ann_keypoints.owner = buf;
   gt->ann_segm.owner = std::move(buf);
   return gt;
 }

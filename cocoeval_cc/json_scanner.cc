@@ -440,7 +440,8 @@ bool ScanAnnotations(Scanner& s, const char* doc, ScannedGroundTruth* out) {
     double box[4] = {nan, nan, nan, nan};
     double area = 0;
     bool has_id = false, has_image = false, has_cat = false, has_area = false;
-    uint64_t seg_b = 0, seg_e = 0;
+    uint64_t seg_b = 0, seg_e = 0, kp_b = 0, kp_e = 0;
+    double num_keypoints = nan;
     if (s.Eat('}')) return false;
     for (;;) {
       const char* key;
@@ -491,6 +492,14 @@ bool ScanAnnotations(Scanner& s, const char* doc, ScannedGroundTruth* out) {
         seg_b = static_cast<uint64_t>(s.pos() - doc);
         if (!s.SkipValue()) return false;
         seg_e = static_cast<uint64_t>(s.pos() - doc);
+      } else if (KeyIs(key, len, "keypoints", 9)) {
+        s.Ws();
+        if (!s.Peek('[')) return false;
+        kp_b = static_cast<uint64_t>(s.pos() - doc);
+        if (!s.SkipValue()) return false;
+        kp_e = static_cast<uint64_t>(s.pos() - doc);
+      } else if (KeyIs(key, len, "num_keypoints", 13)) {
+        if (!s.Double(&num_keypoints) || !std::isfinite(num_keypoints)) return false;
       } else if (!s.SkipValue()) {
         return false;
       }
@@ -507,6 +516,9 @@ bool ScanAnnotations(Scanner& s, const char* doc, ScannedGroundTruth* out) {
     out->ann_iscrowd.push_back(iscrowd != 0);
     out->segm_begin.push_back(seg_b);
     out->segm_end.push_back(seg_e);
+    out->keypoints_begin.push_back(kp_b);
+    out->keypoints_end.push_back(kp_e);
+    out->ann_num_keypoints.push_back(num_keypoints);
     if (s.Eat(',')) continue;
     return s.Eat(']');
   }

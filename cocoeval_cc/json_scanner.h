@@ -48,6 +48,9 @@ struct ScannedGroundTruth {
   // Segmentation JSON text of each annotation as [begin, end) offsets into
   // the document; begin == end when absent.
   std::vector<uint64_t> segm_begin, segm_end;
+  // The same for 'keypoints' (a list), and 'num_keypoints' (NaN when absent).
+  std::vector<uint64_t> keypoints_begin, keypoints_end;
+  std::vector<double> ann_num_keypoints;
 };
 
 // Reads a whole ground-truth document. Returns false when the fast path

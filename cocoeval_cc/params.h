@@ -1,4 +1,5 @@
-// Evaluation parameters, mirroring pycocotools' Params for bbox and segm.
+// Evaluation parameters, mirroring pycocotools' Params (setDetParams for
+// bbox and segm, setKpParams for keypoints).
 #ifndef COCOEVAL_CC_PARAMS_H_
 #define COCOEVAL_CC_PARAMS_H_
 
@@ -17,7 +18,8 @@
 
 namespace cocoeval {
 
-enum class IouType { kBbox, kSegm };
+// The values are serialized in evaluation states: append, never renumber.
+enum class IouType : uint8_t { kBbox = 0, kSegm = 1, kKeypoints = 2 };
 
 // np.linspace(start, stop, num) bit for bit: i * step + start, last = stop.
 // The thresholds must be numpy's doubles (element 8 of the IoU thresholds is
@@ -44,13 +46,33 @@ inline std::vector<double> Linspace(double start, double stop, size_t num) {
 inline IouType ParseIouType(std::string_view name) {
   if (name == "bbox") return IouType::kBbox;
   if (name == "segm") return IouType::kSegm;
-  if (name == "keypoints") {
-    throw InputError("iouType 'keypoints' is not supported yet");
-  }
-  throw InputError("unknown iouType '" + std::string(name) + "' (expected 'bbox' or 'segm')");
+  if (name == "keypoints") return IouType::kKeypoints;
+  throw InputError("unknown iouType '" + std::string(name) +
+                   "' (expected 'bbox', 'segm' or 'keypoints')");
 }
 
-inline const char* IouTypeName(IouType t) { return t == IouType::kBbox ? "bbox" : "segm"; }
+inline const char* IouTypeName(IouType t) {
+  switch (t) {
+    case IouType::kBbox:
+      return "bbox";
+    case IouType::kSegm:
+      return "segm";
+    case IouType::kKeypoints:
+      return "keypoints";
+  }
+  return "?";
+}
+
+// pycocotools Params.setKpParams: COCO's 17 person keypoint sigmas,
+// np.array([.26, .25, ...]) / 10.0 element by element (each a correctly
+// rounded double division, as numpy does it).
+inline std::vector<double> CocoKeypointSigmas() {
+  const double s[17] = {.26, .25, .25,  .35,  .35, .79, .79, .72, .72,
+                        .62, .62, 1.07, 1.07, .87, .87, .89, .89};
+  std::vector<double> out(17);
+  for (int i = 0; i < 17; ++i) out[i] = s[i] / 10.0;
+  return out;
+}
 
 struct Params {
   IouType iou_type = IouType::kBbox;
@@ -67,7 +89,28 @@ struct Params {
       {0.0, 1e10}, {0.0, 1024.0}, {1024.0, 9216.0}, {9216.0, 1e10}};
   std::vector<std::string> area_rng_lbl = {"all", "small", "medium", "large"};
   bool use_cats = true;
+  // Keypoints only: one sigma per keypoint (K sigmas: records carry 3K
+  // numbers). Empty for bbox and segm.
+  std::vector<double> kpt_oks_sigmas;
 };
+
+// pycocotools Params.setKpParams: maxDets [20], areas all / medium / large,
+// COCO's person sigmas (the thresholds are setDetParams').
+inline void SetKeypointParams(Params* p) {
+  p->iou_type = IouType::kKeypoints;
+  p->max_dets = {20};
+  p->area_rng = {{0.0, 1e10}, {1024.0, 9216.0}, {9216.0, 1e10}};
+  p->area_rng_lbl = {"all", "medium", "large"};
+  p->kpt_oks_sigmas = CocoKeypointSigmas();
+}
+
+// Params(iouType): setDetParams or setKpParams.
+inline Params DefaultParams(IouType t) {
+  Params p;
+  p.iou_type = t;
+  if (t == IouType::kKeypoints) SetKeypointParams(&p);
+  return p;
+}
 
 // Checks what pycocotools would choke on later and sorts max_dets as its
 // evaluate() does. Image / category ids are resolved by the evaluator.
@@ -101,6 +144,14 @@ inline void NormalizeParams(Params* p) {
   for (const auto& r : p->area_rng) {
     if (std::isnan(r[0]) || std::isnan(r[1])) {
       throw InputError("params: areaRng bounds must not be NaN");
+    }
+  }
+  if (p->iou_type != IouType::kKeypoints) return;
+  if (p->kpt_oks_sigmas.empty()) throw InputError("params: kpt_oks_sigmas is empty");
+  for (double s : p->kpt_oks_sigmas) {
+    // A zero sigma divides by zero in OKS; pycocotools would return NaN.
+    if (!(std::isfinite(s) && s > 0)) {
+      throw InputError("params: kpt_oks_sigmas must be positive and finite");
     }
   }
 }

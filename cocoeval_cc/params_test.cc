@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
+#include <string>
+#include <vector>
+
 namespace cocoeval {
 namespace {
 
@@ -47,13 +52,32 @@ TEST(ParamsTest, Defaults) {
 TEST(ParamsTest, IouTypes) {
   EXPECT_EQ(ParseIouType("bbox"), IouType::kBbox);
   EXPECT_EQ(ParseIouType("segm"), IouType::kSegm);
-  try {
-    ParseIouType("keypoints");
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("not supported yet"), std::string::npos);
-  }
+  EXPECT_EQ(ParseIouType("keypoints"), IouType::kKeypoints);
+  EXPECT_STREQ(IouTypeName(IouType::kKeypoints), "keypoints");
   EXPECT_THROW(ParseIouType("mask"), InputError);
+}
+
+TEST(ParamsTest, KeypointDefaultsAreSetKpParams) {
+  const Params p = DefaultParams(IouType::kKeypoints);
+  EXPECT_EQ(p.max_dets, (std::vector<int64_t>{20}));
+  EXPECT_EQ(p.area_rng_lbl, (std::vector<std::string>{"all", "medium", "large"}));
+  EXPECT_EQ(p.area_rng[1], (std::array<double, 2>{1024.0, 9216.0}));
+  ASSERT_EQ(p.kpt_oks_sigmas.size(), 17u);
+  // np.array([.26, ...]) / 10.0: .26 / 10 is 0.026000000000000002, not 0.026.
+  EXPECT_EQ(p.kpt_oks_sigmas[0], 0.026000000000000002);
+  EXPECT_EQ(p.kpt_oks_sigmas[11], 1.07 / 10.0);
+  EXPECT_TRUE(DefaultParams(IouType::kBbox).kpt_oks_sigmas.empty());
+}
+
+TEST(ParamsTest, KeypointSigmasMustBePositiveAndFinite) {
+  for (double bad : {0.0, -0.1, std::nan("")}) {
+    Params p = DefaultParams(IouType::kKeypoints);
+    p.kpt_oks_sigmas[3] = bad;
+    EXPECT_THROW(NormalizeParams(&p), InputError) << bad;
+  }
+  Params empty = DefaultParams(IouType::kKeypoints);
+  empty.kpt_oks_sigmas.clear();
+  EXPECT_THROW(NormalizeParams(&empty), InputError);
 }
 
 TEST(ParamsTest, NormalizeSortsAndValidates) {

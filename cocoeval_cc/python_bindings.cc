@@ -149,18 +149,15 @@ bool IsRleList(const py::handle& o) {
   return false;
 }
 
-Params MakeParams(const std::string& iou_type) {
-  Params p;
-  p.iou_type = ParseIouType(iou_type);
-  return p;
-}
+// Params(iouType): setDetParams, or setKpParams for keypoints.
+Params MakeParams(const std::string& iou_type) { return DefaultParams(ParseIouType(iou_type)); }
 
 }  // namespace
 }  // namespace cocoeval
 
 PYBIND11_MODULE(_cocoeval_cc, m) {
   using namespace cocoeval;
-  m.doc() = "Bit-exact, fast COCO bbox/segm evaluation (pycocotools 2.0.11 semantics).";
+  m.doc() = "Bit-exact, fast COCO bbox/segm/keypoints evaluation (pycocotools 2.0.11 semantics).";
   py::register_exception<InputError>(m, "InputError", PyExc_ValueError);
 
   // ---------------------------------------------------------------- data
@@ -185,6 +182,7 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
   py::class_<Detections, DtPtr>(m, "Detections")
       .def_readonly("source", &Detections::source)
       .def_readonly("bbox_mode", &Detections::bbox_mode)
+      .def_readonly("keypoint_mode", &Detections::keypoint_mode)
       .def("__len__", &Detections::size)
       .def_property_readonly("scores", [](const Detections& d) { return ToArray(d.score); })
       .def_property_readonly("areas", [](const Detections& d) { return ToArray(d.area); })
@@ -257,7 +255,8 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       .def_readwrite("max_dets", &Params::max_dets)
       .def_readwrite("area_rng", &Params::area_rng)
       .def_readwrite("area_rng_lbl", &Params::area_rng_lbl)
-      .def_readwrite("use_cats", &Params::use_cats);
+      .def_readwrite("use_cats", &Params::use_cats)
+      .def_readwrite("kpt_oks_sigmas", &Params::kpt_oks_sigmas);
   // ----------------------------------------------------------- statistics
   // The one definition of the summary statistics (summarize.cc); metrics.py
   // names and presents them.
@@ -273,15 +272,17 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       .def_readonly("max_det", &StatSpec::max_det);
   m.def(
       "stat_specs",
-      [](std::vector<std::string> area_labels, std::vector<int64_t> max_dets) {
+      [](std::vector<std::string> area_labels, std::vector<int64_t> max_dets,
+         const std::string& iou_type) {
         if (max_dets.empty()) throw py::index_error("stat_specs: maxDets is empty");
         Params p;
+        p.iou_type = ParseIouType(iou_type);
         p.area_rng_lbl = std::move(area_labels);
         p.max_dets = std::move(max_dets);
         std::sort(p.max_dets.begin(), p.max_dets.end());  // as NormalizeParams does
         return StatSpecs(p);
       },
-      py::arg("area_labels"), py::arg("max_dets"),
+      py::arg("area_labels"), py::arg("max_dets"), py::arg("iou_type") = "bbox",
       "The summary statistics for these area labels and maxDets, in summarize() order.");
   m.def("linspace", &Linspace, py::arg("start"), py::arg("stop"), py::arg("num"),
         "np.linspace(start, stop, num) bit for bit.");
@@ -517,4 +518,19 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       },
       py::arg("segmentation_json"), py::arg("h"), py::arg("w"),
       "annToRLE on a JSON segmentation (polygons, uncompressed or compressed RLE).");
+
+  // ------------------------------------------- result sets assembled by hand
+  // COCOeval reads a detection's area from its 'area' field: a COCO assembled
+  // by hand (not by loadRes) brings its own, which may differ from w * h.
+  m.def(
+      "set_detection_areas",
+      [](Detections& d, std::vector<double> areas) {
+        if (areas.size() != d.size()) {
+          throw InputError("set_detection_areas: " + std::to_string(areas.size()) + " areas for " +
+                           std::to_string(d.size()) + " detections");
+        }
+        d.area = std::move(areas);
+      },
+      py::arg("detections"), py::arg("areas"),
+      "Replaces the detections' areas (one per detection, in order), before evaluation.");
 }

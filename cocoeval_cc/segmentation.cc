@@ -169,6 +169,12 @@ const MaskSet& GroundTruth::MaskData(int num_threads) const {
 }
 
 const MaskSet& Detections::MaskData(const GroundTruth& gt, int num_threads) const {
+  if (keypoint_mode) {
+    // pycocotools' keypoints branch of loadRes makes no segmentation.
+    throw InputError(source +
+                     ": keypoint results (no 'bbox' or 'segmentation' on the first result) have "
+                     "no masks for segm evaluation");
+  }
   if (!bbox_mode) return segm_masks;
   std::lock_guard<std::mutex> lock(masks_mutex_);
   if (masks_ready_) return masks_;

@@ -5,9 +5,6 @@
 namespace cocoeval {
 namespace {
 
-// numpy's PW_BLOCKSIZE.
-constexpr size_t kBlock = 128;
-
 std::string Format(const char* fmt, double x) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), fmt, x);
@@ -15,28 +12,6 @@ std::string Format(const char* fmt, double x) {
 }
 
 }  // namespace
-
-double PairwiseSum(const double* a, size_t n) {
-  if (n < 8) {
-    double res = 0.0;
-    for (size_t i = 0; i < n; ++i) res += a[i];
-    return res;
-  }
-  if (n <= kBlock) {
-    double r[8];
-    for (int j = 0; j < 8; ++j) r[j] = a[j];
-    size_t i = 8;
-    for (; i < n - (n % 8); i += 8) {
-      for (int j = 0; j < 8; ++j) r[j] += a[i + j];
-    }
-    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) res += a[i];
-    return res;
-  }
-  size_t n2 = n / 2;
-  n2 -= n2 % 8;
-  return PairwiseSum(a, n2) + PairwiseSum(a + n2, n - n2);
-}
 
 std::string StatSpec::Describe(const Params& p) const {
   std::string iou =
@@ -61,6 +36,20 @@ std::vector<StatSpec> StatSpecs(const Params& p) {
     s.max_det = md;
     specs.push_back(s);
   };
+  if (p.iou_type == IouType::kKeypoints) {
+    // _summarizeKps: AP and AR each over .50:.95, at .50, at .75, then per
+    // area range, all at maxDets 20 (here the last maxDets, which is 20 by
+    // default).
+    for (bool ap : {true, false}) {
+      add(ap, false, 0, "all", last);
+      add(ap, true, 0.5, "all", last);
+      add(ap, true, 0.75, "all", last);
+      for (const std::string& l : p.area_rng_lbl) {
+        if (l != "all") add(ap, false, 0, l, last);
+      }
+    }
+    return specs;
+  }
   add(true, false, 0, "all", last);
   add(true, true, 0.5, "all", last);
   add(true, true, 0.75, "all", last);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cocoeval_cc/accumulate.h"
+#include "cocoeval_cc/pairwise_sum.h"
 #include "cocoeval_cc/params.h"
 
 namespace cocoeval {
@@ -28,11 +29,10 @@ struct StatSpec {
 
 // The 12 standard stats for default parameters; in general: AP, AP50, AP75,
 // AP per non-'all' area, AR per maxDets, AR per non-'all' area. Stats use
-// the last maxDets except the AR per maxDets rows.
+// the last maxDets except the AR per maxDets rows. Keypoints: the 10 of
+// _summarizeKps, in general AP, AP50, AP75, AP per non-'all' area, AR,
+// AR50, AR75, AR per non-'all' area, all at the last maxDets.
 std::vector<StatSpec> StatSpecs(const Params& p);
-
-// numpy's pairwise sum (np.add.reduce on a contiguous float64 array).
-double PairwiseSum(const double* a, size_t n);
 
 // stats[i] for each spec; -1 when no entry is > -1. `k` restricts to one
 // category (per-category stats); k < 0 means all categories.
