@@ -13,6 +13,8 @@ from typing import Sequence
 from absl import logging
 import tensorflow as tf
 
+import cocoeval_cc
+
 from eval import user_paths
 from eval.data import label_map
 from eval.data import pipeline_config
@@ -140,6 +142,72 @@ def restrict_ground_truth(ground_truth: dict, image_ids: Sequence[int]) -> dict:
   }
 
 
+def _load_coco_json(path: str) -> dict:
+  """The annotations document, checked now so that a bad record fails before inference, naming
+  the file and the record: what this source, the inference and the evaluation rely on (integer
+  ids, file names, positive sizes), then the rest as the evaluation will load it (cocoeval_cc's
+  loader: boxes, areas, segmentations, duplicate ids)."""
+  try:
+    with open(path, "rb") as f:
+      raw = f.read()
+  except IsADirectoryError:
+    raise ValueError(f"{path}: is a directory, not a COCO annotations file") from None
+  except OSError as e:
+    raise FileNotFoundError(f"{path}: cannot read ({e.strerror})") from e
+  try:
+    data = json.loads(raw.decode("utf-8"))  # not json's guess of UTF-16 or -32 from the bytes
+  except UnicodeDecodeError as e:
+    raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+  except json.JSONDecodeError as e:
+    raise ValueError(f"{path}: invalid JSON ({e})") from None
+  except RecursionError:
+    raise ValueError(f"{path}: invalid JSON (nested too deeply)") from None
+  if not isinstance(data, dict):
+    raise ValueError(f"{path}: a JSON {type(data).__name__}, not a COCO annotations file (an "
+                     "object with images, annotations and categories lists)")
+  for key in ("images", "annotations", "categories"):
+    if not isinstance(data.get(key), list):
+      raise ValueError(f"{path}: no '{key}' list: not a COCO annotations file")
+  seen: dict[int, int] = {}
+  for index, image in enumerate(data["images"]):
+    if not isinstance(image, dict):
+      raise ValueError(f"{path}: images[{index}] is not an object")
+    missing = [k for k in ("id", "file_name", "height", "width") if k not in image]
+    if missing:
+      raise ValueError(f"{path}: images[{index}] has no {', '.join(missing)}")
+    _check_int(image["id"], f"{path}: images[{index}]", "id", -_INT64_MAX, _INT64_MAX)
+    where = f"{path}: images[{index}] (id {image['id']})"
+    if image["id"] in seen:
+      raise ValueError(f"{where}: duplicate id (also used by images[{seen[image['id']]}])")
+    seen[image["id"]] = index
+    if not isinstance(image["file_name"], str) or not image["file_name"]:
+      raise ValueError(f"{where}: 'file_name' must be a non-empty string")
+    for key in ("height", "width"):
+      _check_int(image[key], where, key, 1, _MAX_SIDE)
+  for section, keys in (("categories", ("id",)), ("annotations", ("id", "image_id",
+                                                                  "category_id"))):
+    for index, record in enumerate(data[section]):
+      if not isinstance(record, dict):
+        raise ValueError(f"{path}: {section}[{index}] is not an object")
+      for key in keys:
+        _check_int(record.get(key), f"{path}: {section}[{index}]", key, -_INT64_MAX, _INT64_MAX)
+  try:  # the rest (boxes, areas, segmentations, duplicate ids) as the evaluation checks it
+    cocoeval_cc.COCO(path)
+  except ValueError as e:
+    message = str(e)
+    raise ValueError(message if message.startswith(path) else f"{path}: {message}") from None
+  return data
+
+
+_INT64_MAX = 2 ** 63 - 1
+_MAX_SIDE = 2 ** 31 - 1  # what TensorFlow's image decoders can return
+
+
+def _check_int(value, where: str, key: str, low: int, high: int) -> None:
+  if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    raise ValueError(f"{where}: '{key}' must be an integer in [{low}, {high}], got {value!r:.40}")
+
+
 class CocoJsonSource(ImageSource):
   """A COCO annotations JSON and the folder its images' file_name entries are relative to.
 
@@ -151,20 +219,7 @@ class CocoJsonSource(ImageSource):
   def __init__(self, annotations_path: str, image_dir: str):
     self.annotations_path = annotations_path
     self.image_dir = image_dir
-    try:
-      with open(annotations_path) as f:
-        data = json.load(f)
-    except OSError as e:
-      raise FileNotFoundError(f"{annotations_path}: cannot read ({e.strerror})") from e
-    except json.JSONDecodeError as e:
-      raise ValueError(f"{annotations_path}: invalid JSON ({e})") from None
-    for key in ("images", "annotations", "categories"):
-      if not isinstance(data.get(key), list):
-        raise ValueError(f"{annotations_path}: no '{key}' list: not a COCO annotations file")
-    for index, image in enumerate(data["images"]):
-      missing = [k for k in ("id", "file_name", "height", "width") if k not in image]
-      if missing:
-        raise ValueError(f"{annotations_path}: images[{index}] has no {', '.join(missing)}")
+    data = _load_coco_json(annotations_path)
     self._all = data
     self.missing_files = [
         self._path(im) for im in data["images"] if not os.path.isfile(self._path(im))

@@ -53,8 +53,13 @@ def parse_items(text: str, path: str = "<string>") -> list[Item]:
 
 
 def load_items(path: str) -> list[Item]:
-  with open(path, "rb") as f:
-    data = f.read()
+  try:
+    with open(path, "rb") as f:
+      data = f.read()
+  except IsADirectoryError:
+    raise ValueError(f"{path}: is a directory, not a label map") from None
+  except OSError as e:
+    raise FileNotFoundError(f"{path}: cannot read the label map ({e.strerror})") from None
   try:
     text = data.decode("utf-8")
   except UnicodeDecodeError:

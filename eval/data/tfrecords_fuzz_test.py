@@ -170,6 +170,10 @@ class TfRecordsFuzzTest(absltest.TestCase):
     directory = self.create_tempdir().full_path
     with self.assertRaisesRegex(ValueError, f"^{directory}: is a directory, not a TFRecord file"):
       image_sources.TfRecordSource(directory, self.label_map_path)
+    with self.assertRaisesRegex(ValueError, f"^{directory}: is a directory, not a label map"):
+      image_sources.TfRecordSource(self.path, directory)
+    with self.assertRaisesRegex(FileNotFoundError, f"^{directory}/none: cannot read the label map"):
+      image_sources.TfRecordSource(self.path, f"{directory}/none")
     # Cut at every point: a named error, except exactly between two records (the format has no
     # end marker: those files are whole files of fewer records).
     boundaries, offset = {0}, 0
