@@ -3,6 +3,9 @@ r"""Evaluates COCO-format detections against ground truth: all statistics, every
   bazel run //eval:coco_eval -- --annotations=GT.json --detections=DT.json \
       --iou_type=bbox --output_json=OUT.json [--arrays_npz=ARRAYS.npz]
 
+--iou_type is bbox, segm or keypoints (OKS; person keypoints with COCO's 17 sigmas unless
+--kpt_oks_sigmas gives one sigma per keypoint).
+
 Prints pycocotools' summary and a per-category table. OUT.json holds `stats`, `metrics`
 (TensorFlow Object Detection API key names), `per_category` and the parameters used;
 ARRAYS.npz holds `precision`, `recall` and `scores` with pycocotools' shapes.
@@ -20,17 +23,22 @@ from eval import user_paths
 
 _ANNOTATIONS = flags.DEFINE_string("annotations", None, "COCO ground-truth JSON.", required=True)
 _DETECTIONS = flags.DEFINE_string("detections", None, "COCO results JSON.", required=True)
-_IOU_TYPE = flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm"], "What to evaluate.")
+_IOU_TYPE = flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm", "keypoints"],
+                              "What to evaluate.")
 _OUTPUT_JSON = flags.DEFINE_string("output_json", None, "Where to write the results (JSON).")
 _ARRAYS_NPZ = flags.DEFINE_string("arrays_npz", None,
                                   "Where to write precision/recall/scores arrays (.npz).")
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Threads; 0 uses every core.")
 _IOU_THRESHOLDS = flags.DEFINE_list("iou_thresholds", None,
                                     "IoU thresholds (default: pycocotools' .50:.05:.95).")
-_MAX_DETS = flags.DEFINE_list("max_dets", None, "maxDets (default 1,10,100).")
+_MAX_DETS = flags.DEFINE_list("max_dets", None, "maxDets (default 1,10,100; keypoints 20).")
 _AREA_RANGES = flags.DEFINE_list(
     "area_ranges", None, "label:min:max area ranges, the first being the overall one "
-    "(default all:0:1e10,small:0:1024,medium:1024:9216,large:9216:1e10).")
+    "(default all:0:1e10,small:0:1024,medium:1024:9216,large:9216:1e10; keypoints without "
+    "small).")
+_KPT_OKS_SIGMAS = flags.DEFINE_list(
+    "kpt_oks_sigmas", None, "Keypoints: one OKS sigma per keypoint (default COCO's 17 person "
+    "sigmas).")
 _USE_CATS = flags.DEFINE_bool("use_cats", True, "Evaluate per category (pycocotools' useCats).")
 _PER_CATEGORY_TABLE = flags.DEFINE_bool("per_category_table", True, "Print the per-category table.")
 
@@ -45,6 +53,8 @@ def _numbers(values, kind, valid) -> bool:
 
 flags.register_validator("iou_thresholds", lambda v: _numbers(v, float, lambda t: 0.0 < t <= 1.0),
                          message="--iou_thresholds must be numbers in (0, 1], e.g. 0.5,0.75")
+flags.register_validator("kpt_oks_sigmas", lambda v: _numbers(v, float, lambda s: s > 0),
+                         message="--kpt_oks_sigmas must be positive numbers, e.g. 0.026,0.025")
 flags.register_validator("max_dets", lambda v: _numbers(v, int, lambda m: m >= 1),
                          message="--max_dets must be positive integers, e.g. 1,10,100")
 
@@ -58,6 +68,10 @@ def params_from_flags() -> cocoeval_cc.Params:
   if _AREA_RANGES.value:
     params.areaRng, params.areaRngLbl = evaluation.area_ranges_from_spec(_AREA_RANGES.value)
   params.useCats = int(_USE_CATS.value)
+  if _KPT_OKS_SIGMAS.value:
+    if _IOU_TYPE.value != "keypoints":
+      raise app.UsageError("--kpt_oks_sigmas needs --iou_type=keypoints")
+    params.kpt_oks_sigmas = [float(s) for s in _KPT_OKS_SIGMAS.value]
   return params
 
 

@@ -92,6 +92,57 @@ class CocoEvalBinaryTest(absltest.TestCase):
     self.assertNotIn("Traceback", proc.stderr)
     self.assertFalse(os.path.exists(f"{self.out}/out.json"))
 
+  def _keypoint_files(self, num_keypoints):
+    """Two people found exactly and one missed, as ground truth and results files."""
+    gt = {
+        "images": [{"id": 1, "width": 200, "height": 200}],
+        "categories": [{"id": 1, "name": "person"}], "annotations": []
+    }
+    results = []
+    for i in range(3):
+      kp = [v for j in range(num_keypoints) for v in (10.0 + 60 * i + j, 20.0 + 3 * j, 2)]
+      gt["annotations"].append({
+          "id": i + 1, "image_id": 1, "category_id": 1, "bbox": [10 + 60 * i, 10, 50, 100],
+          "area": 5000, "iscrowd": 0, "keypoints": kp, "num_keypoints": num_keypoints
+      })
+      if i < 2:
+        results.append({"image_id": 1, "category_id": 1, "keypoints": kp, "score": 0.9 - i / 10})
+    paths = (f"{self.out}/kp_gt.json", f"{self.out}/kp_results.json")
+    for path, data in zip(paths, (gt, results)):
+      with open(path, "w") as f:
+        json.dump(data, f)
+    return paths
+
+  def test_keypoints(self):
+    gt, results = self._keypoint_files(17)
+    proc = _run(f"--annotations={gt}", f"--detections={results}", "--iou_type=keypoints",
+                f"--output_json={self.out}/out.json")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertIn("Average Recall     (AR) @[ IoU=0.50      | area=   all | maxDets= 20 ]",
+                  proc.stdout)
+    with open(f"{self.out}/out.json") as f:
+      out = json.load(f)
+    self.assertEqual(out["stat_names"], [
+        "AP", "AP50", "AP75", "AP_medium", "AP_large", "AR", "AR50", "AR75", "AR_medium", "AR_large"
+    ])
+    self.assertAlmostEqual(out["stats"][5], 2 / 3)  # AR: two of three people
+    self.assertEqual(out["metrics"]["Keypoints_Recall/AR@1 ByCategory/person"], out["stats"][5])
+    self.assertEqual(out["metrics"]["Keypoints_Precision/mAP (large)"], -1.0)  # area 5000: medium
+    self.assertEqual(out["params"]["maxDets"], [20])
+    self.assertLen(out["per_category"][0]["stats"], 10)
+
+  def test_keypoints_with_custom_sigmas(self):
+    gt, results = self._keypoint_files(2)
+    proc = _run(f"--annotations={gt}", f"--detections={results}", "--iou_type=keypoints",
+                "--kpt_oks_sigmas=0.05,0.1", f"--output_json={self.out}/out.json")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    with open(f"{self.out}/out.json") as f:
+      self.assertAlmostEqual(json.load(f)["stats"][5], 2 / 3)
+    proc = _run(f"--annotations={gt}", f"--detections={results}", "--iou_type=keypoints")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("has 2 keypoints (kpt_oks_sigmas has 17)", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+
 
 class CocoEvalOutputsAndFlagsTest(absltest.TestCase):
 
