@@ -42,12 +42,16 @@ from ray import cluster_utils
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _BINARY = os.path.join(_HERE, "..", "eval", "all_efficientdet")
+_ZOO_BINARY = os.path.join(_HERE, "..", "eval", "evaluate_zoo")
 # The same binary with a SIGKILL injected at a chosen stage (tests/all_efficientdet_kill_at.py).
 _KILL_AT_BINARY = os.path.join(_HERE, "all_efficientdet_kill_at")
 _CONFIG = os.path.join(_HERE, "..", "eval", "data", "testdata",
                        "ssd_efficientdet_d0_512x512_coco17_tpu-8.config")
 _RELEASE = "20200711"
 _NAMES = {"d0": "efficientdet_d0_coco17_tpu-32", "d1": "efficientdet_d1_coco17_tpu-32"}
+# A model of another family, for //eval:evaluate_zoo (registry key ssd_mobilenet_v2_320x320).
+_SSD_KEY = "ssd_mobilenet_v2_320x320"
+_SSD_NAME = "ssd_mobilenet_v2_320x320_coco17_tpu-8"
 _PHI = {"d0": 0, "d1": 1}
 # Every image has its own size: the table models recognise images by size.
 _SIZES = [(480, 640), (427, 640), (640, 480), (375, 500), (500, 375), (333, 500), (612, 612),
@@ -59,7 +63,7 @@ _CATEGORIES = [{"id": 1, "name": "person",
                {"id": 62, "name": "chair", "supercategory": "furniture"}]
 _BOX_SIZES = [(20.0, 25.0), (60.0, 50.0), (200.0, 150.0), (35.0, 40.0)]  # small..large
 # How far each model is from the ground truth: (box jitter, wrong-class rate, false positives).
-_QUALITY = {"d0": (0.25, 0.35, 4), "d1": (0.04, 0.05, 1)}
+_QUALITY = {"d0": (0.25, 0.35, 4), "d1": (0.04, 0.05, 1), _SSD_KEY: (0.15, 0.2, 6)}
 _REPORT_PNGS = ("overall_vs_phi.png", "accuracy_vs_speed.png", "per_category_heatmap.png",
                 "per_category_small_multiples.png", "selected_categories.png")
 _REPORT_CSVS = ("models_stats.csv", "category_ap_by_model.csv", "per_category_all_models.csv")
@@ -204,7 +208,7 @@ class AllEfficientDetTest(absltest.TestCase):
          {f"val2017/{n}": os.path.join(image_dir, n) for n in sorted(os.listdir(image_dir))})
     _zip(os.path.join(serve, "coco", "annotations", "annotations_trainval2017.zip"),
          {"annotations/instances_val2017.json": cls.gt_path})
-    for key, name in _NAMES.items():
+    for key, name in {**_NAMES, _SSD_KEY: _SSD_NAME}.items():
       model_dir = fake_models.save_table_model(os.path.join(work, "models", name),
                                                _perturbed_table(cls.gt, rng, *_QUALITY[key]))
       shutil.copy(_CONFIG, os.path.join(model_dir, "pipeline.config"))  # a real config
@@ -234,7 +238,8 @@ class AllEfficientDetTest(absltest.TestCase):
     cls.server.server_close()
     super().tearDownClass()
 
-  def run_sweep(self, name, *args, kill_at=None, zoo="zoo", coco="coco", check=True, timeout=240):
+  def run_sweep(self, name, *args, kill_at=None, zoo="zoo", coco="coco", check=True, timeout=240,
+                binary=None, models="d0,d1"):
     """Runs the binary with its own output and cache folders under `name`."""
     base = os.path.join(self.root, name)
     env = {k: v for k, v in os.environ.items() if k not in _CLEARML_ENV + _PROXY_ENV}
@@ -249,9 +254,9 @@ class AllEfficientDetTest(absltest.TestCase):
     env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     os.makedirs(env["HOME"], exist_ok=True)
     start = time.monotonic()
-    binary = [_KILL_AT_BINARY, f"--kill_at={kill_at}"] if kill_at else [_BINARY]
+    binary = binary or ([_KILL_AT_BINARY, f"--kill_at={kill_at}"] if kill_at else [_BINARY])
     proc = subprocess.run([
-        *binary, "--models=d0,d1", f"--zoo_base_url={self.base}/{zoo}",
+        *binary, f"--models={models}", f"--zoo_base_url={self.base}/{zoo}",
         f"--coco_base_url={self.base}/{coco}", f"--cache_dir={base}/cache",
         f"--output_dir={base}/out", *args
     ], capture_output=True, text=True, env=env, timeout=timeout)
@@ -269,7 +274,7 @@ class AllEfficientDetTest(absltest.TestCase):
       self.assertFalse(path.endswith((".tmp", ".partial")), path)
 
   def assert_matches_pycocotools(self, out, key):
-    model_out = os.path.join(out, _NAMES[key])
+    model_out = os.path.join(out, {**_NAMES, _SSD_KEY: _SSD_NAME}[key])
     metrics = self.read_json(model_out, "metrics.json")
     expected = _pycocotools_stats(self.gt_path, os.path.join(model_out, "detections.json"))
     self.assertEqual(metrics["stats"], expected, key)
@@ -430,6 +435,34 @@ class AllEfficientDetTest(absltest.TestCase):
       self.assertEqual(speed["tf_threads_per_worker"], 1)
       self.assertEqual(speed["shards"]["total"], 2)
     self.assert_no_partial_files(out)
+
+  def test_evaluate_zoo_runs_models_of_any_family(self):
+    # //eval:evaluate_zoo: an SSD and an EfficientDet (no common scaling factor) compared along
+    # the zoo's published speed (SSD 19 ms, D1 54 ms), with the same machinery and outputs.
+    proc, out = self.run_sweep("zoo", "--num_workers=1", binary=[_ZOO_BINARY],
+                               models=f"{_SSD_KEY},d1")
+    stats = [self.assert_matches_pycocotools(out, key)["stats"] for key in (_SSD_KEY, "d1")]
+    self.assertIn(f"model 1/2 ({_SSD_NAME})", proc.stderr)
+    with open(os.path.join(out, "report", "index.html")) as f:
+      page = f.read()
+    self.assertIn("TF2 zoo models on COCO: accuracy vs speed", page)
+    self.assertIn("Overall statistics vs published speed rank", page)
+    with open(os.path.join(out, "report", "models_stats.csv")) as f:
+      rows = list(csv.DictReader(f))
+    self.assertEqual([r["model"] for r in rows], [_SSD_KEY, "d1"])  # fastest first
+    self.assertEqual([r["phi"] for r in rows], ["", "1"])
+    comparison = self.read_json(out, "report", "clearml_comparison.json")
+    self.assertEqual(comparison["task_name"], "zoo_comparison")
+    plots = {(e["metric"], e["variant"]): json.loads(e["plot_str"])
+             for e in _events(comparison["session_folder"]) if e["type"] == "plot"}
+    measured = plots[("mAP vs published speed rank", "measured")]["data"][0]
+    self.assertEqual(measured["x"], [1, 2])
+    self.assertEqual(measured["y"], [stats[0][0], stats[1][0]])
+    self.assert_no_partial_files(out)
+    # An unknown key is a usage error listing the known ones; nothing runs.
+    proc, _ = self.run_sweep("zoo_bad", binary=[_ZOO_BINARY], models="d0,nope", check=False)
+    self.assertEqual(proc.returncode, 1)
+    self.assertIn("unknown zoo model 'nope'; known keys: d0, d1", proc.stderr)
 
   def test_one_model_failing_leaves_the_others_done(self):
     proc, out = self.run_sweep("failing", "--noclearml", zoo="zoo_without_d1", check=False)

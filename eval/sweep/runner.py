@@ -57,6 +57,7 @@ class SweepSettings:
   comparison_task: str  # ClearML task comparing the models
   tags: tuple[str, ...] = ()  # ClearML tags of every task
   program: str = "sweep"  # how messages name the binary
+  report_title: str | None = None  # OUT/report/index.html's title
 
 
 @dataclasses.dataclass
@@ -299,8 +300,8 @@ class Sweep:
     self._guarded(
         "the HTML report", lambda: logging.info(
             "report: %s",
-            html_report.write_report(self.settings.out_dir, finished, description=self.data.
-                                     description)))
+            html_report.write_report(self.settings.out_dir, finished, title=self.settings.
+                                     report_title, description=self.data.description)))
     if self.tracker is not None:
       self._guarded("the ClearML comparison task", lambda: self.log_comparison(finished))
     logging.info("comparison and report: %.1fs", time.perf_counter() - start)

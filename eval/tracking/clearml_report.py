@@ -42,7 +42,6 @@ from eval.tracking import sweet_spot
 
 AREAS = ("small", "medium", "large")
 DEFAULT_BAR_STATS = ("AP", "AP50", "AR100")
-PHI_AXIS = "compound scaling factor phi"
 
 
 def _logger(target: Any):
@@ -128,7 +127,8 @@ def report_model(target: Any, result: model_result.ModelResult, iteration: int =
   for name, value in zip(result.stat_names, result.stats):
     logger.report_single_value(name=name, value=float(value))
   info = result.info
-  logger.report_single_value(name="phi", value=info.phi)
+  if info.phi is not None:
+    logger.report_single_value(name="phi", value=info.phi)
   for name, value in (("input size", info.input_size), ("published COCO mAP (%)",
                                                         info.published_map),
                       ("published speed (ms)", info.published_ms), ("AP points per published ms",
@@ -166,11 +166,12 @@ def _lines(logger, title: str, series: str, points: Sequence[tuple[float, float]
 
 
 def _vs_phi(results: Sequence[model_result.ModelResult], value_of) -> tuple[list, list]:
+  scale = model_result.scale_axis(results)
   points, labels = [], []
   for r in results:
     v = value_of(r)
     if not formatting.is_missing(v):
-      points.append((r.info.phi, float(v)))
+      points.append((scale.x(r.info), float(v)))
       labels.append(r.info.key)
   return points, labels
 
@@ -178,15 +179,17 @@ def _vs_phi(results: Sequence[model_result.ModelResult], value_of) -> tuple[list
 def models_table(results: Sequence[model_result.ModelResult]) -> list[list[Any]]:
   """Header + one row per model (by phi): registry info, the statistics, AP points per ms."""
   stat_names = list(results[0].stat_names) if results else list(formatting.STAT_NAMES)
-  header = (["model", "task", "phi", "input size", "published mAP (%)", "published ms"] + stat_names
-            + ["AP points per ms", "measured ms (p50)", "measured on"])
+  scale = model_result.scale_axis(results)
+  header = (["model", "task", scale.short, "input size", "published mAP (%)", "published ms"]
+            + stat_names + ["AP points per ms", "measured ms (p50)", "measured on"])
   rows = [header]
   for r in model_result.by_phi(results):
     info = r.info
     rows.append([
-        info.key, info.task_name, info.phi, info.input_size if info.input_size is not None else
-        formatting.MISSING, info.published_map if info.published_map is not None else formatting.
-        MISSING, info.published_ms if info.published_ms is not None else formatting.MISSING
+        info.key, info.task_name,
+        scale.x(info), info.input_size if info.input_size is not None else formatting.MISSING,
+        info.published_map if info.published_map is not None else formatting.MISSING,
+        info.published_ms if info.published_ms is not None else formatting.MISSING
     ] + [_cell(r.stat(n)) if n in r.stat_names else formatting.MISSING for n in stat_names]
                 + [_cell(r.ap_per_ms) if r.ap_per_ms is not None else formatting.MISSING] + [
                     _cell(r.measured_ms) if r.measured_ms else formatting.MISSING, r.measured_device
@@ -228,32 +231,33 @@ def report_comparison(target: Any, results: Sequence[model_result.ModelResult], 
     logger.report_text("report_comparison: no results to compare")
     return None
 
-  # Overall statistics vs the compound scaling factor.
+  # Overall statistics vs the compound scaling factor (or the published-speed rank).
+  scale = model_result.scale_axis(results)
   points, labels = _vs_phi(results, lambda r: r.stat("AP"))
-  _lines(logger, "mAP vs compound scaling factor", "measured", points, labels, PHI_AXIS,
+  _lines(logger, f"mAP vs {scale.chart}", "measured", points, labels, scale.label,
          "mAP (AP @[.50:.95])", iteration)
   points, labels = _vs_phi(
       results, lambda r: None if r.info.published_map is None else r.info.published_map / 100.0)
-  _lines(logger, "mAP vs compound scaling factor", "published (TF2 zoo)", points, labels, PHI_AXIS,
+  _lines(logger, f"mAP vs {scale.chart}", "published (TF2 zoo)", points, labels, scale.label,
          "mAP (AP @[.50:.95])", iteration)
-  groups = (("AP vs compound scaling factor", ("AP", "AP50", "AP75"), "AP"),
-            ("AP by object area vs compound scaling factor", ("AP_small", "AP_medium", "AP_large"),
-             "AP"), ("AR vs compound scaling factor", ("AR1", "AR10", "AR100", "AR_small",
-                                                       "AR_medium", "AR_large"), "AR"))
+  groups = ((f"AP vs {scale.chart}", ("AP", "AP50", "AP75"), "AP"),
+            (f"AP by object area vs {scale.chart}", ("AP_small", "AP_medium", "AP_large"),
+             "AP"), (f"AR vs {scale.chart}", ("AR1", "AR10", "AR100", "AR_small", "AR_medium",
+                                              "AR_large"), "AR"))
   for title, stats, yaxis in groups:
     for stat in stats:
       if stat in results[0].stat_names:
         points, labels = _vs_phi(results, lambda r, s=stat: r.stat(s))
-        _lines(logger, title, stat, points, labels, PHI_AXIS, yaxis, iteration)
+        _lines(logger, title, stat, points, labels, scale.label, yaxis, iteration)
 
   # Per category.
   for name, supercategory in model_result.supercategories(results).items():
     points, labels = _vs_phi(results, lambda r, n=name: r.category_stat(n, "AP"))
-    _lines(logger, "per-category mAP vs scaling factor", name, points, labels, PHI_AXIS, "mAP",
-           iteration)
+    _lines(logger, f"per-category mAP vs {scale.chart_short}", name, points, labels, scale.label,
+           "mAP", iteration)
     if per_supercategory:
-      _lines(logger, f"per-category mAP vs scaling factor: {supercategory}", name, points, labels,
-             PHI_AXIS, "mAP", iteration)
+      _lines(logger, f"per-category mAP vs {scale.chart_short}: {supercategory}", name, points,
+             labels, scale.label, "mAP", iteration)
 
   # Tables.
   logger.report_table(title="models x statistics", series=results[0].iou_type, iteration=iteration,
@@ -293,13 +297,13 @@ def report_comparison(target: Any, results: Sequence[model_result.ModelResult], 
       logger.report_text("Sweet spot from the measured latencies: " + measured_spot.text)
   spot = sweet_spot.sweet_spot(results)
   if spot is not None:
-    phi = {r.info.key: r.info.phi for r in results}
+    place = {r.info.key: scale.x(r.info) for r in results}
     logger.report_single_value("models compared", len(results))
-    logger.report_single_value("most accurate (phi)", phi[spot.most_accurate])
+    logger.report_single_value(f"most accurate ({scale.short})", place[spot.most_accurate])
     if spot.best_ap_per_ms:
-      logger.report_single_value("most AP per ms (phi)", phi[spot.best_ap_per_ms])
+      logger.report_single_value(f"most AP per ms ({scale.short})", place[spot.best_ap_per_ms])
     if spot.knee:
-      logger.report_single_value("knee of AP vs speed (phi)", phi[spot.knee])
+      logger.report_single_value(f"knee of AP vs speed ({scale.short})", place[spot.knee])
     logger.report_text("Sweet spot: " + spot.text)
   logger.flush()
   return spot

@@ -67,9 +67,10 @@ def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _plot_vs_phi(results: Sequence[model_result.ModelResult]) -> Figure:
+  scale = model_result.scale_axis(results)
   fig = Figure(figsize=(15, 4.6))
   axes = fig.subplots(1, 3)
-  phis = [r.info.phi for r in results]
+  phis = [scale.x(r.info) for r in results]
   groups = (("Average precision", ("AP", "AP50", "AP75")), ("AP by object area",
                                                             ("AP_small", "AP_medium", "AP_large")),
             ("Average recall", ("AR1", "AR10", "AR100")))
@@ -77,24 +78,24 @@ def _plot_vs_phi(results: Sequence[model_result.ModelResult]) -> Figure:
     for stat in stats:
       if stat not in results[0].stat_names:
         continue
-      pts = [(r.info.phi, r.stat(stat) * 100) for r in results
+      pts = [(scale.x(r.info), r.stat(stat) * 100) for r in results
              if not formatting.is_missing(r.stat(stat))]
       if pts:
         ax.plot(*zip(*pts), marker="o", label=formatting.STAT_LABELS.get(stat, stat))
     if title == "Average precision":
-      pub = [(r.info.phi, r.info.published_map) for r in results
+      pub = [(scale.x(r.info), r.info.published_map) for r in results
              if r.info.published_map is not None]
       if pub:
         ax.plot(*zip(*pub), linestyle="--", marker="x", color="black",
                 label="published mAP (TF2 zoo)")
     ax.set_title(title)
-    ax.set_xlabel("compound scaling factor phi")
+    ax.set_xlabel(scale.label)
     ax.set_ylabel("%")
     ax.set_xticks(phis)
-    ax.set_xticklabels([f"{r.info.phi}\n{r.info.key.upper()}" for r in results])
+    ax.set_xticklabels([scale.tick(r.info) for r in results])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-  fig.suptitle("COCO statistics vs compound scaling factor")
+  fig.suptitle(f"COCO statistics vs {scale.chart}")
   return fig
 
 
@@ -164,7 +165,10 @@ def _plot_heatmap(results: Sequence[model_result.ModelResult]) -> Figure:
       ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
               color="white" if 0 <= v < 0.55 else "black")
   ax.set_xticks(range(len(results)))
-  ax.set_xticklabels([f"{r.info.key.upper()}\nphi={r.info.phi}" for r in results], fontsize=8)
+  ax.set_xticklabels([
+      f"{r.info.key.upper()}\nphi={r.info.phi}" if r.info.phi is not None else r.info.key
+      for r in results
+  ], fontsize=8)
   ax.xaxis.tick_top()
   ax.set_yticks(range(len(names)))
   ax.set_yticklabels(names, fontsize=7)
@@ -182,8 +186,9 @@ def _plot_small_multiples(results: Sequence[model_result.ModelResult]) -> Figure
   rows = max(1, -(-len(order) // cols))
   fig = Figure(figsize=(4.2 * cols, 3.4 * rows))
   axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
-  phis = [r.info.phi for r in results]
-  overall = [(r.info.phi, r.stat("AP") * 100) for r in results
+  scale = model_result.scale_axis(results)
+  phis = [scale.x(r.info) for r in results]
+  overall = [(scale.x(r.info), r.stat("AP") * 100) for r in results
              if not formatting.is_missing(r.stat("AP"))]
   for k, ax in enumerate(axes.flat):
     if k >= len(order):
@@ -191,7 +196,7 @@ def _plot_small_multiples(results: Sequence[model_result.ModelResult]) -> Figure
       continue
     sup = order[k]
     for n in groups[sup]:
-      pts = [(r.info.phi, r.category_stat(n) * 100) for r in results
+      pts = [(scale.x(r.info), r.category_stat(n) * 100) for r in results
              if not formatting.is_missing(r.category_stat(n))]
       if pts:
         ax.plot(*zip(*pts), marker=".", linewidth=1.2, label=n)
@@ -205,8 +210,8 @@ def _plot_small_multiples(results: Sequence[model_result.ModelResult]) -> Figure
     if k % cols == 0:
       ax.set_ylabel("mAP (%)")
     if k // cols == rows - 1:
-      ax.set_xlabel("phi")
-  fig.suptitle("Per-category mAP vs compound scaling factor, by COCO supercategory")
+      ax.set_xlabel(scale.short)
+  fig.suptitle(f"Per-category mAP vs {scale.chart}, by COCO supercategory")
   return fig
 
 
@@ -227,19 +232,20 @@ def _plot_selected(results: Sequence[model_result.ModelResult], names: Sequence[
   fig = Figure(figsize=(9, 5.4))
   ax = fig.subplots()
   half = (len(names) + 1) // 2
+  scale = model_result.scale_axis(results)
   for i, n in enumerate(names):
-    pts = [(r.info.phi, r.category_stat(n) * 100) for r in results
+    pts = [(scale.x(r.info), r.category_stat(n) * 100) for r in results
            if not formatting.is_missing(r.category_stat(n))]
     if pts:
       ax.plot(*zip(*pts), marker="o", linestyle="-" if i < half else "--",
               label=f"{n} ({'gains most' if i < half else 'gains least'})")
-  overall = [(r.info.phi, r.stat("AP") * 100) for r in results
+  overall = [(scale.x(r.info), r.stat("AP") * 100) for r in results
              if not formatting.is_missing(r.stat("AP"))]
   if overall:
     ax.plot(*zip(*overall), color="black", linewidth=3, label="all categories (mAP)")
-  ax.set_xticks([r.info.phi for r in results])
-  ax.set_xticklabels([f"{r.info.phi}\n{r.info.key.upper()}" for r in results])
-  ax.set_xlabel("compound scaling factor phi")
+  ax.set_xticks([scale.x(r.info) for r in results])
+  ax.set_xticklabels([scale.tick(r.info) for r in results])
+  ax.set_xlabel(scale.label)
   ax.set_ylabel("mAP (%)")
   ax.set_title("Selected categories: largest and smallest gain with scaling")
   ax.grid(alpha=0.3)
@@ -339,6 +345,7 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   if not results:
     raise ValueError("write_report: no results")
   results = model_result.by_phi(results)
+  scale = model_result.scale_axis(results)
   report_dir = os.path.join(out_dir, REPORT_DIR)
   os.makedirs(report_dir, exist_ok=True)
   now = now or datetime.datetime.now(datetime.timezone.utc)
@@ -359,13 +366,14 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   chosen = selected_categories(results)
   figures = [
       ("overall_vs_phi.png", _plot_vs_phi(results),
-       "Overall AP, AP50, AP75, AP by area and AR vs the compound scaling factor"),
+       f"Overall AP, AP50, AP75, AP by area and AR vs the {scale.chart}"),
       ("accuracy_vs_speed.png", _plot_speed(results, spot),
        "Measured mAP vs the zoo's published speed; marked: knee and most AP per ms"),
       ("per_category_heatmap.png", _plot_heatmap(results),
        "Per-category mAP: category x model heatmap (grey: no ground truth)"),
       ("per_category_small_multiples.png", _plot_small_multiples(results),
-       "Per-category mAP vs phi, one panel per COCO supercategory (dotted: overall mAP)"),
+       f"Per-category mAP vs {scale.short}, one panel per COCO supercategory (dotted: overall "
+       "mAP)"),
       ("selected_categories.png", _plot_selected(results, chosen),
        "Categories that gain most and least from scaling up"),
   ]
@@ -378,10 +386,10 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   for name, fig, caption in figures:
     figure_html[name] = _figure_html(name, _save(fig, os.path.join(report_dir, name)), caption)
 
-  # Models x statistics, by phi; best value of each column in bold.
+  # Models x statistics, in scale order; best value of each column in bold.
   stat_names = list(results[0].stat_names)
   best = {n: max((r.stat(n) for r in results), default=-1) for n in stat_names}
-  header = (["model", "phi", "input", "published mAP", "published ms", "measured ms"]
+  header = (["model", scale.short, "input", "published mAP", "published ms", "measured ms"]
             + [n for n in stat_names] + ["AP per ms", "files"])
   rows = []
   for r in results:
@@ -389,7 +397,7 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
     cells = [
         f"<b>{html.escape(r.info.key.upper())}</b><br><small>"
         f"{html.escape(r.info.task_name)}</small>",
-        str(r.info.phi),
+        scale.value_text(r.info),
         str(r.info.input_size) if r.info.input_size else formatting.MISSING,
         (formatting.fmt(r.info.published_map, 1) if r.info.published_map else formatting.MISSING),
         f"{r.info.published_ms:g}" if r.info.published_ms else formatting.MISSING,
@@ -426,7 +434,8 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   first = results[0]
   params = first.run.primary.params
   evaluated = (f"{len(results)} model(s): "
-               + ", ".join(f"{html.escape(r.info.key.upper())} (phi {r.info.phi}, "
+               + ", ".join(f"{html.escape(r.info.key.upper())} ({scale.short} "
+                           f"{scale.value_text(r.info)}, "
                            f"{r.info.input_size or '?'} px)" for r in results)
                + f". IoU type <code>{html.escape(first.iou_type)}</code>; "
                + f"{len(model_result.common_categories(results))} categories" +
@@ -457,13 +466,13 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
 no ground truth (the evaluator's -1). Published speeds are the TF2 zoo's (V100); measured
 latencies are this run's (p50 per image, on the device named below).</p>
 <div class="hint"><b>Sweet spot.</b> {hint}</div>
-<h2>Overall statistics vs compound scaling factor</h2>
+<h2>Overall statistics vs {scale.chart}</h2>
 {figure_html['overall_vs_phi.png']}
 <h2>Accuracy vs published speed</h2>
 {figure_html['accuracy_vs_speed.png']}
 {measured_html}
 <h2>Models &times; statistics</h2>
-<p>Ordered by phi; the best value of each statistic in bold.
+<p>Ordered by {scale.short}; the best value of each statistic in bold.
 CSV: <a href="models_stats.csv">models_stats.csv</a>.</p>
 {models_table}
 <h2>Per-category mAP</h2>

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from configs import model_registry
 from eval import results
@@ -32,23 +32,58 @@ class ModelInfo:
   """
   key: str
   task_name: str
-  phi: int
+  phi: int | None  # None: not an EfficientDet model
   input_size: int | None = None
   published_map: float | None = None
   published_ms: float | None = None
 
   @classmethod
   def from_registry(cls, entry: "model_registry.ZooModel") -> "ModelInfo":
-    """An EfficientDet entry of the model registry (configs/model_registry.py)."""
-    if entry.efficientdet is None:
-      raise ValueError(f"{entry.key}: not an EfficientDet model (no compound scaling factor)")
-    return cls(key=entry.key, task_name=entry.model_name, phi=entry.efficientdet.phi,
+    """An entry of the model registry (configs/model_registry.py)."""
+    return cls(key=entry.key, task_name=entry.model_name,
+               phi=entry.efficientdet.phi if entry.efficientdet is not None else None,
                input_size=entry.input_size[1] if entry.input_size else None,
                published_map=entry.zoo_coco_map, published_ms=entry.zoo_speed_ms)
 
   @property
   def label(self) -> str:
-    return f"{self.key.upper()} (phi={self.phi})"
+    return f"{self.key.upper()} (phi={self.phi})" if self.phi is not None else self.key
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleAxis:
+  """Where the comparison puts each model: EfficientDet's compound scaling factor phi; for
+  models without one common scaling factor (several families), their rank by the zoo's
+  published speed, fastest first (models without a published speed last)."""
+  chart: str  # chart titles: "mAP vs <chart>"
+  chart_short: str  # "per-category mAP vs <chart_short>"
+  label: str  # the x axis' label
+  short: str  # column and value name
+  positions: Mapping[str, int]  # model key -> x
+
+  def x(self, info: ModelInfo) -> int:
+    return self.positions[info.key]
+
+  def tick(self, info: ModelInfo) -> str:
+    return f"{info.phi}\n{info.key.upper()}" if self.short == "phi" else info.key
+
+  def value_text(self, info: ModelInfo) -> str:
+    """The model's place, for a table cell or a caption: "0" (phi), "1" (rank)."""
+    return str(self.x(info))
+
+
+def scale_axis(model_results: Iterable["ModelResult"]) -> ScaleAxis:
+  """phi when every model has one, else the published-speed rank (ScaleAxis)."""
+  model_results = list(model_results)
+  if all(r.info.phi is not None for r in model_results):
+    return ScaleAxis("compound scaling factor", "scaling factor", "compound scaling factor phi",
+                     "phi", {r.info.key: r.info.phi for r in model_results})
+  ranked = sorted(
+      model_results, key=lambda r:
+      (r.info.published_ms is None, r.info.published_ms or 0.0, r.info.key))
+  return ScaleAxis("published speed rank", "published speed rank",
+                   "models by the zoo's published speed (fastest first)", "speed rank",
+                   {r.info.key: n + 1 for n, r in enumerate(ranked)})
 
 
 # What a model's speed is taken from: the zoo's published V100 figure, or this run's measurement.
@@ -162,7 +197,10 @@ def load_model_result(metrics_json: str, info: ModelInfo) -> ModelResult:
 
 
 def by_phi(model_results: Iterable[ModelResult]) -> list[ModelResult]:
-  return sorted(model_results, key=lambda r: (r.info.phi, r.info.key))
+  """In the comparison's order (scale_axis: by phi, else by published speed)."""
+  model_results = list(model_results)
+  axis = scale_axis(model_results)
+  return sorted(model_results, key=lambda r: (axis.x(r.info), r.info.key))
 
 
 def common_categories(model_results: Sequence[ModelResult]) -> list[str]:

@@ -30,9 +30,28 @@ class ModelInfoTest(absltest.TestCase):
                      ("d1", "efficientdet_d1_coco17_tpu-32", 1, 640))
     self.assertEqual((info.published_map, info.published_ms), (38.4, 54))
     self.assertEqual(info.label, "D1 (phi=1)")
-    not_efficientdet = next(m for m in model_registry.BY_KEY.values() if m.efficientdet is None)
-    with self.assertRaisesRegex(ValueError, "not an EfficientDet model"):
-      model_result.ModelInfo.from_registry(not_efficientdet)
+    ssd = model_result.ModelInfo.from_registry(model_registry.get("ssd_mobilenet_v2_320x320"))
+    self.assertEqual((ssd.phi, ssd.published_ms, ssd.label), (None, 19, "ssd_mobilenet_v2_320x320"))
+
+  def test_scale_axis_phi_else_published_speed_rank(self):
+
+    def result(key):
+      return model_result.ModelResult(model_result.ModelInfo.from_registry(model_registry.get(key)),
+                                      _run([(1, "person", "person", 0.5)]))
+
+    d1, d0 = result("d1"), result("d0")
+    axis = model_result.scale_axis([d1, d0])
+    self.assertEqual((axis.short, axis.x(d0.info), axis.x(d1.info)), ("phi", 0, 1))
+    self.assertEqual(axis.tick(d1.info), "1\nD1")
+    self.assertEqual([r.info.key for r in model_result.by_phi([d1, d0])], ["d0", "d1"])
+    # Another family in the set: no common phi; ranked by published speed, fastest first,
+    # a model without a published speed (ExtremeNet) last.
+    mixed = [d1, result("extremenet"), result("ssd_mobilenet_v2_320x320"), d0]
+    axis = model_result.scale_axis(mixed)
+    self.assertEqual(axis.short, "speed rank")
+    self.assertEqual([r.info.key for r in model_result.by_phi(mixed)],
+                     ["ssd_mobilenet_v2_320x320", "d0", "d1", "extremenet"])
+    self.assertEqual([axis.x(r.info) for r in model_result.by_phi(mixed)], [1, 2, 3, 4])
 
 
 class ModelResultTest(absltest.TestCase):
