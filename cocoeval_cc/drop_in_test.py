@@ -435,6 +435,18 @@ class DropInTest(parameterized.TestCase):
     _quiet(lambda: (e.evaluate(), e.accumulate(), e.summarize()))
     self.assert_same_evaluation(self.run_both(plain, gt, results, "bbox")[0], e)
 
+  def test_fast_path_builds_no_python_objects(self):
+    """COCO(path) -> loadRes(path) -> COCOeval never builds pycocotools' dictionaries."""
+    gt = cc_coco.COCO(_GT)
+    dt = gt.loadRes(_BBOX)
+    for iou_type in ("bbox", "segm"):
+      e = cc_cocoeval.COCOeval(gt, dt, iou_type)
+      _quiet(lambda e=e: (e.evaluate(), e.accumulate(), e.summarize()))
+    for coco in (gt, dt):
+      self.assertIsNone(coco._index)
+      self.assertIsNone(coco._dataset)
+    self.assertEqual(e.params.imgIds, sorted(_quiet(pc_coco.COCO, _GT).getImgIds()))
+
   def test_pickle_and_show_anns(self):
     gt = cc_coco.COCO(_GT)
     dt = gt.loadRes(_load(_BBOX))

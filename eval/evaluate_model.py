@@ -13,6 +13,7 @@ OUT/per_category.csv and a TensorBoard event file with the TF OD API's metric na
 writes are atomic. Detections are cached: a re-run with the same model and data only
 re-evaluates (--force_inference runs the model again).
 """
+import signal
 import sys
 
 from absl import app
@@ -105,6 +106,7 @@ def _options() -> model_evaluation.EvaluationOptions:
 
 def main(argv):
   del argv
+  out_dir = None
   try:
     out_dir = user_paths.output_dir(_OUTPUT_DIR.value)
     with output_lock.hold(out_dir, "evaluate_model"):
@@ -117,6 +119,11 @@ def main(argv):
     sys.exit(f"evaluate_model: {e}")
   except tf.errors.OpError as e:  # e.g. an undecodable image: the message names it
     sys.exit(f"evaluate_model: {e.message}")
+  except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback through TensorFlow
+    kept = (f"; the finished shards are kept in {out_dir}, and a rerun into it resumes from "
+            "them" if out_dir else "")
+    print(f"evaluate_model: interrupted{kept}", file=sys.stderr)
+    sys.exit(128 + signal.SIGINT)
 
 
 if __name__ == "__main__":
