@@ -7,8 +7,9 @@
 // the simdjson path it falls back to. Whenever the fast path accepts a
 // document, the same document with an escaped key added (which the scanner
 // refuses, so simdjson parses it) must load to bit-identical tables.
-// Documents that load are then evaluated (bbox, and segm when the masks
-// decode), so odd values travel through evaluate / accumulate / summarize.
+// Documents that load are then evaluated (bbox, segm when the masks decode,
+// and keypoints with two-keypoint sigmas), so odd values travel through
+// evaluate / accumulate / summarize.
 //
 // Input layout: byte 0 selects the mode (even: ground truth, odd: results);
 // the rest is the JSON document. The loaders' file API maps files; the
@@ -60,7 +61,8 @@ constexpr char kFixedGt[] = R"({"images": [
   "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 0, "name": "z"}],
   "annotations": [
     {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 4], "area": 20, "iscrowd": 0,
-     "segmentation": [[1, 1, 6, 1, 6, 5, 1, 5]]},
+     "segmentation": [[1, 1, 6, 1, 6, 5, 1, 5]], "keypoints": [2, 2, 2, 4, 3, 1],
+     "num_keypoints": 2},
     {"id": 2, "image_id": 2, "category_id": 2, "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 1,
      "segmentation": {"size": [8, 8], "counts": [0, 4, 4, 4, 4, 4, 4, 4, 4, 32]}},
     {"id": 0, "image_id": 0, "category_id": 0, "bbox": [2, 2, 6, 9], "area": 1024, "iscrowd": 0,
@@ -68,7 +70,8 @@ constexpr char kFixedGt[] = R"({"images": [
     {"id": 4, "image_id": 5000000000, "category_id": 1, "bbox": [0, 0, 2, 2], "area": 4,
      "iscrowd": 0, "segmentation": {"size": [4, 4], "counts": "04000"}},
     {"id": 5, "image_id": 1, "category_id": 1, "bbox": [3, 2, 5, 4], "area": 9216, "iscrowd": 0,
-     "segmentation": [[3, 2, 8, 2, 8, 6, 3, 6]]}]})";
+     "segmentation": [[3, 2, 8, 2, 8, 6, 3, 6]], "keypoints": [0, 0, 0, 0, 0, 0],
+     "num_keypoints": 0}]})";
 
 const GroundTruth& FixedGt() {
   static const std::shared_ptr<GroundTruth> gt(
@@ -87,6 +90,16 @@ std::string ForceGeneralPath(std::string_view doc) {
   return out;
 }
 
+// The two parsers delimit the same 'keypoints' texts (at other offsets: the
+// general path's document has an extra key).
+bool SameKeypointTexts(const GroundTruth& a, const GroundTruth& b) {
+  for (size_t i = 0; i < a.num_annotations(); ++i) {
+    if (a.ann_keypoints.Has(i) != b.ann_keypoints.Has(i)) return false;
+    if (a.ann_keypoints.Has(i) && a.ann_keypoints.Get(i) != b.ann_keypoints.Get(i)) return false;
+  }
+  return true;
+}
+
 bool SameGroundTruth(const GroundTruth& a, const GroundTruth& b) {
   return SameBits(a.image_ids, b.image_ids) && SameBits(a.image_heights, b.image_heights) &&
          SameBits(a.image_widths, b.image_widths) && SameBits(a.category_ids, b.category_ids) &&
@@ -95,13 +108,15 @@ bool SameGroundTruth(const GroundTruth& a, const GroundTruth& b) {
          SameBits(a.ann_ids, b.ann_ids) && SameBits(a.ann_image, b.ann_image) &&
          SameBits(a.ann_category, b.ann_category) && SameBits(a.ann_bbox, b.ann_bbox) &&
          SameBits(a.ann_area, b.ann_area) && SameBits(a.ann_iscrowd, b.ann_iscrowd) &&
-         SameBits(a.ann_record, b.ann_record);
+         SameBits(a.ann_record, b.ann_record) &&
+         SameBits(a.ann_num_keypoints, b.ann_num_keypoints) && SameKeypointTexts(a, b);
 }
 
 bool SameDetections(const Detections& a, const Detections& b) {
-  return a.bbox_mode == b.bbox_mode && SameBits(a.image, b.image) &&
-         SameBits(a.category, b.category) && SameBits(a.bbox, b.bbox) &&
-         SameBits(a.score, b.score) && SameBits(a.area, b.area);
+  return a.bbox_mode == b.bbox_mode && a.keypoint_mode == b.keypoint_mode &&
+         SameBits(a.kp_xy, b.kp_xy) && SameBits(a.kp_begin, b.kp_begin) &&
+         SameBits(a.image, b.image) && SameBits(a.category, b.category) &&
+         SameBits(a.bbox, b.bbox) && SameBits(a.score, b.score) && SameBits(a.area, b.area);
 }
 
 // Mask decoding costs h * w per object: only for small images.
@@ -117,8 +132,8 @@ bool SmallImages(const GroundTruth& gt) {
 // InputError (e.g. missing boxes or masks) is an acceptable outcome.
 void Evaluate(const std::shared_ptr<const GroundTruth>& gt,
               const std::shared_ptr<const Detections>& dt, cocoeval::IouType type) {
-  cocoeval::Params p;
-  p.iou_type = type;
+  cocoeval::Params p = cocoeval::DefaultParams(type);
+  if (type == cocoeval::IouType::kKeypoints) p.kpt_oks_sigmas = {0.1, 0.25};
   try {
     cocoeval::Evaluator ev(gt, dt, p, 1);
     ev.Evaluate();
@@ -160,6 +175,10 @@ void FuzzGroundTruth(std::string_view doc) {
     gt->Masks(1);
   } catch (const InputError&) {
   }
+  try {
+    gt->KeypointData();
+  } catch (const InputError&) {
+  }
 }
 
 void FuzzResults(std::string_view doc) {
@@ -195,6 +214,7 @@ void FuzzResults(std::string_view doc) {
   // Results were resolved against FixedGt(); the copy has the same indices.
   Evaluate(shared_gt, dt, cocoeval::IouType::kBbox);
   Evaluate(shared_gt, dt, cocoeval::IouType::kSegm);
+  Evaluate(shared_gt, dt, cocoeval::IouType::kKeypoints);
 }
 
 }  // namespace

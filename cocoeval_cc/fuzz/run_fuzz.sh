@@ -51,7 +51,8 @@ build() {
       ;;
     json_fuzz)
       "$CXX" "${FLAGS[@]}" "$CC_DIR/mask.cc" "$CC_DIR/dataset.cc" "$CC_DIR/padded_buffer.cc" \
-        "$CC_DIR/ground_truth_loader.cc" "$CC_DIR/detections_loader.cc" "$CC_DIR/segmentation.cc" \
+        "$CC_DIR/ground_truth_loader.cc" "$CC_DIR/ground_truth_keypoints.cc" \
+        "$CC_DIR/detections_loader.cc" "$CC_DIR/segmentation.cc" "$CC_DIR/oks.cc" \
         "$CC_DIR/json_scanner.cc" "$CC_DIR/id_index.cc" "$CC_DIR/evaluate.cc" "$CC_DIR/accumulate.cc" "$CC_DIR/summarize.cc" \
         "$CC_DIR/evaluator.cc" "$CC_DIR/fuzz/json_fuzz.cc" -lsimdjson -pthread \
         -o "$OUT/bin/json_fuzz"
