@@ -344,6 +344,53 @@ class DropInTest(parameterized.TestCase):
     theirs, ours = self.run_both(hand_assembled, gt, segm, "segm")
     self.assert_same_evaluation(theirs, ours)
 
+  def test_keypoint_results_reindexed_and_by_hand(self):
+    """Keypoint results: from loadRes, then as a result set changed and re-indexed, then as a
+    COCO assembled by hand (loadRes' bbox and area from the keypoints' extent)."""
+    rng = np.random.RandomState(0)
+    gt = {"images": [], "categories": [{"id": 1, "name": "person"}], "annotations": []}
+    dets = []
+    for i in range(1, 7):
+      gt["images"].append({"id": f"img{i}", "height": 200, "width": 200})
+      for _ in range(3):
+        kp = []
+        for _ in range(17):
+          kp += [float(rng.randint(0, 200)), float(rng.randint(0, 200)), int(rng.randint(0, 3))]
+        gt["annotations"].append({
+            "id": len(gt["annotations"]) + 1, "image_id": f"img{i}", "category_id": 1,
+            "keypoints": kp, "num_keypoints": sum(v > 0 for v in kp[2::3]),
+            "area": float(rng.randint(500, 20000)), "bbox": [10, 10, 100, 100], "iscrowd": 0
+        })
+        noisy = [v + rng.randn() * 3 if n % 3 != 2 else 1 for n, v in enumerate(kp)]
+        dets.append({
+            "image_id": f"img{i}", "category_id": 1, "keypoints": noisy,
+            "score": np.float32(rng.rand())
+        })
+
+    def keypoints(modules, gt, dets, how):
+      coco, cocoeval, _ = modules
+      g = coco.COCO()
+      g.dataset = gt
+      g.createIndex()
+      d = g.loadRes(dets)
+      if how == "reindexed":
+        d.dataset["annotations"] = d.dataset["annotations"][::-1]
+        d.createIndex()
+      elif how == "by_hand":
+        d2 = coco.COCO()
+        d2.dataset = {"images": gt["images"], "annotations": d.dataset["annotations"]}
+        d2.createIndex()
+        d = d2
+      e = cocoeval.COCOeval(g, d, "keypoints")
+      e.evaluate()
+      e.accumulate()
+      e.summarize()
+      return e
+
+    for how in ("loadRes", "reindexed", "by_hand"):
+      theirs, ours = self.run_both(keypoints, gt, dets, how)
+      self.assert_same_evaluation(theirs, ours)
+
   # ------------------------------------------------------------- the COCO API
   def test_queries_match_pycocotools(self):
     theirs, ours = _quiet(pc_coco.COCO, _GT), cc_coco.COCO(_GT)
