@@ -125,6 +125,12 @@ def _write_json(root, name, data):
   return path
 
 
+def _write_bytes(path, data):
+  with open(path, "wb") as f:
+    f.write(data)
+  return path
+
+
 def _without_image(gt, image_id):
   return {
       **gt, "images": [im for im in gt["images"] if im["id"] != image_id],
@@ -342,6 +348,44 @@ class EvaluateModelTest(absltest.TestCase):
       self.assertNotEqual(proc.returncode, 0)
       self.assertIn(f"{gt_path}: no {key}", proc.stderr)
       self.assertNotIn("Traceback", proc.stderr)
+
+  def test_bad_records_and_annotations_are_named(self):
+    """One line naming the file and the record, no traceback; before inference when the
+    ground truth is at fault."""
+    root = self.create_tempdir().full_path
+    image_dir = shutil.copytree(self.image_dir, f"{root}/images")
+    with open(f"{image_dir}/img_0.jpg", "r+b") as f:
+      f.truncate(os.path.getsize(f"{image_dir}/img_0.jpg") // 2)  # the header survives
+    label_map.write(f"{root}/labels.pbtxt", {c["id"]: c["name"] for c in _CATEGORIES})
+    cut_jpeg, = tfrecords.write_coco(self.gt, image_dir, f"{root}/cut_jpeg.record").shard_paths
+    good, = tfrecords.write_coco(self.gt, self.image_dir, f"{root}/good.record").shard_paths
+    with open(good, "rb") as f:
+      data = bytearray(f.read())
+    data[20] ^= 1
+    bad_crc = _write_bytes(f"{root}/bad_crc.record", bytes(data))
+    empty = _write_bytes(f"{root}/empty.record", b"")
+    bad_box = _write_json(
+        root, "bad_box.json",
+        {**self.gt, "annotations": [{**self.gt["annotations"][0], "bbox": [1, 2, "3", 4]}]})
+    records = [f"--label_map_path={root}/labels.pbtxt"]
+    for args, message in (([
+        f"--tfrecord={cut_jpeg}", *records
+    ], f"{cut_jpeg}: record 0 (image id 100): cannot be decoded as an image"), ([
+        f"--tfrecord={bad_crc}", *records
+    ], f"{bad_crc}: record 0: corrupt TFRecord data"), ([
+        f"--tfrecord={empty}", *records
+    ], f"{empty}: no images to evaluate"), ([
+        f"--annotations={bad_box}", f"--image_dir={self.image_dir}"
+    ], f"{bad_box}: annotations[0] (id 1): 'bbox' must be a list of 4 numbers")):
+      with self.subTest(message=message):
+        proc = subprocess.run(
+            [_BINARY, f"--model_dir={self.oracle}", f"--output_dir={root}/out", *args],
+            capture_output=True, text=True)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(f"evaluate_model: {message}", proc.stderr)
+        self.assertNotIn("Traceback", proc.stderr)
+        if "decoded" not in message:
+          self.assertNotRegex(proc.stderr, r"inference: .*images")  # refused before it
 
   def test_input_flags_are_validated(self):
     for args, message in (([], "Exactly one of (annotations, pipeline_config_path, tfrecord)"),
