@@ -423,6 +423,66 @@ class EvaluateModelTest(absltest.TestCase):
     self.assertBetween(metrics["stats"][0], 1.0 - 3e-16, 1.0)
     self.assertFalse([k for k in metrics["metrics"] if "ByCategory" in k])
 
+  def test_keypoint_model_is_scored_for_boxes_and_keypoints(self):
+    # A CenterNet-keypoints-like export (detection_keypoints [N, 17, 2], normalised (y, x)) on
+    # ground truth whose "person" category has COCO's 17 keypoints.
+    rng = np.random.default_rng(5)
+    gt = json.loads(json.dumps(self.gt))
+    names = [f"k{i}" for i in range(17)]
+    gt["categories"] = [{**c, "keypoints": names} if c["name"] == "person" else c
+                        for c in gt["categories"]]
+    people = {}  # annotation id -> its keypoints in pixels [17, 2] (x, y)
+    for a in gt["annotations"]:
+      if a["category_id"] != 1:
+        continue
+      x, y, w, h = a["bbox"]
+      points = np.stack([x + rng.uniform(0, w, 17), y + rng.uniform(0, h, 17)], axis=1)
+      visibility = rng.choice([0, 1, 2], 17, p=[0.2, 0.2, 0.6])
+      a["keypoints"] = [
+          v for (px, py), vis in zip(points, visibility) for v in (float(px), float(py), int(vis))
+      ]
+      a["num_keypoints"] = int(np.count_nonzero(visibility))
+      people[a["id"]] = points
+    gt_path = _write_json(self.create_tempdir().full_path, "person_keypoints.json", gt)
+    table = _oracle_table(gt)
+    for im in gt["images"]:
+      anns = [a for a in gt["annotations"] if a["image_id"] == im["id"]]
+      height, width = im["height"], im["width"]
+      keypoints = np.zeros([len(anns), 17, 2], np.float32)
+      for i, a in enumerate(anns):
+        if a["id"] in people:  # the true keypoints, moved a little: OKS below 1
+          moved = people[a["id"]] + rng.normal(0, 2.0, (17, 2))
+          keypoints[i] = np.stack([moved[:, 1] / height, moved[:, 0] / width], axis=1)
+      table[(height, width)].keypoints = keypoints
+    model = fake_models.save_table_model(f"{self.create_tempdir().full_path}/kpts", table)
+    proc, out = self.run_binary(f"--annotations={gt_path}", model=model)
+    metrics = self.read_json(out, "metrics.json")
+    self.assertEqual(metrics["iou_types"], ["bbox", "keypoints"])
+    detections = self.read_json(out, "detections.json")
+    with_keypoints = [d for d in detections if "keypoints" in d]
+    self.assertEqual({d["category_id"] for d in with_keypoints}, {1})  # person only
+    self.assertTrue(
+        all(
+            len(d["keypoints"]) == 51 and d["num_keypoints"] == 17
+            and set(d["keypoints"][2::3]) == {2} for d in with_keypoints))
+    # pycocotools on the same results file (its keypoint categories: person).
+    coco_gt = COCO(gt_path)
+    e = COCOeval(coco_gt, coco_gt.loadRes([d for d in detections if "keypoints" in d]), "keypoints")
+    e.params.catIds = [1]
+    e.evaluate()
+    e.accumulate()
+    e.summarize()
+    self.assertEqual(metrics["keypoints"]["stats"], [float(v) for v in e.stats])
+    self.assertBetween(metrics["keypoints"]["stats"][0], 0.05, 0.999)
+    self.assertEqual(metrics["stats"], _pycocotools_stats(gt_path, f"{out}/detections.json"))
+    self.assertEqual(metrics["metrics"]["Keypoints_Precision/mAP ByCategory/person"],
+                     float(e.stats[0]))
+    with open(f"{out}/per_category.csv") as f:
+      rows = f.read().splitlines()
+    self.assertLen(rows, 1 + len(_CATEGORIES) + 1)  # bbox per category, keypoints for person
+    self.assertTrue(rows[-1].startswith("keypoints,1,person,"))
+    self.assertIn("keypoints", proc.stdout)
+
   def test_pipeline_config_and_tfrecords(self):
     root = self.create_tempdir().full_path
     stats = tfrecords.write_coco(self.gt, self.image_dir, f"{root}/val.record", num_shards=2,

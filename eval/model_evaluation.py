@@ -120,8 +120,22 @@ def source_identity(source) -> dict:
   return identity
 
 
-def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool, ground_truth: dict) -> list[str]:
-  """bbox, plus segm for mask models on ground truth with masks (or as metrics_set says)."""
+def keypoint_category_ids(ground_truth: dict) -> list[int]:
+  """The categories whose ground truth names keypoints (COCO's person): the ones a keypoint
+  model's results carry keypoints for, and keypoint metrics are computed on."""
+  return [int(c["id"]) for c in ground_truth.get("categories", []) if c.get("keypoints")]
+
+
+def _has_keypoints(detections: Sequence[dict]) -> bool:
+  return any("keypoints" in d for d in detections)
+
+
+def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool, ground_truth: dict,
+               has_keypoints: bool = False) -> list[str]:
+  """bbox, plus segm for mask models on ground truth with masks (or as metrics_set says),
+  plus keypoints whenever the results carry keypoints (the TF OD API enables its keypoint
+  evaluator apart from metrics_set, in the eval_config's parameterized_metric)."""
+  keypoints = ["keypoints"] if has_keypoints and keypoint_category_ids(ground_truth) else []
   has_segm = any("segmentation" in a for a in ground_truth["annotations"])
   if metrics_set:
     wanted = [_METRICS_SETS[m] for m in metrics_set if m in _METRICS_SETS]
@@ -139,7 +153,7 @@ def _iou_types(metrics_set: Sequence[str] | None, has_masks: bool, ground_truth:
         "mask metrics skipped: %s", "the model outputs no detection_masks"
         if not has_masks else "the ground truth has no segmentations")
     wanted.remove("segm")
-  return wanted or ["bbox"]
+  return (wanted or ["bbox"]) + keypoints
 
 
 def _check_ground_truth(gt: dict, source) -> None:
@@ -194,6 +208,10 @@ def _placeholder(gt: dict, iou_type: str) -> dict:
   result = {"image_id": image["id"], "category_id": gt["categories"][0]["id"], "score": 1e-9}
   if iou_type == "bbox":
     result["bbox"] = [-1e6, -1e6, 1.0, 1.0]
+  elif iou_type == "keypoints":
+    category = next(c for c in gt["categories"] if c.get("keypoints"))
+    result["category_id"] = category["id"]
+    result["keypoints"] = [-1e6, -1e6, 2] * len(category["keypoints"])
   else:
     result["segmentation"] = {
         "size": [image["height"], image["width"]], "counts": [image["height"] * image["width"]]
@@ -206,22 +224,39 @@ def _evaluate_one(gt: dict, gt_coco, detections: list[dict], iou_type: str,
   if not detections:
     logging.warning("no %s detections at all: every AP and AR is 0", iou_type)
     detections = [_placeholder(gt, iou_type)]
-  dt = gt_coco.loadRes(detections)
   params = cocoeval_cc.Params(iou_type)
   params.imgIds = sorted(gt_coco.getImgIds())  # as COCOeval does: every ground-truth image
   params.catIds = sorted(gt_coco.getCatIds())
+  if iou_type == "keypoints":
+    # As the TF OD API's keypoint evaluator: the keypoint categories only, and the results of
+    # those categories (a box result of another category has no keypoints).
+    params.catIds = sorted(keypoint_category_ids(gt))
+    detections = [d for d in detections if "keypoints" in d]
+    counts = {len(c["keypoints"]) for c in gt["categories"] if c.get("keypoints")}
+    if counts != {len(params.kpt_oks_sigmas)}:
+      raise ValueError(f"keypoint categories with {sorted(counts)} keypoints: OKS needs one sigma "
+                       f"per keypoint and only COCO's {len(params.kpt_oks_sigmas)} are known "
+                       "(use //eval:coco_eval --iou_type=keypoints --kpt_oks_sigmas=...)")
+    if not detections:
+      logging.warning("no keypoint detections at all: every keypoint AP and AR is 0")
+      detections = [_placeholder(gt, iou_type)]
+  dt = gt_coco.loadRes(detections)
   return evaluation.evaluate_loaded(gt_coco.native_ground_truth, dt.native_detections, iou_type,
                                     params, num_threads)
 
 
 def _per_category_csv(evaluations: dict[str, evaluation.EvaluationResult]) -> str:
+  """One row per IoU type and category; the columns are every IoU type's statistics (bbox's 12,
+  then any other, e.g. keypoints' AR50), empty where an IoU type has no such statistic."""
   out = io.StringIO()
   writer = csv.writer(out, lineterminator="\n")
-  first = next(iter(evaluations.values()))
-  writer.writerow(["iou_type", "category_id", "category"] + first.stat_names)
+  names = list(dict.fromkeys(n for result in evaluations.values() for n in result.stat_names))
+  writer.writerow(["iou_type", "category_id", "category"] + names)
   for iou_type, result in evaluations.items():
     for row in result.per_category():
-      writer.writerow([iou_type, row["id"], row["name"]] + [repr(v) for v in row["stats"]])
+      values = dict(zip(result.stat_names, row["stats"]))
+      writer.writerow([iou_type, row["id"], row["name"]]
+                      + [repr(values[n]) if n in values else "" for n in names])
   return out.getvalue()
 
 
@@ -254,6 +289,7 @@ def model_job(key: str, model_dir: str, source, out_dir: str, identity: dict,
                            max_images=options.max_images, skip_missing=options.skip_missing,
                            batch_size=options.batch_size, with_masks=True,
                            box_frame=options.box_frame, force=options.force_inference,
+                           keypoint_category_ids=keypoint_category_ids(source.ground_truth),
                            model_fetch=model_fetch, source_fetch=source_fetch)
 
 
@@ -284,8 +320,8 @@ def _evaluate_iou_types(source, detections: inference.Detections, has_masks: boo
   _check_ground_truth(gt, source)
   gt_coco = cocoeval_cc.COCO(gt)
   evaluations = {}
-  for iou_type in _iou_types(options.metrics_set, has_masks, gt):
-    dets = detections.bbox if iou_type == "bbox" else (detections.segm or [])
+  for iou_type in _iou_types(options.metrics_set, has_masks, gt, _has_keypoints(detections.bbox)):
+    dets = detections.segm or [] if iou_type == "segm" else detections.bbox
     evaluations[iou_type] = _evaluate_one(gt, gt_coco, dets, iou_type, options.num_threads)
     if options.verbose:
       print(f"{iou_type}:")

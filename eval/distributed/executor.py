@@ -74,6 +74,8 @@ class ModelJob:
   with_masks: bool = True
   box_frame: str = "image"
   force: bool = False  # run every shard again (--force_inference)
+  # Box results of these categories carry the model's keypoints (keypoint models).
+  keypoint_category_ids: Sequence[int] = ()
   # How a node without model_dir / the source's files downloads them (node_data.py); None:
   # every node must have the driver's paths (one machine, a shared folder).
   model_fetch: node_data.ZooModelFetch | None = None
@@ -237,11 +239,10 @@ def _prepare(state: _Job, options: options_lib.ExecutorOptions, sources: dict) -
   try:
     paths = detection_model.find_paths(job.model_dir)
     state.config_path = paths.pipeline_config
-    state.fingerprint = inference.detections_fingerprint(paths.saved_model_dir, job.input_identity,
-                                                         max_images=job.max_images,
-                                                         skip_missing=job.skip_missing,
-                                                         with_masks=job.with_masks,
-                                                         box_frame=job.box_frame)
+    state.fingerprint = inference.detections_fingerprint(
+        paths.saved_model_dir, job.input_identity, max_images=job.max_images,
+        skip_missing=job.skip_missing, with_masks=job.with_masks, box_frame=job.box_frame,
+        keypoint_category_ids=[int(c) for c in job.keypoint_category_ids])
     os.makedirs(job.out_dir, exist_ok=True)
     if not job.force:
       state.cached = inference.load_cached(job.out_dir, state.fingerprint)
@@ -288,7 +289,8 @@ def _task(state: _Job, shard_index: int) -> dict:
       "model_dir": job.model_dir, "model_fetch": job.model_fetch, "source": state.spec,
       "image_ids": list(state.shards[shard_index].image_ids),
       "category_ids": [int(c) for c in job.category_ids], "batch_size": job.batch_size,
-      "with_masks": job.with_masks, "box_frame": job.box_frame
+      "with_masks": job.with_masks, "box_frame": job.box_frame,
+      "keypoint_category_ids": [int(c) for c in job.keypoint_category_ids]
   }
 
 

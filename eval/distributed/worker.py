@@ -164,7 +164,8 @@ class ShardRunner:
 
   def run_shard(self, task: dict, started=None) -> dict:
     """task: model_dir, model_fetch (node_data.ZooModelFetch or None), source (SourceSpec),
-    image_ids, category_ids, batch_size, with_masks, box_frame. started: its
+    image_ids, category_ids, batch_size, with_masks, box_frame, keypoint_category_ids.
+    started: its
     start_input(task), if made ahead. Returns the shard's output (JSON-ready)."""
     from eval.model import inference  # pylint: disable=g-import-not-at-top
     # While another shard may still hold the model (a Ray worker runs two calls at once),
@@ -183,6 +184,7 @@ class ShardRunner:
         time.sleep(delay * len(task["image_ids"]))
       detections = inference.run(model, self._source(task["source"]), task["category_ids"],
                                  with_masks=task["with_masks"], box_frame=task["box_frame"],
+                                 keypoint_category_ids=task.get("keypoint_category_ids", ()),
                                  log_interval=None, started=started)
       cpu_seconds = time.process_time() - cpu
     if detections.num_images != len(task["image_ids"]):

@@ -166,8 +166,8 @@ class StartedInput:
 
 def run(model, source, category_ids, *, max_images: int | None = None, skip_missing: bool = False,
         batch_size: int = 1, with_masks: bool = True, box_frame: str = "image",
-        log_interval: float | None = 5.0, image_ids: Sequence[int] | None = None,
-        started: StartedInput | None = None) -> Detections:
+        keypoint_category_ids: Sequence[int] = (), log_interval: float | None = 5.0,
+        image_ids: Sequence[int] | None = None, started: StartedInput | None = None) -> Detections:
   """Runs `model` on every image of `source`; returns its COCO results.
 
   image_ids: only these images, in the source's order (a shard of it). log_interval: seconds
@@ -193,7 +193,8 @@ def run(model, source, category_ids, *, max_images: int | None = None, skip_miss
 
   def convert(outputs, batch):
     return postprocess.batch_results(outputs, batch["image_id"], batch["height"], batch["width"],
-                                     category_ids, with_masks=with_masks, box_frame=box_frame)
+                                     category_ids, with_masks=with_masks, box_frame=box_frame,
+                                     keypoint_category_ids=keypoint_category_ids)
 
   def collect(done):
     b, s = done.result()
@@ -293,7 +294,11 @@ def detections_fingerprint(saved_model_dir: str, input_identity: dict[str, Any],
       "max_images": max_images,
       "skip_missing": skip_missing,
       # Options that change the results (batch size and logging do not).
-      "options": {k: kwargs[k] for k in ("with_masks", "box_frame") if k in kwargs}
+      "options": {
+          k: kwargs[k] for k in ("with_masks", "box_frame", "keypoint_category_ids")
+          # no keypoint categories: the key of every earlier result (the cache stays valid)
+          if k in kwargs and not (k == "keypoint_category_ids" and not kwargs[k])
+      }
   }
 
 

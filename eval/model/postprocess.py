@@ -14,6 +14,12 @@ Classes are 1-based label-map ids as floats; ids missing from the label map are 
 the TF OD API's exporters to COCO drop them. Masks are box-relative probabilities: they are
 re-framed into the image like ops.reframe_box_masks_to_image_masks (bilinear crop_and_resize),
 thresholded at 0.5 and RLE-encoded as pycocotools does (counts as str, JSON-ready).
+
+Keypoints (CenterNet keypoint exports): `detection_keypoints` [N, K, 2] are normalised (y, x)
+in the original image, scaled like the boxes; a box result of a keypoint category (one whose
+ground-truth category lists "keypoints") also carries "keypoints" [x1, y1, v1, ...] with v = 2
+and "num_keypoints" K, as the TF OD API's ExportSingleImageDetectionBoxesToCoco writes them
+when no visibilities are given (its keypoint evaluator gives none).
 """
 from __future__ import annotations
 
@@ -105,11 +111,30 @@ def _check_shapes(outputs: dict[str, np.ndarray], image_id) -> None:
                      f"Detection API export: {'; '.join(problems)} (got {got})")
 
 
-def image_results(outputs: dict[str, np.ndarray], image_id: int, height: int, width: int,
-                  category_ids: Collection[int] | None, *, with_masks: bool = True,
-                  max_detections: int = MAX_DETECTIONS,
-                  box_frame: str = "image") -> tuple[list[dict], list[dict]]:
-  """One image's outputs (leading batch axis removed) -> (bbox results, segm results)."""
+def _keypoints_to_coco(keypoints: np.ndarray, height: int, width: int,
+                       box_frame: str) -> np.ndarray:
+  """Normalised [N, K, 2] (y, x) -> [N, 3K] COCO [x, y, v=2, ...] in original image pixels."""
+  if box_frame == "padded_square":
+    height = width = max(height, width)
+  keypoints = np.asarray(keypoints, np.float64)
+  n, k = keypoints.shape[:2]
+  coco = np.empty([n, k, 3], np.float64)
+  coco[..., 0] = keypoints[..., 1] * width
+  coco[..., 1] = keypoints[..., 0] * height
+  coco[..., 2] = 2
+  return coco.reshape(n, 3 * k)
+
+
+def image_results(
+    outputs: dict[str, np.ndarray], image_id: int, height: int, width: int,
+    category_ids: Collection[int] | None, *, with_masks: bool = True,
+    max_detections: int = MAX_DETECTIONS, box_frame: str = "image",
+    keypoint_category_ids: Collection[int] = ()
+) -> tuple[list[dict], list[dict]]:
+  """One image's outputs (leading batch axis removed) -> (bbox results, segm results).
+
+  keypoint_category_ids: box results of these categories carry the model's keypoints.
+  """
   _check_shapes(outputs, image_id)
   scores = np.asarray(outputs["detection_scores"], np.float32).reshape(-1)
   classes = np.rint(np.asarray(outputs["detection_classes"])).astype(np.int64).reshape(-1)
@@ -124,6 +149,17 @@ def image_results(outputs: dict[str, np.ndarray], image_id: int, height: int, wi
       "image_id": image_id, "category_id": int(c), "bbox": [round(float(v), 4)
                                                             for v in b], "score": float(s)
   } for b, c, s in zip(xywh, classes[keep], scores[keep])]
+  if keypoint_category_ids and "detection_keypoints" in outputs and len(keep):
+    keypoints = np.asarray(outputs["detection_keypoints"])
+    if keypoints.ndim != 3 or keypoints.shape[-1] != 2 or keypoints.shape[0] < len(scores):
+      raise ValueError(f"image {image_id}: detection_keypoints {list(keypoints.shape)}: expected "
+                       f"[N, K, 2] per image (N = {len(scores)} detections)")
+    coco = _keypoints_to_coco(keypoints[keep], height, width, box_frame)
+    wanted = frozenset(int(c) for c in keypoint_category_ids)
+    for result, row in zip(bbox, coco):
+      if result["category_id"] in wanted:
+        result["keypoints"] = [round(float(v), 4) for v in row]
+        result["num_keypoints"] = keypoints.shape[1]
   segm = []
   if with_masks and "detection_masks" in outputs and len(keep):
     box_masks = np.asarray(outputs["detection_masks"])[keep]

@@ -24,11 +24,17 @@ class ImageDetections:
   scores: np.ndarray  # [n]
   classes: np.ndarray  # [n], 1-based label-map ids
   masks: np.ndarray | None = None  # [n, MASK_SIZE, MASK_SIZE] box-relative, in [0, 1]
+  # [n, K, 2] normalised (y, x) in the image, as CenterNet keypoint exports return them
+  keypoints: np.ndarray | None = None
 
 
 def _tables(table: dict[tuple[int, int], ImageDetections], num_classes: int, masks: bool):
   """Pads every entry to MAX_DETECTIONS rows: the export signature's fixed output shape."""
   sizes, boxes, scores, classes, nums, mask_rows, multi = [], [], [], [], [], [], []
+  num_keypoints = max((np.shape(d.keypoints)[1]
+                       for d in table.values() if d.keypoints is not None and len(d.keypoints)),
+                      default=0)
+  keypoint_rows = []
   for (h, w), det in table.items():
     n = len(det.scores)
     if n > MAX_DETECTIONS:
@@ -48,6 +54,11 @@ def _tables(table: dict[tuple[int, int], ImageDetections], num_classes: int, mas
       if det.masks is not None and n:
         m[:n] = det.masks
       mask_rows.append(m)
+    if num_keypoints:
+      k = np.zeros([MAX_DETECTIONS, num_keypoints, 2], np.float32)
+      if det.keypoints is not None and n:
+        k[:n] = det.keypoints
+      keypoint_rows.append(k)
   out = {
       "sizes":
           np.asarray(sizes, np.int32).reshape(-1, 2),
@@ -66,6 +77,9 @@ def _tables(table: dict[tuple[int, int], ImageDetections], num_classes: int, mas
     out["detection_masks"] = np.asarray(mask_rows,
                                         np.float32).reshape(-1, MAX_DETECTIONS, MASK_SIZE,
                                                             MASK_SIZE)
+  if num_keypoints:  # with per-keypoint scores, as the exporter returns them
+    out["detection_keypoints"] = np.asarray(keypoint_rows, np.float32)
+    out["detection_keypoint_scores"] = np.ones(out["detection_keypoints"].shape[:-1], np.float32)
   return out
 
 
