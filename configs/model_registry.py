@@ -22,6 +22,7 @@ COCO_BASE_URL = "http://images.cocodataset.org/"
 COCO_VAL2017_IMAGES_ZIP = "zips/val2017.zip"  # holds val2017/*.jpg
 COCO_ANNOTATIONS_ZIP = "annotations/annotations_trainval2017.zip"
 COCO_VAL2017_INSTANCES_MEMBER = "annotations/instances_val2017.json"  # inside the zip above
+COCO_VAL2017_PERSON_KEYPOINTS_MEMBER = "annotations/person_keypoints_val2017.json"  # also
 COCO_VAL2017_IMAGE_DIR = "val2017"  # inside the images zip
 COCO_VAL2017_NUM_IMAGES = 5000
 

@@ -52,6 +52,10 @@ _NAMES = {"d0": "efficientdet_d0_coco17_tpu-32", "d1": "efficientdet_d1_coco17_t
 # A model of another family, for //eval:evaluate_zoo (registry key ssd_mobilenet_v2_320x320).
 _SSD_KEY = "ssd_mobilenet_v2_320x320"
 _SSD_NAME = "ssd_mobilenet_v2_320x320_coco17_tpu-8"
+# A keypoint model (CenterNet keypoints export: detection_keypoints [N, 17, 2]).
+_KPTS_KEY = "centernet_resnet50_v1_fpn_512x512_kpts"
+_KPTS_NAME = "centernet_resnet50_v1_fpn_512x512_kpts_coco17_tpu-8"
+_ALL_NAMES = {**_NAMES, _SSD_KEY: _SSD_NAME, _KPTS_KEY: _KPTS_NAME}
 _PHI = {"d0": 0, "d1": 1}
 # Every image has its own size: the table models recognise images by size.
 _SIZES = [(480, 640), (427, 640), (640, 480), (375, 500), (500, 375), (333, 500), (612, 612),
@@ -63,7 +67,9 @@ _CATEGORIES = [{"id": 1, "name": "person",
                {"id": 62, "name": "chair", "supercategory": "furniture"}]
 _BOX_SIZES = [(20.0, 25.0), (60.0, 50.0), (200.0, 150.0), (35.0, 40.0)]  # small..large
 # How far each model is from the ground truth: (box jitter, wrong-class rate, false positives).
-_QUALITY = {"d0": (0.25, 0.35, 4), "d1": (0.04, 0.05, 1), _SSD_KEY: (0.15, 0.2, 6)}
+_QUALITY = {
+    "d0": (0.25, 0.35, 4), "d1": (0.04, 0.05, 1), _SSD_KEY: (0.15, 0.2, 6), _KPTS_KEY: (0.1, 0.1, 2)
+}
 _REPORT_PNGS = ("overall_vs_phi.png", "accuracy_vs_speed.png", "per_category_heatmap.png",
                 "per_category_small_multiples.png", "selected_categories.png")
 _REPORT_CSVS = ("models_stats.csv", "category_ap_by_model.csv", "per_category_all_models.csv")
@@ -112,12 +118,39 @@ def _write_coco(root, rng):
   return gt, gt_path, image_dir
 
 
-def _perturbed_table(gt, rng, jitter, wrong_rate, false_positives):
+def _person_keypoints(gt, rng):
+  """COCO's person_keypoints_val2017.json for the test images: 17 keypoints per person."""
+  names = [f"kp{i}" for i in range(17)]
+  annotations = []
+  for a in gt["annotations"]:
+    if a["category_id"] != 1:
+      continue
+    x, y, bw, bh = a["bbox"]
+    visibility = rng.choice([0, 1, 2], 17, p=[0.2, 0.2, 0.6])
+    points = [(x + rng.uniform(0, bw), y + rng.uniform(0, bh)) for _ in range(17)]
+    annotations.append({
+        **a, "keypoints": [
+            v for (px, py), vis in zip(points, visibility) for v in (float(px), float(py), int(vis))
+        ], "num_keypoints": int(np.count_nonzero(visibility))
+    })
+  return {
+      "images": gt["images"], "annotations": annotations,
+      "categories": [{**_CATEGORIES[0], "keypoints": names, "skeleton": [[1, 2]]}]
+  }
+
+
+def _perturbed_table(gt, rng, jitter, wrong_rate, false_positives, keypoints=None):
+  """keypoints: a person_keypoints dataset; the model then also returns keypoints (near the
+  true ones for a detection made from a person annotation, zeros otherwise)."""
   table = {}
   ids = [c["id"] for c in _CATEGORIES]
+  truth = {
+      a["id"]: np.asarray(a["keypoints"], np.float64).reshape(17, 3)[:, :2]
+      for a in (keypoints or {}).get("annotations", [])
+  }
   for im in gt["images"]:
     h, w = im["height"], im["width"]
-    boxes, scores, classes = [], [], []
+    boxes, scores, classes, points = [], [], [], []
     for a in gt["annotations"]:
       if a["image_id"] != im["id"]:
         continue
@@ -130,16 +163,20 @@ def _perturbed_table(gt, rng, jitter, wrong_rate, false_positives):
         boxes.append([nx, ny, nw, nh])
         scores.append(rng.uniform(0.3, 1.0))
         classes.append(a["category_id"] if rng.random() >= wrong_rate else rng.choice(ids))
+        moved = truth.get(a["id"], np.zeros([17, 2])) + rng.normal(0, jitter * 10, (17, 2))
+        points.append(np.stack([moved[:, 1] / h, moved[:, 0] / w], axis=1))
     for _ in range(false_positives):
       bw, bh = rng.uniform(10, w / 3), rng.uniform(10, h / 3)
       boxes.append([rng.uniform(0, w - bw), rng.uniform(0, h - bh), bw, bh])
       scores.append(rng.uniform(0.05, 0.9))
       classes.append(rng.choice(ids))
+      points.append(np.zeros([17, 2]))
     order = np.argsort(-np.asarray(scores), kind="stable")
     table[(h, w)] = fake_models.ImageDetections(
         boxes=np.array([[b[1] / h, b[0] / w, (b[1] + b[3]) / h, (b[0] + b[2]) / w]
                         for b in (boxes[i] for i in order)]),
-        scores=np.asarray(scores, np.float32)[order], classes=np.asarray(classes)[order])
+        scores=np.asarray(scores, np.float32)[order], classes=np.asarray(classes)[order],
+        keypoints=np.asarray(points, np.float32)[order] if keypoints else None)
   return table
 
 
@@ -206,11 +243,23 @@ class AllEfficientDetTest(absltest.TestCase):
     cls.gt, cls.gt_path, image_dir = _write_coco(os.path.join(work, "coco"), rng)
     _zip(os.path.join(serve, "coco", "zips", "val2017.zip"),
          {f"val2017/{n}": os.path.join(image_dir, n) for n in sorted(os.listdir(image_dir))})
-    _zip(os.path.join(serve, "coco", "annotations", "annotations_trainval2017.zip"),
-         {"annotations/instances_val2017.json": cls.gt_path})
-    for key, name in {**_NAMES, _SSD_KEY: _SSD_NAME}.items():
-      model_dir = fake_models.save_table_model(os.path.join(work, "models", name),
-                                               _perturbed_table(cls.gt, rng, *_QUALITY[key]))
+    keypoint_rng = np.random.default_rng(11)  # its own: the other models' tables stay the same
+    cls.person_keypoints = _person_keypoints(cls.gt, keypoint_rng)
+    keypoints_path = os.path.join(work, "coco", "person_keypoints_val2017.json")
+    with open(keypoints_path, "w") as f:
+      json.dump(cls.person_keypoints, f)
+    _zip(
+        os.path.join(serve, "coco", "annotations", "annotations_trainval2017.zip"), {
+            "annotations/instances_val2017.json": cls.gt_path,
+            "annotations/person_keypoints_val2017.json": keypoints_path
+        })
+    for key, name in _ALL_NAMES.items():
+      if key == _KPTS_KEY:
+        table = _perturbed_table(cls.gt, keypoint_rng, *_QUALITY[key],
+                                 keypoints=cls.person_keypoints)
+      else:
+        table = _perturbed_table(cls.gt, rng, *_QUALITY[key])
+      model_dir = fake_models.save_table_model(os.path.join(work, "models", name), table)
       shutil.copy(_CONFIG, os.path.join(model_dir, "pipeline.config"))  # a real config
       tarball = os.path.join(serve, "zoo", _RELEASE, f"{name}.tar.gz")
       os.makedirs(os.path.dirname(tarball), exist_ok=True)
@@ -274,7 +323,7 @@ class AllEfficientDetTest(absltest.TestCase):
       self.assertFalse(path.endswith((".tmp", ".partial")), path)
 
   def assert_matches_pycocotools(self, out, key):
-    model_out = os.path.join(out, {**_NAMES, _SSD_KEY: _SSD_NAME}[key])
+    model_out = os.path.join(out, _ALL_NAMES[key])
     metrics = self.read_json(model_out, "metrics.json")
     expected = _pycocotools_stats(self.gt_path, os.path.join(model_out, "detections.json"))
     self.assertEqual(metrics["stats"], expected, key)
@@ -463,6 +512,30 @@ class AllEfficientDetTest(absltest.TestCase):
     proc, _ = self.run_sweep("zoo_bad", binary=[_ZOO_BINARY], models="d0,nope", check=False)
     self.assertEqual(proc.returncode, 1)
     self.assertIn("unknown zoo model 'nope'; known keys: d0, d1", proc.stderr)
+
+  def test_evaluate_zoo_scores_a_keypoint_model_on_boxes_and_keypoints(self):
+    # The sweep takes COCO's person keypoints too when a model has keypoint outputs.
+    proc, out = self.run_sweep("kpts", "--noclearml", "--num_workers=1", binary=[_ZOO_BINARY],
+                               models=_KPTS_KEY)
+    self.assertIn("with the person keypoints", proc.stderr)
+    metrics = self.read_json(out, _KPTS_NAME, "metrics.json")
+    self.assertEqual(metrics["iou_types"], ["bbox", "keypoints"])
+    merged = metrics["annotations"]
+    self.assertRegex(os.path.basename(merged), r"instances_val2017_with_person_keypoints_")
+    # Boxes: as on instances_val2017.json alone; keypoints: pycocotools on the merged file.
+    detections = os.path.join(out, _KPTS_NAME, "detections.json")
+    self.assertEqual(metrics["stats"], _pycocotools_stats(self.gt_path, detections))
+    gt = COCO(merged)
+    with open(detections) as f:
+      results = [d for d in json.load(f) if "keypoints" in d]
+    e = COCOeval(gt, gt.loadRes(results), "keypoints")
+    e.params.catIds = [1]
+    e.evaluate()
+    e.accumulate()
+    e.summarize()
+    self.assertEqual(metrics["keypoints"]["stats"], [float(v) for v in e.stats])
+    self.assertGreater(metrics["keypoints"]["stats"][0], 0.0)
+    self.assertIn("Keypoints_Precision/mAP ByCategory/person", metrics["metrics"])
 
   def test_one_model_failing_leaves_the_others_done(self):
     proc, out = self.run_sweep("failing", "--noclearml", zoo="zoo_without_d1", check=False)

@@ -17,8 +17,26 @@ import socket
 from absl import logging
 
 from configs import model_registry
+from eval.data import coco_keypoints
 from eval.download import cache as cache_lib
 from eval.download import sources
+
+DERIVED_DIR = "derived"  # under the cache: files made from downloads (merged ground truth)
+
+
+def coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
+                 sha256s: dict[str, str] | None = None,
+                 with_person_keypoints: bool = False) -> sources.CocoVal2017:
+  """COCO val2017 from the download cache; with_person_keypoints: its annotations are the
+  instances merged with person_keypoints_val2017.json (eval/data/coco_keypoints.py), written
+  once under the cache. The same on the driver and on every node."""
+  coco = sources.download_coco_val2017(coco_base_url, cache, sha256s=sha256s)
+  if not with_person_keypoints:
+    return coco
+  keypoints = sources.download_coco_person_keypoints(coco_base_url, cache, sha256s=sha256s)
+  merged = coco_keypoints.merged_file(coco.annotations_json, keypoints,
+                                      os.path.join(cache.cache_dir, DERIVED_DIR))
+  return sources.CocoVal2017(merged, coco.image_dir)
 
 
 def _sha256_in_cache(cache: cache_lib.DownloadCache, url: str) -> str | None:
@@ -56,19 +74,22 @@ class CocoVal2017Fetch:
   coco_base_url: str
   cache_dir: str
   sha256s: tuple[tuple[str, str], ...]  # (url, sha256) of the zips; hashable
+  with_person_keypoints: bool = False
 
   @classmethod
-  def of(cls, coco_base_url: str, cache: cache_lib.DownloadCache) -> "CocoVal2017Fetch":
-    """For COCO val2017 just downloaded into `cache`."""
+  def of(cls, coco_base_url: str, cache: cache_lib.DownloadCache,
+         with_person_keypoints: bool = False) -> "CocoVal2017Fetch":
+    """For COCO val2017 just downloaded into `cache` (by coco_val2017())."""
     shas = ((url, _sha256_in_cache(cache, url)) for url in sources.coco_val2017_urls(coco_base_url))
-    return cls(coco_base_url, cache.cache_dir, tuple((u, s) for u, s in shas if s))
+    return cls(coco_base_url, cache.cache_dir, tuple((u, s) for u, s in shas if s),
+               with_person_keypoints)
 
   def local_paths(self) -> sources.CocoVal2017:
     logging.info("%s: fetching COCO val2017 from %s into this node's cache %s",
                  socket.gethostname(), self.coco_base_url, self.cache_dir)
-    return sources.download_coco_val2017(self.coco_base_url,
-                                         cache_lib.DownloadCache(self.cache_dir),
-                                         sha256s=dict(self.sha256s))
+    return coco_val2017(self.coco_base_url, cache_lib.DownloadCache(self.cache_dir),
+                        sha256s=dict(self.sha256s),
+                        with_person_keypoints=self.with_person_keypoints)
 
 
 def local_model_dir(model_dir: str, fetch: ZooModelFetch | None) -> str:

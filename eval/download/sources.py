@@ -40,15 +40,17 @@ def download_model(entry: model_registry.ZooModel, zoo_base_url: str = model_reg
 
 
 def fetch_and_extract(cache: cache_lib.DownloadCache, url: str, offline_hint: str,
-                      members: list[str] | None = None, sha256: str | None = None) -> str:
+                      members: list[str] | None = None, sha256: str | None = None,
+                      extract_name: str | None = None) -> str:
   """The extraction of the archive at `url` (cached; the file `sha256` if given); a corrupt
   archive is evicted and fetched once more. CorruptArchiveError names the URL if the second
-  copy is corrupt too."""
+  copy is corrupt too. extract_name: extract `members` into a folder of their own (beside
+  the archive's usual one, which keeps its own members)."""
+  target = cache.extract_dir(url) + (f".{extract_name}" if extract_name else "")
   for attempt in (1, 2):
     archive = cache.get(url, sha256=sha256, offline_hint=offline_hint)
     try:
-      return extract.extract(archive.path, cache.extract_dir(url), fingerprint=archive.sha256,
-                             members=members)
+      return extract.extract(archive.path, target, fingerprint=archive.sha256, members=members)
     except extract.CorruptArchiveError as e:
       if urllib.parse.urlsplit(url).scheme.lower() == "file":
         raise extract.CorruptArchiveError(f"{e}; replace this local copy of {url}") from e
@@ -112,3 +114,15 @@ def download_coco_val2017(coco_base_url: str = model_registry.COCO_BASE_URL,
     logging.warning("%s holds %d images; COCO val2017 has %d", images, count,
                     model_registry.COCO_VAL2017_NUM_IMAGES)
   return CocoVal2017(annotations, images)
+
+
+def download_coco_person_keypoints(coco_base_url: str = model_registry.COCO_BASE_URL,
+                                   cache: cache_lib.DownloadCache | None = None, *,
+                                   sha256s: typing.Mapping[str, str] | None = None) -> str:
+  """person_keypoints_val2017.json from the annotations zip (the keypoint ground truth)."""
+  cache = cache or cache_lib.DownloadCache()
+  url, _ = coco_val2017_urls(coco_base_url)
+  member = model_registry.COCO_VAL2017_PERSON_KEYPOINTS_MEMBER
+  root = fetch_and_extract(cache, url, COCO_OFFLINE_HINT, members=[member],
+                           sha256=(sha256s or {}).get(url), extract_name="person_keypoints")
+  return os.path.join(root, member)

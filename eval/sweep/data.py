@@ -12,7 +12,6 @@ from eval.data import image_sources
 from eval.distributed import node_data
 from eval.download import cache as cache_lib
 from eval.download import http_fetch
-from eval.download import sources
 
 # Bumped when a sweep's results stop being comparable with earlier ones (resume refuses them).
 SWEEP_VERSION = 1
@@ -36,11 +35,16 @@ class PreparedData:
 
 
 def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
-                         max_images: int | None, area_source: str) -> PreparedData:
-  """Downloads COCO val2017 (cached) and loads its ground truth once for every model."""
+                         max_images: int | None, area_source: str,
+                         with_person_keypoints: bool = False) -> PreparedData:
+  """Downloads COCO val2017 (cached) and loads its ground truth once for every model.
+
+  with_person_keypoints: the ground truth includes COCO's person keypoints (a sweep with
+  keypoint models: they are scored on boxes and keypoints, the other models as always)."""
   start = time.perf_counter()
-  logging.info("COCO 2017 val: from %s (cache %s)", coco_base_url, cache.cache_dir)
-  coco = sources.download_coco_val2017(coco_base_url, cache)
+  logging.info("COCO 2017 val: from %s (cache %s)%s", coco_base_url, cache.cache_dir,
+               ", with the person keypoints" if with_person_keypoints else "")
+  coco = node_data.coco_val2017(coco_base_url, cache, with_person_keypoints=with_person_keypoints)
   logging.info("COCO 2017 val ready in %.1fs: %s, %s",
                time.perf_counter() - start, coco.annotations_json, coco.image_dir)
   start = time.perf_counter()
@@ -56,4 +60,4 @@ def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
   return PreparedData(
       source=source, identity=identity, sweep_id=sweep_id,
       description=f"{num_images} COCO val2017 images; object areas from {area_source}.",
-      fetch=node_data.CocoVal2017Fetch.of(coco_base_url, cache))
+      fetch=node_data.CocoVal2017Fetch.of(coco_base_url, cache, with_person_keypoints))

@@ -106,8 +106,9 @@ def _run_sweep(preset: Preset, entries, out_dir: str, clearml_project: str,
                ", ".join(e.key for e in entries), out_dir, _MAX_IMAGES.value or "all",
                f"project {clearml_project!r}" if _CLEARML.value else "off")
   try:
-    data = data_lib.prepare_coco_val2017(_COCO_BASE_URL.value, cache, max_images=_MAX_IMAGES.value,
-                                         area_source=_AREA_SOURCE.value)
+    data = data_lib.prepare_coco_val2017(
+        _COCO_BASE_URL.value, cache, max_images=_MAX_IMAGES.value, area_source=_AREA_SOURCE.value,
+        with_person_keypoints=any("keypoints" in e.outputs for e in entries))
   except (http_fetch.FetchError, OSError, ValueError) as e:
     # COCO itself could not be fetched or read: no model can run.
     logging.error("COCO 2017 val: %s\n%s", e, traceback.format_exc())
