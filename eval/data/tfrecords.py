@@ -399,17 +399,13 @@ def encoded_images(files: Sequence[str]) -> tf.data.Dataset:
 
   def parse(path, index, raw):
     f = tf.io.parse_single_example(raw, features)
+    source_id = f["image/source_id"]
+    name = tf.strings.join(
+        [path, ": record ",
+         tf.strings.as_string(index), " (image id ", source_id, ")"])
     return {
-        "image_id":
-            tf.strings.to_number(f["image/source_id"], tf.int64), "encoded":
-                f["image/encoded"], "height":
-                    f["image/height"], "width":
-                        f["image/width"], "name":
-                            tf.strings.join([
-                                path, ": record ",
-                                tf.strings.as_string(index), " (image id ", f["image/source_id"],
-                                ")"
-                            ])
+        "image_id": tf.strings.to_number(source_id, tf.int64), "encoded": f["image/encoded"],
+        "height": f["image/height"], "width": f["image/width"], "name": name
     }
 
   paths = tf.data.Dataset.from_tensor_slices(tf.constant(list(files), tf.string))
