@@ -414,6 +414,11 @@ std::unique_ptr<Detections> ScanDetections(const GroundTruth& gt, const PaddedBu
       split = true;
     }
   }
+  // Keypoint records: room for every number (each takes at least 2 bytes
+  // with its comma, and 2 of 3 are kept); pages never written cost nothing.
+  const std::string_view start(buf.data, std::min<size_t>(buf.size, 4096));
+  const size_t kp_capacity =
+      start.find("\"keypoints\"") != std::string_view::npos ? buf.size / 3 + 16 : 0;
   bool ok;
   if (split) {
     parts.resize(2);
@@ -422,11 +427,13 @@ std::unique_ptr<Detections> ScanDetections(const GroundTruth& gt, const PaddedBu
     parts[0].category.reserve(head);
     parts[0].bbox.reserve(4 * head);
     parts[0].score.reserve(head);
+    parts[0].kp_xy.reserve(kp_capacity ? (close + 1) / 3 + 16 : 0);
     const size_t tail_records = (buf.size - open) / 48 + 16;
     parts[1].image.reserve(tail_records);
     parts[1].category.reserve(tail_records);
     parts[1].bbox.reserve(4 * tail_records);
     parts[1].score.reserve(tail_records);
+    parts[1].kp_xy.reserve(kp_capacity ? (buf.size - open) / 3 + 16 : 0);
     bool ok_tail = false;
     std::thread tail([&]() {
       ok_tail = ScanResults(buf.data + open, buf.data + buf.size, ScanPart::kTail, gt.image_index,
@@ -442,27 +449,55 @@ std::unique_ptr<Detections> ScanDetections(const GroundTruth& gt, const PaddedBu
     parts[0].category.reserve(max_records);
     parts[0].bbox.reserve(4 * max_records);
     parts[0].score.reserve(max_records);
+    parts[0].kp_xy.reserve(kp_capacity);
     ok = ScanResults(buf.data, buf.data + buf.size, ScanPart::kWhole, gt.image_index,
                      gt.category_index, &parts[0]);
   }
   if (!ok) return nullptr;
   ScannedResults& all = parts[0];
   if (parts.size() == 2) {
+    const size_t head = all.score.size();
     all.image.insert(all.image.end(), parts[1].image.begin(), parts[1].image.end());
     all.category.insert(all.category.end(), parts[1].category.begin(), parts[1].category.end());
     all.bbox.insert(all.bbox.end(), parts[1].bbox.begin(), parts[1].bbox.end());
     all.score.insert(all.score.end(), parts[1].score.begin(), parts[1].score.end());
+    if (!all.kp_end.empty() || !parts[1].kp_end.empty()) {
+      const uint64_t base = all.kp_xy.size();
+      all.kp_end.resize(head, base);
+      all.kp_xy.insert(all.kp_xy.end(), parts[1].kp_xy.begin(), parts[1].kp_xy.end());
+      for (uint64_t e : parts[1].kp_end) all.kp_end.push_back(base + e);
+    }
   }
   auto det = std::make_unique<Detections>();
   det->source = src;
-  det->bbox_mode = true;
+  const size_t n = all.score.size();
+  // loadRes' branch, from the first record: bbox (a bbox first) or keypoints.
+  det->bbox_mode = !std::isnan(all.bbox[0]);
+  det->keypoint_mode = !det->bbox_mode;
+  if (!all.kp_end.empty()) {
+    all.kp_end.resize(n, all.kp_xy.size());
+    det->kp_xy = std::move(all.kp_xy);
+    det->kp_begin.reserve(n + 1);
+    det->kp_begin.push_back(0);
+    det->kp_begin.insert(det->kp_begin.end(), all.kp_end.begin(), all.kp_end.end());
+  }
   det->image = std::move(all.image);
   det->category = std::move(all.category);
   det->bbox = std::move(all.bbox);
   det->score = std::move(all.score);
-  const size_t n = det->score.size();
   det->area.resize(n);
-  for (size_t i = 0; i < n; ++i) det->area[i] = det->bbox[4 * i + 2] * det->bbox[4 * i + 3];
+  if (det->keypoint_mode) {
+    // A record without keypoints: the simdjson path names it.
+    for (size_t i = 0; i < n; ++i) {
+      if (det->NumKeypoints(i) == 0) return nullptr;
+    }
+    KeypointBoxes(gt, src, det.get());
+    return det;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isnan(det->bbox[4 * i])) return nullptr;  // missing 'bbox': named by simdjson
+    det->area[i] = det->bbox[4 * i + 2] * det->bbox[4 * i + 3];
+  }
   return det;
 }
 

@@ -295,12 +295,30 @@ inline bool KeyIs(const char* key, size_t len, const char* lit, size_t lit_len) 
   return len == lit_len && std::memcmp(key, lit, len) == 0;
 }
 
+// A result's 'keypoints': non-empty x, y, v triples of finite numbers;
+// appends the x, y pairs to out->kp_xy.
+bool Keypoints(Scanner& s, ScannedResults* out) {
+  if (!s.Eat('[')) return false;
+  size_t n = 0;
+  for (;;) {
+    double v;
+    if (!s.Double(&v) || !std::isfinite(v)) return false;
+    if (n % 3 != 2) out->kp_xy.push_back(v);
+    ++n;
+    if (s.Eat(',')) continue;
+    if (s.Eat(']')) break;
+    return false;
+  }
+  return n % 3 == 0;
+}
+
 bool Record(Scanner& s, const IdIndex& images, const IdIndex& categories, ScannedResults* out) {
   if (!s.Eat('{')) return false;
   int64_t image_id = 0, category_id = 0;
   double box[4];
   double score = 0;
-  bool has_image = false, has_cat = false, has_score = false;
+  bool has_image = false, has_cat = false, has_score = false, has_keypoints = false;
+  const uint64_t kp_before = out->kp_xy.size();
   int box_n = -1;
   if (s.Eat('}')) return false;
   for (;;) {
@@ -330,6 +348,9 @@ bool Record(Scanner& s, const IdIndex& images, const IdIndex& categories, Scanne
       has_score = true;
     } else if (KeyIs(key, len, "segmentation", 12)) {
       return false;
+    } else if (KeyIs(key, len, "keypoints", 9)) {
+      if (has_keypoints || !Keypoints(s, out)) return false;
+      has_keypoints = true;
     } else if (!s.SkipScalar()) {
       return false;
     }
@@ -337,12 +358,18 @@ bool Record(Scanner& s, const IdIndex& images, const IdIndex& categories, Scanne
     if (s.Eat('}')) break;
     return false;
   }
-  if (!has_image || !has_cat || !has_score || box_n != 4) return false;
+  if (!has_image || !has_cat || !has_score) return false;
   if (!std::isfinite(score)) return false;
-  for (int i = 0; i < 4; ++i) {
-    if (!std::isfinite(box[i])) return false;
+  if (box_n == 4) {
+    for (int i = 0; i < 4; ++i) {
+      if (!std::isfinite(box[i])) return false;
+    }
+    if (box[2] < 0 || box[3] < 0) return false;
+  } else if (box_n == -1 && has_keypoints) {
+    box[0] = box[1] = box[2] = box[3] = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    return false;
   }
-  if (box[2] < 0 || box[3] < 0) return false;
   const int64_t img = images.Find(image_id);
   const int64_t cat = categories.Find(category_id);
   if (img < 0 || cat < 0) return false;
@@ -350,6 +377,11 @@ bool Record(Scanner& s, const IdIndex& images, const IdIndex& categories, Scanne
   out->category.push_back(static_cast<uint32_t>(cat));
   out->bbox.insert(out->bbox.end(), box, box + 4);
   out->score.push_back(score);
+  if (has_keypoints || !out->kp_end.empty()) {
+    // Earlier records without keypoints end where this one begins.
+    out->kp_end.resize(out->score.size() - 1, kp_before);
+    out->kp_end.push_back(out->kp_xy.size());
+  }
   return true;
 }
 

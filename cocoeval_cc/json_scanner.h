@@ -1,6 +1,6 @@
 // Fast paths for the two big inputs, without simdjson's structural index:
-// a results array of plain bbox records, and a ground-truth file (whose
-// segmentations are only delimited, not parsed). Both parse numbers with
+// a results array of plain bbox or keypoint records, and a ground-truth file
+// (whose segmentations and keypoints are only delimited, not parsed). Both parse numbers with
 // correct rounding, validate the JSON grammar they accept, and give up
 // (return false) on anything unusual (non-ASCII strings, escapes in keys,
 // bad or missing fields, ...), so the caller falls back to the simdjson
@@ -20,8 +20,13 @@ namespace cocoeval {
 struct ScannedResults {
   std::vector<uint32_t> image;     // dense ground-truth image index
   std::vector<uint32_t> category;  // dense ground-truth category index
-  std::vector<double> bbox;        // 4 per record
+  std::vector<double> bbox;        // 4 per record; NaN when absent (keypoint records)
   std::vector<double> score;
+  // Keypoint x, y pairs (a detection's v is never used) and each record's
+  // end offset in kp_xy; kp_end stays empty until a record has keypoints,
+  // so plain bbox records pay nothing.
+  std::vector<double> kp_xy;
+  std::vector<uint64_t> kp_end;
 };
 
 // Which part of the document [begin, end) is.

@@ -14,6 +14,7 @@ change anything.
 import contextlib
 import copy
 import io
+import json
 
 from absl.testing import absltest
 import hypothesis
@@ -23,6 +24,7 @@ from pycocotools import coco as pc_coco
 from pycocotools import cocoeval as pc_cocoeval
 
 import cocoeval_cc
+from cocoeval_cc import _cocoeval_cc as native
 
 _SETTINGS = dict(database=None, derandomize=True, deadline=None, print_blob=True,
                  suppress_health_check=list(hypothesis.HealthCheck))
@@ -293,6 +295,31 @@ class KeypointsTest(absltest.TestCase):
       for key in ("precision", "recall", "scores"):
         np.testing.assert_array_equal(other.eval[key], whole.eval[key], err_msg=key)
       np.testing.assert_array_equal(other.stats, whole.stats)
+
+  @hypothesis.settings(max_examples=30, **_SETTINGS)
+  @hypothesis.given(keypoint_problems())
+  def test_both_results_parsers_agree(self, problem):
+    """The fast scanner and the simdjson parser (forced by an escaped key) load the same."""
+    gt, results, sigmas = problem
+    params = native.Params("keypoints")
+    if sigmas is not None:
+      params.kpt_oks_sigmas = [float(v) for v in sigmas]
+    native_gt = cocoeval_cc.COCO(copy.deepcopy(gt)).native_ground_truth
+    text = json.dumps(results)
+    fast = native.load_results_bytes(native_gt, text)
+    general = native.load_results_bytes(native_gt, text.replace("{", '{"\\u0078": 0, '))
+    self.assertEqual(fast.keypoint_mode, general.keypoint_mode)
+    np.testing.assert_array_equal(fast.boxes, general.boxes)
+    np.testing.assert_array_equal(fast.areas, general.areas)
+    for dt in (fast, general):
+      e = native.Evaluator(native_gt, dt, params, num_threads=1)
+      e.evaluate()
+      e.accumulate()
+      e.summarize()
+      if dt is fast:
+        reference = np.array(e.precision)
+      else:
+        np.testing.assert_array_equal(e.precision, reference)
 
   def test_states_with_other_sigmas_do_not_merge(self):
     gt = {
