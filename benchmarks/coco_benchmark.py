@@ -23,7 +23,7 @@ KNOWN = ["ours", "ours_api", "hotcoco", "ultrafast", "faster_coco_eval", "pycoco
 flags.DEFINE_string(
     "data_dir", None, "Holds gt.json and dt.json; generated there when missing "
     "(default /tmp/coco_bench/<iou_type>).")
-flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm"], "IoU type.")
+flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm", "keypoints"], "IoU type.")
 flags.DEFINE_list("evaluators", "ours,hotcoco,ultrafast,faster_coco_eval,pycocotools",
                   f"Evaluators to run, from {KNOWN}. 'ours' also adds an 'ours (1 thread)' row.")
 flags.DEFINE_integer("runs", 3, "Runs per evaluator, each in a fresh process.")
@@ -50,11 +50,12 @@ def ensure_data(data_dir, iou_type, seed):
   gt, dt = os.path.join(data_dir, "gt.json"), os.path.join(data_dir, "dt.json")
   if not (os.path.exists(gt) and os.path.exists(dt)):
     print(f"Generating the synthetic {iou_type} set in {data_dir} (seed {seed}) ...", flush=True)
-    subprocess.run([
-        sys.executable,
-        os.path.join(HERE, "make_synthetic_coco.py"), f"--output_dir={data_dir}",
-        f"--iou_type={iou_type}", f"--seed={seed}"
-    ], check=True)
+    if iou_type == "keypoints":  # the person keypoint set (COCO val's persons)
+      args = [os.path.join(HERE, "make_synthetic_keypoints.py")]
+    else:
+      args = [os.path.join(HERE, "make_synthetic_coco.py"), f"--iou_type={iou_type}"]
+    subprocess.run([sys.executable] + args + [f"--output_dir={data_dir}", f"--seed={seed}"],
+                   check=True)
   return gt, dt
 
 
@@ -138,7 +139,8 @@ def compare(row, ref):
   notes = []
   if not np.array_equal(stats, ref_stats):
     bad = stats != ref_stats
-    notes.append(f"stats off by {np.max(np.abs(stats - ref_stats)):.2g} ({int(bad.sum())} of 12)")
+    notes.append(f"stats off by {np.max(np.abs(stats - ref_stats)):.2g} "
+                 f"({int(bad.sum())} of {stats.size})")
   if row.get("arrays_file") and ref.get("arrays_file"):
     with np.load(row["arrays_file"]) as a, np.load(ref["arrays_file"]) as b:
       for key in ARRAYS:
@@ -226,7 +228,7 @@ def tables(rows, data, ref, iou_type, runs_note):
         f"| {name} | {fmt_pair(r['in_process'])} | {r['wall'][0]:.3f} | {fmt_bytes(r['peak_rss'])} "
         f"| {ratio:.1f}x | {compare(r, ref)} |")
   lines += [
-      "", "Seconds per stage, median / min (per_category: the 12 x K per-category stats, "
+      "", "Seconds per stage, median / min (per_category: the S x K per-category stats, "
       "TF OD API style; "
       "not part of in-process):", "", "| evaluator | " + " | ".join(STAGES) + " |", "|" + " --- |" *
       (len(STAGES) + 1)

@@ -19,7 +19,7 @@ flags.DEFINE_enum(
     "ours = cocoeval_cc.evaluate_files (fast path); ours_api = its pycocotools-style API.")
 flags.DEFINE_string("gt", None, "Ground-truth annotations JSON.")
 flags.DEFINE_string("dt", None, "Detection results JSON.")
-flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm"], "IoU type.")
+flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm", "keypoints"], "IoU type.")
 flags.DEFINE_integer("num_threads", 0,
                      "Threads for ours (0: all cores); the anchors pick their own.")
 flags.DEFINE_string("arrays_out", None,
@@ -63,12 +63,19 @@ def summary_rows(iou_thrs, max_dets):
           (0, None, "small", md[2]), (0, None, "medium", md[2]), (0, None, "large", md[2])]
 
 
-def per_category_stats(precision, recall, iou_thrs, area_lbls, max_dets):
+def keypoint_summary_rows():
+  """pycocotools' summarizeKps definitions."""
+  rows = [(None, "all"), (.5, "all"), (.75, "all"), (None, "medium"), (None, "large")]
+  return [(ap, thr, area, 20) for ap in (1, 0) for thr, area in rows]
+
+
+def per_category_stats(precision, recall, iou_thrs, area_lbls, max_dets, iou_type="bbox"):
   """The TF OD API's patched pycocotools: row i, column k = stat i restricted to category k."""
   iou_thrs = np.asarray(iou_thrs)
   num_cats = precision.shape[2]
-  out = np.full((12, num_cats), -1.0)
-  for i, (is_ap, thr, area, mdet) in enumerate(summary_rows(iou_thrs, max_dets)):
+  rows = keypoint_summary_rows() if iou_type == "keypoints" else summary_rows(iou_thrs, max_dets)
+  out = np.full((len(rows), num_cats), -1.0)
+  for i, (is_ap, thr, area, mdet) in enumerate(rows):
     a = [j for j, lbl in enumerate(area_lbls) if lbl == area]
     m = [j for j, d in enumerate(max_dets) if d == mdet]
     # Same indexing as pycocotools' _summarize (exact threshold match), one category at a time.
@@ -99,7 +106,8 @@ def run_drop_in(name, gt_path, dt_path, iou_type, watch):
       for key in ("precision", "recall", "scores")
   }
   arrays["category_stats"] = watch.time("per_category", per_category_stats, arrays["precision"],
-                                        arrays["recall"], p.iouThrs, p.areaRngLbl, p.maxDets)
+                                        arrays["recall"], p.iouThrs, p.areaRngLbl, p.maxDets,
+                                        iou_type)
   return [float(s) for s in evaluator.stats], arrays, {}
 
 
