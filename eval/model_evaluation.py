@@ -82,7 +82,8 @@ def _sha256(paths: Sequence[str]) -> str:
   return digest.hexdigest()
 
 
-def _file_identity(path: str) -> dict:
+def file_identity(path: str) -> dict:
+  """A file's real path and the sha256 of its name and contents."""
   return {"path": os.path.realpath(path), "sha256": _sha256([path])}
 
 
@@ -107,14 +108,14 @@ def source_identity(source) -> dict:
         os.path.join(source.image_dir, im["file_name"]) for im in source.ground_truth["images"]
     ]
     identity = {
-        "annotations": _file_identity(source.annotations_path),
+        "annotations": file_identity(source.annotations_path),
         "image_dir": os.path.realpath(source.image_dir), "num_images_found": source.num_images,
         "images_sha256": _sha256(images)
     }
   else:
     identity = {
-        "tfrecords": [_file_identity(f) for f in source.files],
-        "label_map": _file_identity(source.label_map_path)
+        "tfrecords": [file_identity(f) for f in source.files],
+        "label_map": file_identity(source.label_map_path)
     }
   logging.info("data identity (contents hashed) in %.1fs", time.perf_counter() - start)
   return identity
@@ -278,19 +279,23 @@ class InferenceOutput:
 
 
 def model_job(key: str, model_dir: str, source, out_dir: str, identity: dict,
-              options: EvaluationOptions, *, model_fetch=None,
-              source_fetch=None) -> executor.ModelJob:
+              options: EvaluationOptions, *, model_fetch=None, source_fetch=None,
+              keypoint_categories: Sequence[int] | None = None) -> executor.ModelJob:
   """The executor's work for one model: its detections on `source` (cached in out_dir).
   model_fetch, source_fetch: how cluster nodes without the files download them
-  (eval/distributed/node_data.py)."""
+  (eval/distributed/node_data.py). keypoint_categories: the categories whose results carry
+  keypoints (default: those of the ground truth; [] for a model known to have none, which
+  keeps its detection cache key that of box-only ground truth)."""
+  if keypoint_categories is None:
+    keypoint_categories = keypoint_category_ids(source.ground_truth)
   return executor.ModelJob(key=key, model_dir=model_dir, source=source,
                            category_ids=[c["id"] for c in source.ground_truth["categories"]
                                         ], out_dir=out_dir, input_identity=identity,
                            max_images=options.max_images, skip_missing=options.skip_missing,
                            batch_size=options.batch_size, with_masks=True,
                            box_frame=options.box_frame, force=options.force_inference,
-                           keypoint_category_ids=keypoint_category_ids(source.ground_truth),
-                           model_fetch=model_fetch, source_fetch=source_fetch)
+                           keypoint_category_ids=list(keypoint_categories), model_fetch=model_fetch,
+                           source_fetch=source_fetch)
 
 
 def inference_output(result: executor.ShardedResult) -> InferenceOutput:
@@ -348,7 +353,8 @@ def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationO
       evaluations=tuple(
           results.IouTypeResult.from_evaluation(e, supercategories)
           for e in evaluations.values()), metrics=metrics, model=ran.model_info, input=identity,
-      annotations=identity.get("annotations", {}).get("path"),
+      annotations=(os.path.realpath(source.annotations_path) if getattr(
+          source, "annotations_path", None) else identity.get("annotations", {}).get("path")),
       detections=os.path.join(out_dir, results.DETECTIONS), segmentations=(os.path.join(
           out_dir, results.SEGMENTATIONS) if detections.segm is not None else None),
       area_source=options.area_source, include_metrics_per_category=options.include_per_category,

@@ -514,10 +514,16 @@ class AllEfficientDetTest(absltest.TestCase):
     self.assertIn("unknown zoo model 'nope'; known keys: d0, d1", proc.stderr)
 
   def test_evaluate_zoo_scores_a_keypoint_model_on_boxes_and_keypoints(self):
-    # The sweep takes COCO's person keypoints too when a model has keypoint outputs.
+    # The sweep takes COCO's person keypoints too when a model has keypoint outputs; a model
+    # finished on the instances alone is reused (its results do not depend on keypoints).
     proc, out = self.run_sweep("kpts", "--noclearml", "--num_workers=1", binary=[_ZOO_BINARY],
-                               models=_KPTS_KEY)
+                               models=_SSD_KEY)
+    self.assertNotIn("with the person keypoints", proc.stderr)
+    proc, out = self.run_sweep("kpts", "--noclearml", "--num_workers=1", binary=[_ZOO_BINARY],
+                               models=f"{_SSD_KEY},{_KPTS_KEY}")
     self.assertIn("with the person keypoints", proc.stderr)
+    self.assertRegex(proc.stderr, rf"model 1/2 \({_SSD_NAME}\): reused")
+    self.assertEqual(self.read_json(out, _SSD_NAME, "metrics.json")["iou_types"], ["bbox"])
     metrics = self.read_json(out, _KPTS_NAME, "metrics.json")
     self.assertEqual(metrics["iou_types"], ["bbox", "keypoints"])
     merged = metrics["annotations"]

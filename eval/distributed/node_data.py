@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import typing
 
 from absl import logging
 
@@ -24,19 +25,26 @@ from eval.download import sources
 DERIVED_DIR = "derived"  # under the cache: files made from downloads (merged ground truth)
 
 
+class CocoFiles(typing.NamedTuple):
+  annotations_json: str  # the ground truth evaluated (instances, or merged with keypoints)
+  image_dir: str
+  instances_json: str  # instances_val2017.json itself: the box ground truth
+  person_keypoints_json: str | None = None
+
+
 def coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
                  sha256s: dict[str, str] | None = None,
-                 with_person_keypoints: bool = False) -> sources.CocoVal2017:
+                 with_person_keypoints: bool = False) -> CocoFiles:
   """COCO val2017 from the download cache; with_person_keypoints: its annotations are the
   instances merged with person_keypoints_val2017.json (eval/data/coco_keypoints.py), written
   once under the cache. The same on the driver and on every node."""
   coco = sources.download_coco_val2017(coco_base_url, cache, sha256s=sha256s)
   if not with_person_keypoints:
-    return coco
+    return CocoFiles(coco.annotations_json, coco.image_dir, coco.annotations_json)
   keypoints = sources.download_coco_person_keypoints(coco_base_url, cache, sha256s=sha256s)
   merged = coco_keypoints.merged_file(coco.annotations_json, keypoints,
                                       os.path.join(cache.cache_dir, DERIVED_DIR))
-  return sources.CocoVal2017(merged, coco.image_dir)
+  return CocoFiles(merged, coco.image_dir, coco.annotations_json, keypoints)
 
 
 def _sha256_in_cache(cache: cache_lib.DownloadCache, url: str) -> str | None:
@@ -84,7 +92,7 @@ class CocoVal2017Fetch:
     return cls(coco_base_url, cache.cache_dir, tuple((u, s) for u, s in shas if s),
                with_person_keypoints)
 
-  def local_paths(self) -> sources.CocoVal2017:
+  def local_paths(self) -> CocoFiles:
     logging.info("%s: fetching COCO val2017 from %s into this node's cache %s",
                  socket.gethostname(), self.coco_base_url, self.cache_dir)
     return coco_val2017(self.coco_base_url, cache_lib.DownloadCache(self.cache_dir),

@@ -33,7 +33,8 @@ class SourceSpec:
     if self.kind == "coco_json":
       annotations, images = self.annotations_path, self.image_dir
       if self.fetch is not None and not (os.path.isfile(annotations) and os.path.isdir(images)):
-        annotations, images = self.fetch.local_paths()
+        files = self.fetch.local_paths()
+        annotations, images = files.annotations_json, files.image_dir
       return image_sources.CocoJsonSource(annotations, images)
     if self.kind == "tfrecord":
       return image_sources.TfRecordSource(list(self.file_patterns), self.label_map_path)

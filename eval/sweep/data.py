@@ -29,9 +29,14 @@ class PreparedData:
   sweep_id: Mapping[str, Any]
   description: str
   fetch: node_data.CocoVal2017Fetch | None = None  # for cluster nodes without these files
+  # person_keypoints_val2017.json's sha256 when the ground truth includes it
+  keypoints_sha256: str | None = None
 
-  def model_sweep_id(self, model_name: str) -> dict:
-    return {**self.sweep_id, "model": model_name}
+  def model_sweep_id(self, model_name: str, keypoints: bool = False) -> dict:
+    """What a model's results depend on; keypoints: a keypoint model's also on the keypoint
+    ground truth (the other models' results stay valid with or without it)."""
+    extra = {"person_keypoints_sha256": self.keypoints_sha256} if keypoints else {}
+    return {**self.sweep_id, **extra, "model": model_name}
 
 
 def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
@@ -49,9 +54,14 @@ def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
                time.perf_counter() - start, coco.annotations_json, coco.image_dir)
   start = time.perf_counter()
   source, identity = model_evaluation.coco_json_source(coco.annotations_json, coco.image_dir)
+  if coco.instances_json != coco.annotations_json:
+    # The detection cache and the results of models without keypoints are keyed on the box
+    # ground truth (the instances file, which the merged file only adds keypoints to), so a
+    # sweep that adds a keypoint model reuses the others' results.
+    identity = {**identity, "annotations": model_evaluation.file_identity(coco.instances_json)}
   num_images = (source.num_images if max_images is None else min(max_images, source.num_images))
   sweep_id = {
-      "version": SWEEP_VERSION, "annotations_sha256": http_fetch.sha256_of(coco.annotations_json),
+      "version": SWEEP_VERSION, "annotations_sha256": http_fetch.sha256_of(coco.instances_json),
       "num_images": num_images, "max_images": max_images, "area_source": area_source
   }
   logging.info("ground truth: %d images, %d annotations, %d categories (%.1fs)", source.num_images,
@@ -60,4 +70,6 @@ def prepare_coco_val2017(coco_base_url: str, cache: cache_lib.DownloadCache, *,
   return PreparedData(
       source=source, identity=identity, sweep_id=sweep_id,
       description=f"{num_images} COCO val2017 images; object areas from {area_source}.",
-      fetch=node_data.CocoVal2017Fetch.of(coco_base_url, cache, with_person_keypoints))
+      fetch=node_data.CocoVal2017Fetch.of(coco_base_url, cache, with_person_keypoints),
+      keypoints_sha256=(http_fetch.sha256_of(coco.person_keypoints_json)
+                        if coco.person_keypoints_json else None))

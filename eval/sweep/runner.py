@@ -145,7 +145,8 @@ class Sweep:
     or the model downloaded and its inference job (None when reused)."""
     label, model_out = self._label(entry), self._model_out(entry)
     logging.info("=== %s: %s%s", label, "".join(f"{t}, " for t in _family_tags(entry)), entry.title)
-    run, why = records.complete_result(model_out, self.data.model_sweep_id(entry.model_name))
+    run, why = records.complete_result(
+        model_out, self.data.model_sweep_id(entry.model_name, _has_keypoints(entry)))
     if run is not None and not self.settings.options.force_inference:
       outcome.status = "reused"
       logging.info(
@@ -165,8 +166,8 @@ class Sweep:
     return model_evaluation.model_job(
         entry.key, model_dir, self.data.source, model_out, dict(self.data.identity),
         self.settings.options,
-        model_fetch=node_data.ZooModelFetch.of(entry, self.settings.zoo_base_url,
-                                               self.cache), source_fetch=self.data.fetch)
+        model_fetch=node_data.ZooModelFetch.of(entry, self.settings.zoo_base_url, self.cache),
+        source_fetch=self.data.fetch, keypoint_categories=None if _has_keypoints(entry) else [])
 
   def _detected(self, entry, outcome: Outcome, result: executor.ShardedResult) -> None:
     """Stage 2, as each model's detections are complete: evaluation and outputs."""
@@ -182,7 +183,7 @@ class Sweep:
       self._notify(stage, entry)
 
     sweep = {
-        **self.data.model_sweep_id(entry.model_name), "key": entry.key,
+        **self.data.model_sweep_id(entry.model_name, _has_keypoints(entry)), "key": entry.key,
         "model_url": entry.url(self.settings.zoo_base_url),
         "coco_base_url": self.settings.coco_base_url
     }
@@ -249,8 +250,8 @@ class Sweep:
     """Every model of the family in OUT with complete results for this data."""
     finished = []
     for entry in self.family:
-      run, _ = records.complete_result(self._model_out(entry),
-                                       self.data.model_sweep_id(entry.model_name))
+      run, _ = records.complete_result(
+          self._model_out(entry), self.data.model_sweep_id(entry.model_name, _has_keypoints(entry)))
       if run is not None:
         finished.append(
             model_result.ModelResult(model_info(entry), run,
@@ -341,3 +342,7 @@ class Sweep:
 
 def _family_tags(entry: model_registry.ZooModel) -> list[str]:
   return [f"phi={entry.efficientdet.phi}"] if entry.efficientdet is not None else []
+
+
+def _has_keypoints(entry: model_registry.ZooModel) -> bool:
+  return "keypoints" in entry.outputs
