@@ -473,15 +473,15 @@ class COCO:
   def sorted_image_ids(self) -> list:
     """sorted(getImgIds()) without building the index when the native side has the ids."""
     if self._gt_native is not None or (self._path is not None and self._dataset is None):
-      ids = self.native_ids.images
-      return [ids.original(i) for i in self.native_ground_truth.image_ids.tolist()]
+      ids, native = self.native_ids.images, self.native_ground_truth.image_ids.tolist()
+      return native if ids.identity else [ids.original(i) for i in native]
     return pycocotools_order(self.imgs.keys())
 
   def sorted_category_ids(self) -> list:
     """sorted(getCatIds()) without building the index when the native side has the ids."""
     if self._gt_native is not None or (self._path is not None and self._dataset is None):
-      ids = self.native_ids.categories
-      return [ids.original(i) for i in self.native_ground_truth.category_ids.tolist()]
+      ids, native = self.native_ids.categories, self.native_ground_truth.category_ids.tolist()
+      return native if ids.identity else [ids.original(i) for i in native]
     return pycocotools_order(self.getCatIds())
 
   def category_names(self) -> dict:
