@@ -58,16 +58,13 @@ PROGRAM = "all_efficientdet"
 COMPARISON_TASK = "efficientdet_comparison"
 PRESET = sweep_main.Preset(program=PROGRAM, comparison_task=COMPARISON_TASK, tags=("efficientdet",),
                            report_title="EfficientDet D0-D7 on COCO: accuracy vs compound scaling",
-                           family=model_registry.efficientdet_models())
+                           resolve_models=model_registry.efficientdet_models,
+                           models_hint="use d0..d7", family=model_registry.efficientdet_models())
 
 
 def run(argv: Sequence[str], observers: Sequence[runner.StageObserver] = ()) -> None:
   """main() with stage observers (tests inject a kill at a chosen stage here)."""
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  entries = sweep_main.models_or_usage_error(_MODELS.value, model_registry.efficientdet_models,
-                                             "use d0..d7")
-  sweep_main.run(PRESET, entries, _OUTPUT_DIR.value, _CLEARML_PROJECT.value, observers)
+  sweep_main.main(argv, PRESET, _MODELS.value, _OUTPUT_DIR.value, _CLEARML_PROJECT.value, observers)
 
 
 def main(argv):

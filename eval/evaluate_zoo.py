@@ -20,7 +20,6 @@ from absl import flags
 
 from configs import model_registry
 from eval.sweep import main as sweep_main
-from eval.sweep import runner
 
 _MODELS = flags.DEFINE_list(
     "models", None, "Zoo models to run: keys of configs/model_registry.py (d0..d7, "
@@ -32,25 +31,20 @@ _OUTPUT_DIR = flags.DEFINE_string(
 _CLEARML_PROJECT = flags.DEFINE_string("clearml_project", "evaluate_zoo",
                                        "ClearML project of the tasks.")
 
-PRESET = sweep_main.Preset(program="evaluate_zoo", comparison_task="zoo_comparison", tags=("zoo",),
-                           report_title="TF2 zoo models on COCO: accuracy vs speed",
-                           family=model_registry.MODELS)
-
 
 def _registry_models(keys: Sequence[str]) -> tuple[model_registry.ZooModel, ...]:
   return tuple(model_registry.get(k) for k in dict.fromkeys(k.strip() for k in keys if k.strip()))
 
 
-def run(argv: Sequence[str], observers: Sequence[runner.StageObserver] = ()) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  entries = sweep_main.models_or_usage_error(_MODELS.value, _registry_models,
-                                             "name keys of configs/model_registry.py")
-  sweep_main.run(PRESET, entries, _OUTPUT_DIR.value, _CLEARML_PROJECT.value, observers)
+PRESET = sweep_main.Preset(program="evaluate_zoo", comparison_task="zoo_comparison", tags=("zoo",),
+                           report_title="TF2 zoo models on COCO: accuracy vs speed",
+                           resolve_models=_registry_models,
+                           models_hint="name keys of configs/model_registry.py",
+                           family=model_registry.MODELS)
 
 
-def main(argv):
-  run(argv)
+def main(argv: Sequence[str]) -> None:
+  sweep_main.main(argv, PRESET, _MODELS.value, _OUTPUT_DIR.value, _CLEARML_PROJECT.value)
 
 
 if __name__ == "__main__":

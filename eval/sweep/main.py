@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import sys
 import traceback
-from typing import Sequence
+from typing import Callable, Sequence
 
 from absl import app
 from absl import flags
@@ -67,8 +67,26 @@ class Preset:
   comparison_task: str  # the ClearML task comparing the models
   tags: tuple[str, ...]  # ClearML tags of every task
   report_title: str  # OUT/report/index.html's title
+  # --models -> registry entries (raises KeyError naming an unknown key)
+  resolve_models: Callable[[Sequence[str]], Sequence[model_registry.ZooModel]]
+  models_hint: str  # what --models takes, for the usage error of an empty selection
   # Every model whose finished results in OUT the report compares; None: the models run.
   family: tuple[model_registry.ZooModel, ...] | None = None
+
+
+def main(argv: Sequence[str], preset: Preset, models: Sequence[str], output_dir_flag: str,
+         clearml_project: str, observers: Sequence[runner.StageObserver] = ()) -> None:
+  """A sweep binary's main(): --models resolved (a usage error if unknown or empty), then
+  run()."""
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  try:
+    entries = tuple(preset.resolve_models(models))
+  except KeyError as e:
+    raise app.UsageError(str(e.args[0])) from None
+  if not entries:
+    raise app.UsageError(f"--models names no model; {preset.models_hint}")
+  run(preset, entries, output_dir_flag, clearml_project, observers)
 
 
 def run(preset: Preset, entries: Sequence[model_registry.ZooModel], output_dir_flag: str,
@@ -129,15 +147,3 @@ def _run_sweep(preset: Preset, entries, out_dir: str, clearml_project: str,
   if failed or sweep.failures:
     sys.exit(f"{program}: {len(failed)} of {len(outcomes)} model(s) failed"
              + (f", {len(sweep.failures)} other failure(s)" if sweep.failures else ""))
-
-
-def models_or_usage_error(keys: Sequence[str], resolve,
-                          hint: str) -> tuple[model_registry.ZooModel, ...]:
-  """resolve(keys) (registry entries), with an unknown or empty selection as a UsageError."""
-  try:
-    entries = tuple(resolve(keys))
-  except KeyError as e:
-    raise app.UsageError(str(e.args[0])) from None
-  if not entries:
-    raise app.UsageError(f"--models names no model; {hint}")
-  return entries
