@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -29,6 +30,23 @@ def _is_special(path: str) -> bool:
     return False
   return (not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
           or os.path.realpath(path).startswith("/proc/"))
+
+
+# atomic_path()'s temporaries: ".<name>.<mkstemp's 8 characters>.tmp".
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def remove_abandoned_temporaries(directory: str) -> int:
+  """Deletes atomic_path() temporaries under `directory` (a writer killed mid-write leaves
+  one); returns how many. Call only while no writer can be at work there (the output lock)."""
+  removed = 0
+  for root, _, names in os.walk(directory):
+    for name in names:
+      if _TEMPORARY.match(name):
+        with contextlib.suppress(FileNotFoundError):
+          os.unlink(os.path.join(root, name))
+          removed += 1
+  return removed
 
 
 @contextlib.contextmanager

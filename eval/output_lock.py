@@ -8,6 +8,10 @@ import os
 import time
 from typing import Iterator
 
+from absl import logging
+
+from eval import atomic_io
+
 LOCK_FILE = ".lock"
 
 
@@ -20,7 +24,8 @@ def hold(out_dir: str, program: str) -> Iterator[None]:
   """Holds OUT/.lock for the block; OutputLockedError at once if another run holds it.
 
   The lock is the kernel's (flock): it goes with the process, even one that was killed, so a
-  crashed run never leaves the folder locked.
+  crashed run never leaves the folder locked. Once held, the temporary files of a writer that
+  was killed mid-write (atomic_io) are removed: no run of ours can be writing them.
   """
   path = os.path.join(out_dir, LOCK_FILE)
   with open(path, "a+") as f:
@@ -40,6 +45,9 @@ def hold(out_dir: str, program: str) -> Iterator[None]:
               "program": program, "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")
           }) + "\n")
       f.flush()
+      removed = atomic_io.remove_abandoned_temporaries(out_dir)
+      if removed:
+        logging.info("%s: removed %d temporary file(s) of an interrupted run", out_dir, removed)
       yield
     finally:
       f.seek(0)

@@ -7,6 +7,7 @@ import time
 
 from absl.testing import absltest
 
+from eval import atomic_io
 from eval import output_lock
 
 
@@ -21,6 +22,27 @@ class OutputLockTest(absltest.TestCase):
           pass
     with output_lock.hold(out, "evaluate_model"):  # free again once the first is done
       pass
+
+  def test_temporaries_of_a_killed_writer_are_removed_once_the_lock_is_held(self):
+    out = self.create_tempdir().full_path
+    os.makedirs(os.path.join(out, "model", "shards"))
+    stale = [
+        os.path.join(out, ".metrics.json.k3_x9Qa1.tmp"),
+        os.path.join(out, "model", "shards", ".shard-0-of-2.ab12.json.0aZ_9bcd.tmp")
+    ]
+    kept = [
+        os.path.join(out, "metrics.json"),
+        os.path.join(out, ".hidden.tmp"),
+        os.path.join(out, "model", "notes.tmp")
+    ]
+    for path in stale + kept:
+      with open(path, "w") as f:
+        f.write("x")
+    with atomic_io.atomic_path(os.path.join(out, "live.json")) as live:  # a real temporary
+      self.assertRegex(os.path.basename(live), r"^\.live\.json\..{8}\.tmp$")
+    with output_lock.hold(out, "evaluate_model"):
+      self.assertEqual([p for p in stale if os.path.exists(p)], [])
+      self.assertEqual([p for p in kept if not os.path.exists(p)], [])
 
   def test_a_killed_holder_leaves_the_folder_free(self):
     out = self.create_tempdir().full_path
