@@ -17,6 +17,7 @@ import numpy as np
 from cocoeval_cc import _cocoeval_cc as _native
 from cocoeval_cc import coco as coco_module
 from cocoeval_cc import metrics
+from cocoeval_cc import per_image
 from cocoeval_cc.coco import COCO
 
 
@@ -102,6 +103,9 @@ class COCOeval:
     self.category_stats: np.ndarray | None = None
     self.timings: dict[str, float] = {}
     self._evaluator = None
+    self._per_image: per_image.PerImage | None = None
+    self._eval_imgs: list | None = None
+    self._ious: dict | None = None
     if cocoGt is not None:  # sorted(getImgIds()), sorted(getCatIds()), from the native side
       self.params.imgIds = cocoGt.sorted_image_ids()
       self.params.catIds = cocoGt.sorted_category_ids()
@@ -131,6 +135,7 @@ class COCOeval:
   def evaluate(self) -> None:
     """Matches detections to ground truth for every image, category and area range."""
     self._evaluator = self._new_evaluator()
+    self._per_image, self._eval_imgs, self._ious = None, None, None
     self._timed("evaluate", self._evaluator.evaluate)
 
   def evaluate_images(self, img_ids: Sequence[int]) -> "_native.EvalState":
@@ -143,6 +148,7 @@ class COCOeval:
     """Adopts a (merged) evaluation state, as if evaluate() had run on its images."""
     if self._evaluator is None:
       self._evaluator = self._new_evaluator()
+    self._per_image, self._eval_imgs, self._ious = None, None, None
     self._evaluator.set_state(state)
 
   def accumulate(self, p: Params | None = None) -> None:
@@ -178,6 +184,45 @@ class COCOeval:
     if verbose:
       for line, value in zip(e.stat_descriptions, self.stats):
         print(f"{line} = {value:0.3f}")
+
+  # ----------------------------- pycocotools' per-image results, built when first asked for
+  def _per_image_results(self) -> per_image.PerImage:
+    if self._evaluator is None:
+      raise RuntimeError("Please run evaluate() first")
+    if self._per_image is None:
+      self._per_image = per_image.PerImage(self._evaluator, self.cocoGt, self.cocoDt, self.params)
+    return self._per_image
+
+  @property
+  def evalImgs(self) -> list:  # noqa: N802 (pycocotools' name)
+    """pycocotools' evalImgs: one dict (or None) per category x area range x image."""
+    if self._eval_imgs is None:
+      self._eval_imgs = self._per_image_results().eval_imgs()
+    return self._eval_imgs
+
+  @evalImgs.setter
+  def evalImgs(self, value: list) -> None:  # noqa: N802
+    self._eval_imgs = value
+
+  @property
+  def ious(self) -> dict:
+    """pycocotools' ious: {(imgId, catId): D x G array, or [] }."""
+    if self._ious is None:
+      self._ious = self._per_image_results().ious()
+    return self._ious
+
+  @ious.setter
+  def ious(self, value: dict) -> None:
+    self._ious = value
+
+  def computeIoU(self, imgId, catId):  # noqa: N802,N803
+    return self._per_image_results().compute_iou(imgId, catId)
+
+  def computeOks(self, imgId, catId):  # noqa: N802,N803
+    return self._per_image_results().compute_iou(imgId, catId)
+
+  def evaluateImg(self, imgId, catId, aRng, maxDet):  # noqa: N802,N803
+    return self._per_image_results().evaluate_img(imgId, catId, aRng, maxDet)
 
   # ------------------------------------------------------------- extras
   @property

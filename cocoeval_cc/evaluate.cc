@@ -282,6 +282,29 @@ class GroupEvaluator {
     }
   }
 
+  // Evaluate, then the same group kept in full: rows, IoUs, ignore flags
+  // and each area range's matches (MatchGroup recording the gt matched).
+  void Detail(size_t i, GroupScratch* sc, GroupDetail* out) {
+    Evaluate(i, sc);
+    const Group& g = groups_[i];
+    const size_t D = sc->dt.size(), NG = g.gt_end - g.gt_begin, T = s_.iou_thrs.size();
+    out->exists = true;
+    out->dt_rows = sc->dt;
+    out->gt_rows.assign(gt_rows_.begin() + g.gt_begin, gt_rows_.begin() + g.gt_end);
+    out->dt_match.assign(A_ * T * D, -1);
+    if (NG == 0) return;
+    out->gt_ignore = sc->gt_ignore;
+    if (D == 0 || !can_match_) return;
+    out->ious = sc->ious;
+    std::vector<uint32_t> mt(D * W_), mi(D * W_);
+    for (size_t a = 0; a < A_; ++a) {
+      std::fill(mt.begin(), mt.end(), 0);
+      std::fill(mi.begin(), mi.end(), 0);
+      MatchGroup(sc->ious.data(), D, NG, &sc->gt_ignore[a * NG], sc->crowd.data(), s_.iou_thrs,
+                 mt.data(), mi.data(), W_, &sc->match, &out->dt_match[a * T * D]);
+    }
+  }
+
  private:
   // pycocotools COCOeval.evaluateImg: dt sorted by -score with mergesort
   // (ties keep file order), keep maxDets[-1]. Stores the kept scores.
@@ -425,7 +448,7 @@ class GroupEvaluator {
 void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t* gt_ignore,
                 const uint8_t* gt_crowd, const std::vector<double>& iou_thrs,
                 uint32_t* matched_words, uint32_t* matched_ignored_words, size_t stride,
-                MatchScratch* sc) {
+                MatchScratch* sc, int32_t* matched_gt) {
   // Ground truth stable-sorted with non-ignored first.
   sc->order.resize(num_gt);
   size_t pos = 0;
@@ -494,6 +517,7 @@ void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t*
       }
       if (m == -1) continue;
       matched[m] = 1;
+      if (matched_gt != nullptr) matched_gt[t * num_dt + d] = static_cast<int32_t>(sc->order[m]);
       matched_words[d * stride + word] |= bit;
       if (ign[m]) matched_ignored_words[d * stride + word] |= bit;
     }
@@ -519,6 +543,27 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
   ParallelFor<GroupScratch>(groups.size(), num_threads, /*block_size=*/64,
                             [&](size_t i, GroupScratch& sc) { evaluator.Evaluate(i, &sc); });
   return s;
+}
+
+GroupDetail EvaluateGroupDetail(const GroundTruth& gt, const Detections& dt, const Params& p,
+                                const EvalSelection& sel) {
+  EvalState s = NewState(gt, p, sel);
+  const SelectionIndex index(gt, sel, p.use_cats);
+  const std::vector<uint32_t> gt_rows =
+      GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), index);
+  const std::vector<uint32_t> dt_rows =
+      GroupOrder(dt.size(), dt.image.data(), dt.category.data(), index);
+  if (p.iou_type == IouType::kKeypoints) {
+    CheckKeypointInputs(gt, dt, gt_rows, dt_rows, p.kpt_oks_sigmas.size());
+  }
+  const std::vector<Group> groups = MakeGroups(gt, dt, gt_rows, dt_rows, index);
+  GroupDetail detail;
+  if (groups.empty()) return detail;
+  const std::vector<uint32_t> state_pos = LayOutState(groups, gt, sel, &s);
+  GroupEvaluator evaluator(gt, dt, gt_rows, dt_rows, groups, state_pos, /*num_threads=*/1, &s);
+  GroupScratch scratch;
+  evaluator.Detail(0, &scratch, &detail);
+  return detail;
 }
 
 // ------------------------------------------------------------ serialization

@@ -81,7 +81,23 @@ struct MatchScratch {
 void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t* gt_ignore,
                 const uint8_t* gt_crowd, const std::vector<double>& iou_thrs,
                 uint32_t* matched_words, uint32_t* matched_ignored_words, size_t stride,
-                MatchScratch* scratch);
+                MatchScratch* scratch, int32_t* matched_gt = nullptr);
+
+// One evaluateImg(imgId, catId, aRng, maxDet) per area range of `p`, in
+// full (pycocotools' evalImgs entries, computeIoU): what EvaluateImages
+// keeps only as bits. Built on demand for COCOeval.evalImgs / ious.
+struct GroupDetail {
+  bool exists = false;             // any ground truth or detection
+  std::vector<uint32_t> dt_rows;   // kept detections, best first (D)
+  std::vector<uint32_t> gt_rows;   // ground truth in _prepare order (G)
+  std::vector<double> ious;        // D x G; empty when D or G is 0
+  std::vector<uint8_t> gt_ignore;  // A x G: evaluateImg's _ignore
+  std::vector<int32_t> dt_match;   // A x T x D: index into gt_rows, or -1
+};
+
+// `sel` holds one image (and, without use_cats, every pooled category).
+GroupDetail EvaluateGroupDetail(const GroundTruth& gt, const Detections& dt, const Params& p,
+                                const EvalSelection& sel);
 
 std::string SerializeState(const EvalState& s);
 // Throws InputError on malformed bytes.

@@ -88,6 +88,27 @@ EvalState Evaluator::EvaluateImages(const std::vector<int64_t>& img_ids) const {
   return cocoeval::EvaluateImages(*gt_, *dt_, params_, Select(&img_ids), num_threads_);
 }
 
+GroupDetail Evaluator::EvaluateGroup(int64_t img_id, int64_t cat_id,
+                                     const std::vector<std::array<double, 2>>& area_rng,
+                                     int64_t max_det) const {
+  if (!dt_) return GroupDetail();
+  const int64_t image = gt_->image_index.Find(img_id);
+  if (image < 0) return GroupDetail();
+  EvalSelection sel;
+  sel.images.push_back(static_cast<uint32_t>(image));
+  if (params_.use_cats) {
+    const int64_t category = gt_->category_index.Find(cat_id);
+    if (category < 0) return GroupDetail();
+    sel.categories.push_back(static_cast<uint32_t>(category));
+  } else {
+    sel.categories = Select(nullptr).categories;
+  }
+  Params p = params_;
+  p.area_rng = area_rng;
+  p.max_dets = {max_det};
+  return cocoeval::EvaluateGroupDetail(*gt_, *dt_, p, sel);
+}
+
 void Evaluator::SetState(EvalState state) {
   const std::vector<int64_t> cats = category_axis();
   const std::vector<int64_t> pooled =

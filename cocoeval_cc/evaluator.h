@@ -3,6 +3,7 @@
 #ifndef COCOEVAL_CC_EVALUATOR_H_
 #define COCOEVAL_CC_EVALUATOR_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -28,6 +29,11 @@ class Evaluator {
   // this evaluator's state. Merge shards with MergeStates, then SetState.
   EvalState EvaluateImages(const std::vector<int64_t>& img_ids) const;
   void SetState(EvalState state);
+  // pycocotools evaluateImg(imgId, catId, aRng, maxDet) for each of
+  // area_rng, in full (cat_id is unused without use_cats: all pool).
+  GroupDetail EvaluateGroup(int64_t img_id, int64_t cat_id,
+                            const std::vector<std::array<double, 2>>& area_rng,
+                            int64_t max_det) const;
 
   void Accumulate();
   // Returns the summary stats (StatSpecs order) and keeps them.

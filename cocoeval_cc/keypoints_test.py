@@ -24,6 +24,7 @@ from pycocotools import coco as pc_coco
 from pycocotools import cocoeval as pc_cocoeval
 
 import cocoeval_cc
+from cocoeval_cc import per_image_testing
 from cocoeval_cc import _cocoeval_cc as native
 
 _SETTINGS = dict(database=None, derandomize=True, deadline=None, print_blob=True,
@@ -275,6 +276,17 @@ class KeypointsTest(absltest.TestCase):
       self.assertTrue(np.array_equal(ours.stats, theirs.stats), (ours.stats, theirs.stats))
     self.assertTrue(np.array_equal(ours.stats, reference_stats(theirs)),
                     (ours.stats, reference_stats(theirs)))
+
+  @hypothesis.settings(max_examples=40, **_SETTINGS)
+  @hypothesis.given(st.data(), st.booleans())
+  def test_eval_imgs_ious_and_evaluate_img_equal_pycocotools(self, data, custom):
+    """evalImgs (None positions, keys, values, array dtypes), ious, computeOks and evaluateImg
+    equal pycocotools', default or custom parameters (useCats 0 included)."""
+    gt, results, sigmas = data.draw(keypoint_problems())
+    p = data.draw(keypoint_params(gt)) if custom else {}
+    theirs = run_pycocotools(gt, results, p, sigmas)
+    ours = run_ours(gt, results, p, sigmas)
+    per_image_testing.assert_per_image_equal(self, ours, theirs)
 
   @hypothesis.settings(max_examples=30, **_SETTINGS)
   @hypothesis.given(keypoint_problems(), st.integers(1, 4))

@@ -20,6 +20,7 @@ from pycocotools import cocoeval as pc_cocoeval
 from pycocotools import mask as pc_mask
 
 import cocoeval_cc
+from cocoeval_cc import per_image_testing
 
 _SETTINGS = dict(database=None, derandomize=True, deadline=None, print_blob=True,
                  suppress_health_check=list(hypothesis.HealthCheck))
@@ -402,6 +403,17 @@ class PropertyTest(absltest.TestCase):
     """segm with custom parameters: arrays are bit-identical."""
     gt, results = data.draw(datasets(segm=True))
     self.check(gt, results, "segm", data.draw(params(gt)))
+
+  @hypothesis.settings(max_examples=40, **_SETTINGS)
+  @hypothesis.given(st.data(), st.sampled_from(["bbox", "segm"]), st.booleans())
+  def test_eval_imgs_ious_and_evaluate_img_equal_pycocotools(self, data, iou_type, custom):
+    """evalImgs (None positions, keys, values, array dtypes), ious, computeIoU and evaluateImg
+    equal pycocotools', default or custom parameters (useCats 0 included)."""
+    gt, results = data.draw(datasets(segm=iou_type == "segm"))
+    p = data.draw(params(gt)) if custom else {}
+    theirs = run_pycocotools(gt, results, iou_type, p)
+    ours = run_ours(gt, results, iou_type, p)
+    per_image_testing.assert_per_image_equal(self, ours, theirs)
 
   @hypothesis.settings(max_examples=60, **_SETTINGS)
   @hypothesis.given(st.data())

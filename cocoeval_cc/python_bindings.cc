@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -336,6 +337,23 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       .def(
           "set_state", [](Evaluator& e, const EvalState& s) { e.SetState(s); }, py::arg("state"))
       .def_property_readonly("state", [](const Evaluator& e) { return e.state(); })
+      .def(
+          "evaluate_group",
+          [](const Evaluator& e, int64_t img_id, int64_t cat_id,
+             const std::vector<std::array<double, 2>>& area_rng, int64_t max_det) -> py::object {
+            GroupDetail d;
+            {
+              py::gil_scoped_release r;
+              d = e.EvaluateGroup(img_id, cat_id, area_rng, max_det);
+            }
+            if (!d.exists) return py::none();
+            return py::make_tuple(ToArray(d.dt_rows), ToArray(d.gt_rows), ToArray(d.ious),
+                                  ToArray(d.gt_ignore), ToArray(d.dt_match));
+          },
+          py::arg("img_id"), py::arg("cat_id"), py::arg("area_rng"), py::arg("max_det"),
+          "evaluateImg of one image x category per area range, in full: (detection rows best "
+          "first, ground-truth rows, IoUs D x G flat, _ignore A x G flat, matched ground truth "
+          "A x T x D flat (index into the ground-truth rows, -1 unmatched)), None when empty.")
       .def("accumulate",
            [](Evaluator& e) {
              py::gil_scoped_release r;
