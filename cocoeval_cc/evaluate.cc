@@ -288,7 +288,6 @@ class GroupEvaluator {
     Evaluate(i, sc);
     const Group& g = groups_[i];
     const size_t D = sc->dt.size(), NG = g.gt_end - g.gt_begin, T = s_.iou_thrs.size();
-    out->exists = true;
     out->dt_rows = sc->dt;
     out->gt_rows.assign(gt_rows_.begin() + g.gt_begin, gt_rows_.begin() + g.gt_end);
     out->dt_match.assign(A_ * T * D, -1);
@@ -545,8 +544,10 @@ EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Para
   return s;
 }
 
-GroupDetail EvaluateGroupDetail(const GroundTruth& gt, const Detections& dt, const Params& p,
-                                const EvalSelection& sel) {
+std::vector<GroupDetail> EvaluateGroupDetails(const GroundTruth& gt, const Detections& dt,
+                                              const Params& p, const EvalSelection& sel,
+                                              std::vector<int64_t>* image_ids,
+                                              std::vector<int64_t>* cat_ids) {
   EvalState s = NewState(gt, p, sel);
   const SelectionIndex index(gt, sel, p.use_cats);
   const std::vector<uint32_t> gt_rows =
@@ -557,13 +558,18 @@ GroupDetail EvaluateGroupDetail(const GroundTruth& gt, const Detections& dt, con
     CheckKeypointInputs(gt, dt, gt_rows, dt_rows, p.kpt_oks_sigmas.size());
   }
   const std::vector<Group> groups = MakeGroups(gt, dt, gt_rows, dt_rows, index);
-  GroupDetail detail;
-  if (groups.empty()) return detail;
   const std::vector<uint32_t> state_pos = LayOutState(groups, gt, sel, &s);
   GroupEvaluator evaluator(gt, dt, gt_rows, dt_rows, groups, state_pos, /*num_threads=*/1, &s);
+  std::vector<GroupDetail> details(groups.size());
+  image_ids->resize(groups.size());
+  cat_ids->resize(groups.size());
   GroupScratch scratch;
-  evaluator.Detail(0, &scratch, &detail);
-  return detail;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    evaluator.Detail(i, &scratch, &details[i]);
+    (*image_ids)[i] = gt.image_ids[sel.images[groups[i].img]];
+    (*cat_ids)[i] = p.use_cats ? gt.category_ids[sel.categories[groups[i].k]] : -1;
+  }
+  return details;
 }
 
 // ------------------------------------------------------------ serialization

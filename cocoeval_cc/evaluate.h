@@ -87,7 +87,6 @@ void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t*
 // full (pycocotools' evalImgs entries, computeIoU): what EvaluateImages
 // keeps only as bits. Built on demand for COCOeval.evalImgs / ious.
 struct GroupDetail {
-  bool exists = false;             // any ground truth or detection
   std::vector<uint32_t> dt_rows;   // kept detections, best first (D)
   std::vector<uint32_t> gt_rows;   // ground truth in _prepare order (G)
   std::vector<double> ious;        // D x G; empty when D or G is 0
@@ -95,9 +94,13 @@ struct GroupDetail {
   std::vector<int32_t> dt_match;   // A x T x D: index into gt_rows, or -1
 };
 
-// `sel` holds one image (and, without use_cats, every pooled category).
-GroupDetail EvaluateGroupDetail(const GroundTruth& gt, const Detections& dt, const Params& p,
-                                const EvalSelection& sel);
+// Every group of `sel` with any ground truth or detection, in (image id,
+// category) order; image_ids / cat_ids receive each one's image id and
+// category id (-1 without use_cats).
+std::vector<GroupDetail> EvaluateGroupDetails(const GroundTruth& gt, const Detections& dt,
+                                              const Params& p, const EvalSelection& sel,
+                                              std::vector<int64_t>* image_ids,
+                                              std::vector<int64_t>* cat_ids);
 
 std::string SerializeState(const EvalState& s);
 // Throws InputError on malformed bytes.

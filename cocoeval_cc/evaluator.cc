@@ -1,6 +1,7 @@
 #include "cocoeval_cc/evaluator.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -88,25 +89,28 @@ EvalState Evaluator::EvaluateImages(const std::vector<int64_t>& img_ids) const {
   return cocoeval::EvaluateImages(*gt_, *dt_, params_, Select(&img_ids), num_threads_);
 }
 
-GroupDetail Evaluator::EvaluateGroup(int64_t img_id, int64_t cat_id,
-                                     const std::vector<std::array<double, 2>>& area_rng,
-                                     int64_t max_det) const {
-  if (!dt_) return GroupDetail();
-  const int64_t image = gt_->image_index.Find(img_id);
-  if (image < 0) return GroupDetail();
-  EvalSelection sel;
-  sel.images.push_back(static_cast<uint32_t>(image));
-  if (params_.use_cats) {
-    const int64_t category = gt_->category_index.Find(cat_id);
-    if (category < 0) return GroupDetail();
-    sel.categories.push_back(static_cast<uint32_t>(category));
-  } else {
-    sel.categories = Select(nullptr).categories;
+std::vector<GroupDetail> Evaluator::EvaluateGroups(
+    std::optional<int64_t> img_id, std::optional<int64_t> cat_id,
+    const std::vector<std::array<double, 2>>& area_rng, int64_t max_det,
+    std::vector<int64_t>* image_ids, std::vector<int64_t>* cat_ids) const {
+  image_ids->clear();
+  cat_ids->clear();
+  if (!dt_) return {};
+  EvalSelection sel = Select(nullptr);
+  if (img_id.has_value()) {
+    const int64_t image = gt_->image_index.Find(*img_id);
+    if (image < 0) return {};
+    sel.images = {static_cast<uint32_t>(image)};
+  }
+  if (params_.use_cats && cat_id.has_value()) {
+    const int64_t category = gt_->category_index.Find(*cat_id);
+    if (category < 0) return {};
+    sel.categories = {static_cast<uint32_t>(category)};
   }
   Params p = params_;
   p.area_rng = area_rng;
   p.max_dets = {max_det};
-  return cocoeval::EvaluateGroupDetail(*gt_, *dt_, p, sel);
+  return cocoeval::EvaluateGroupDetails(*gt_, *dt_, p, sel, image_ids, cat_ids);
 }
 
 void Evaluator::SetState(EvalState state) {

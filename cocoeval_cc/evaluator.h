@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "cocoeval_cc/accumulate.h"
@@ -30,10 +31,14 @@ class Evaluator {
   EvalState EvaluateImages(const std::vector<int64_t>& img_ids) const;
   void SetState(EvalState state);
   // pycocotools evaluateImg(imgId, catId, aRng, maxDet) for each of
-  // area_rng, in full (cat_id is unused without use_cats: all pool).
-  GroupDetail EvaluateGroup(int64_t img_id, int64_t cat_id,
-                            const std::vector<std::array<double, 2>>& area_rng,
-                            int64_t max_det) const;
+  // area_rng, in full, for every non-empty image x category of the
+  // evaluated ones (img_id unset: every image; cat_id unset or without
+  // use_cats: every category). image_ids / cat_ids: each group's.
+  std::vector<GroupDetail> EvaluateGroups(std::optional<int64_t> img_id,
+                                          std::optional<int64_t> cat_id,
+                                          const std::vector<std::array<double, 2>>& area_rng,
+                                          int64_t max_det, std::vector<int64_t>* image_ids,
+                                          std::vector<int64_t>* cat_ids) const;
 
   void Accumulate();
   // Returns the summary stats (StatSpecs order) and keeps them.

@@ -27,19 +27,31 @@ class PerImage:
     self._dt_areas = native_dt.areas if native_dt is not None else np.zeros(0)
 
   # -------------------------------------------------------------- native
+  def _groups(self, img, cat, area_rngs: Sequence, max_det: int) -> dict:
+    """The native evaluateImg of the non-empty image x category pairs (native ids; None: all),
+    each area range: {(image, category or -1): (dt rows, gt rows, ious, _ignore, matches)}."""
+    rngs = [[float(a[0]), float(a[1])] for a in area_rngs]
+    groups = self._e.evaluate_groups(img, cat if self._params.useCats else None, rngs, int(max_det))
+    return {(g[0], g[1]): g[2:] for g in groups}
+
+  def _native_key(self, img_id, cat_id):
+    """(image, category) native ids, None when the ground truth has no such image/category."""
+    img = self._ids.images.lookup(img_id)
+    if not self._params.useCats:
+      return None if img is None else (int(img), -1)
+    cat = self._ids.categories.lookup(cat_id)
+    return None if img is None or cat is None else (int(img), int(cat))
+
   def _group(self, img_id, cat_id, area_rngs: Sequence, max_det: int):
     """The native evaluateImg of one image x category, each area range, or None when empty."""
-    img = self._ids.images.lookup(img_id)
-    if img is None:
+    key = self._native_key(img_id, cat_id)
+    if key is None:
       return None
-    if self._params.useCats:
-      cat = self._ids.categories.lookup(cat_id)
-      if cat is None:
-        return None
-    else:
-      cat = -1
-    rngs = [[float(a[0]), float(a[1])] for a in area_rngs]
-    return self._e.evaluate_group(int(img), int(cat), rngs, int(max_det))
+    return self._groups(key[0], key[1], area_rngs, max_det).get(key)
+
+  def _all_groups(self) -> dict:
+    p = self._params
+    return self._groups(None, None, p.areaRng, p.maxDets[-1])
 
   def _gt_id(self, row: int):
     return self._ids.annotations.original(int(self._gt_ann_ids[row]))
@@ -51,7 +63,10 @@ class PerImage:
   def compute_iou(self, img_id, cat_id):
     """pycocotools computeIoU / computeOks: D x G (detections best first), or []."""
     p = self._params
-    g = self._group(img_id, cat_id, p.areaRng, p.maxDets[-1])
+    return self._ious_of(self._group(img_id, cat_id, p.areaRng, p.maxDets[-1]))
+
+  @staticmethod
+  def _ious_of(g):
     if g is None:
       return []
     dt_rows, gt_rows, ious = g[0], g[1], g[2]
@@ -62,8 +77,9 @@ class PerImage:
   def ious(self) -> dict:
     p = self._params
     cat_ids = p.catIds if p.useCats else [-1]
-    return {(img_id, cat_id): self.compute_iou(img_id, cat_id) for img_id in p.imgIds
-            for cat_id in cat_ids}
+    groups = self._all_groups()
+    return {(img_id, cat_id): self._ious_of(groups.get(self._native_key(img_id, cat_id)))
+            for img_id in p.imgIds for cat_id in cat_ids}
 
   def evaluate_img(self, img_id, cat_id, a_rng, max_det):
     """pycocotools evaluateImg(imgId, catId, aRng, maxDet)."""
@@ -76,8 +92,9 @@ class PerImage:
     cat_ids = p.catIds if p.useCats else [-1]
     max_det = p.maxDets[-1]
     out: list = []
+    all_groups = self._all_groups()
     for cat_id in cat_ids:
-      groups = [self._group(img_id, cat_id, p.areaRng, max_det) for img_id in p.imgIds]
+      groups = [all_groups.get(self._native_key(img_id, cat_id)) for img_id in p.imgIds]
       for a, a_rng in enumerate(p.areaRng):
         out.extend(
             None if g is None else self._entry(img_id, cat_id, a_rng, max_det, g, a, len(p.areaRng))

@@ -338,22 +338,29 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
           "set_state", [](Evaluator& e, const EvalState& s) { e.SetState(s); }, py::arg("state"))
       .def_property_readonly("state", [](const Evaluator& e) { return e.state(); })
       .def(
-          "evaluate_group",
-          [](const Evaluator& e, int64_t img_id, int64_t cat_id,
-             const std::vector<std::array<double, 2>>& area_rng, int64_t max_det) -> py::object {
-            GroupDetail d;
+          "evaluate_groups",
+          [](const Evaluator& e, std::optional<int64_t> img_id, std::optional<int64_t> cat_id,
+             const std::vector<std::array<double, 2>>& area_rng, int64_t max_det) {
+            std::vector<GroupDetail> details;
+            std::vector<int64_t> image_ids, cat_ids;
             {
               py::gil_scoped_release r;
-              d = e.EvaluateGroup(img_id, cat_id, area_rng, max_det);
+              details = e.EvaluateGroups(img_id, cat_id, area_rng, max_det, &image_ids, &cat_ids);
             }
-            if (!d.exists) return py::none();
-            return py::make_tuple(ToArray(d.dt_rows), ToArray(d.gt_rows), ToArray(d.ious),
-                                  ToArray(d.gt_ignore), ToArray(d.dt_match));
+            py::list out;
+            for (size_t i = 0; i < details.size(); ++i) {
+              const GroupDetail& d = details[i];
+              out.append(py::make_tuple(image_ids[i], cat_ids[i], ToArray(d.dt_rows),
+                                        ToArray(d.gt_rows), ToArray(d.ious), ToArray(d.gt_ignore),
+                                        ToArray(d.dt_match)));
+            }
+            return out;
           },
           py::arg("img_id"), py::arg("cat_id"), py::arg("area_rng"), py::arg("max_det"),
-          "evaluateImg of one image x category per area range, in full: (detection rows best "
-          "first, ground-truth rows, IoUs D x G flat, _ignore A x G flat, matched ground truth "
-          "A x T x D flat (index into the ground-truth rows, -1 unmatched)), None when empty.")
+          "evaluateImg of every non-empty image x category (img_id / cat_id None: all) per area "
+          "range, in full: [(image id, category id (-1 pooled), detection rows best first, "
+          "ground-truth rows, IoUs D x G flat, _ignore A x G flat, matched ground truth A x T x D "
+          "flat (index into the ground-truth rows, -1 unmatched))].")
       .def("accumulate",
            [](Evaluator& e) {
              py::gil_scoped_release r;
