@@ -226,8 +226,10 @@ def _evaluate_one(gt: dict, gt_coco, detections: list[dict], iou_type: str,
     logging.warning("no %s detections at all: every AP and AR is 0", iou_type)
     detections = [_placeholder(gt, iou_type)]
   params = cocoeval_cc.Params(iou_type)
-  params.imgIds = sorted(gt_coco.getImgIds())  # as COCOeval does: every ground-truth image
-  params.catIds = sorted(gt_coco.getCatIds())
+  # As COCOeval does: every ground-truth image and category (from the native side: no Python
+  # index of the annotations).
+  params.imgIds = gt_coco.sorted_image_ids()
+  params.catIds = gt_coco.sorted_category_ids()
   if iou_type == "keypoints":
     # As the TF OD API's keypoint evaluator: the keypoint categories only, and the results of
     # those categories (a box result of another category has no keypoints).

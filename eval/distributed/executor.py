@@ -346,14 +346,29 @@ def _finish(state: _Job, options, mode: str, run_start: float,
   return ShardedResult(job.key, detections, info, has_masks, state.config_path, speed)
 
 
+def _start_ahead(gpus: float) -> bool:
+  """Whether a worker starts its next shard's input while the model runs the current one.
+
+  On an accelerator, yes: decoding then overlaps the model. On CPU workers, no: measured on 2
+  cores (BENCHMARKS.md, Ray run 5), two one-thread workers fell from 7.04 to 4.70 images/s and
+  one worker lost 12.9 % instead of gaining 2.1 %, the second pipeline competing with the model
+  for the same cores.
+  """
+  return gpus > 0
+
+
+def _calls_at_once(options: options_lib.ExecutorOptions) -> int:
+  """A worker's max_concurrency: a queued shard may start its input (see _start_ahead)."""
+  return QUEUE_DEPTH if _start_ahead(options.gpus_per_worker or 0) else 1
+
+
 class WorkerPool:
   """Ray actors running worker.ShardRunner, one model instance each; reusable across runs."""
 
   def __init__(self, options: options_lib.ExecutorOptions):
     """options must be resolved (options_lib.resolve) and Ray initialised."""
     self.options = options
-    # max_concurrency: a worker's queued shard starts its input while the current one runs.
-    actor = worker_lib.DetectionWorker.options(max_concurrency=QUEUE_DEPTH,
+    actor = worker_lib.DetectionWorker.options(max_concurrency=_calls_at_once(options),
                                                num_cpus=options.tf_threads_per_worker,
                                                num_gpus=options.gpus_per_worker,
                                                max_restarts=options.max_restarts,
@@ -503,8 +518,10 @@ def _run_in_process(states: list[_Job], options, tf_threads: int | None, run_sta
     return runner
 
   progress = _Progress(states, 1, options.progress_interval)
-  # As on a Ray worker, the next shard starts its input (a thread) while the model runs the
-  # current one here, in the main thread (so Ctrl-C stops it after the current model call).
+  # As on a Ray worker with a GPU (_start_ahead), the next shard starts its input (a thread)
+  # while the model runs the current one here, in the main thread (so Ctrl-C stops it after
+  # the current model call).
+  start_ahead = _start_ahead(options_lib.local_gpu_count())
   ahead = concurrent.futures.ThreadPoolExecutor(max_workers=1)
   try:
     for state in states:
@@ -518,7 +535,7 @@ def _run_in_process(states: list[_Job], options, tf_threads: int | None, run_sta
           if next_input is not None and next_input[0] == index:
             started = next_input[1].result()
           next_input = None
-          if state.pending:
+          if state.pending and start_ahead:
             following = state.pending[0]
             next_input = (following, ahead.submit(get_runner().start_input, _task(state,
                                                                                   following)))
