@@ -6,9 +6,10 @@ only when it is handed a shard of another model (the executor hands out shards s
 is rare). A shard's output is JSON-ready: the COCO results in the source's order, the model's
 latency per image (after a warm-up call at load), and where it ran.
 
-Two shards may be in a worker at once (the actor's max_concurrency is 2): while one runs the
-model, the next builds and starts its input pipeline (inference.StartedInput), so a shard
-boundary costs the model no wait; the model itself runs one shard at a time (a lock).
+On a GPU worker two shards may be in it at once (the actor's max_concurrency is 2): while one
+runs the model, the next builds and starts its input pipeline (inference.StartedInput), so a
+shard boundary costs the model no wait; the model itself runs one shard at a time (a lock).
+CPU workers take one shard at a time (the executor's _start_ahead says why).
 """
 from __future__ import annotations
 
