@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+from unittest import mock
 
 from absl.testing import absltest
 
@@ -251,6 +252,29 @@ class ExecutorTest(absltest.TestCase):
     self.check_identical(results["masks"], "masks")
     self.assertEqual(results["masks"].speed["mode"], "in_process")
     self.assertEqual(results["masks"].speed["shards"]["total"], 3)
+
+  def test_input_started_ahead_as_on_a_gpu_gives_the_same_results(self):
+    # On a GPU the next shard's input starts on a thread while the model runs the current one;
+    # this machine has none, so that choice is forced here (the rest is the real path).
+    out = self.create_tempdir().full_path
+    options = options_lib.ExecutorOptions(num_workers=1, shard_size=5)
+    started = []
+    real_start = worker.ShardRunner.start_input
+
+    def counting_start(runner, task):
+      result = real_start(runner, task)
+      if result is not None:  # None: the model was not loaded yet (the first shard)
+        started.append((task["image_ids"][0], threading.current_thread()
+                        is threading.main_thread()))
+      return result
+
+    with mock.patch.object(executor, "_start_ahead", return_value=True), \
+        mock.patch.object(worker.ShardRunner, "start_input", counting_start):
+      results = executor.run_detections([self.job("masks", out)], options)
+    self.check_identical(results["masks"], "masks")
+    # Shard 2 was asked for ahead before the model was loaded, so it started in its own call;
+    # shard 3 started ahead, on the helper thread, alongside shard 2.
+    self.assertCountEqual(started, [(965, True), (930, False)])
 
 
 if __name__ == "__main__":
