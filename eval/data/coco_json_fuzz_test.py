@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import tensorflow as tf
 
 import cocoeval_cc
+from eval.data import fuzz_strategies
 from eval.data import image_sources
 from eval.data import test_data
 
@@ -85,26 +86,6 @@ def _mutated_document(draw, original: dict) -> dict:
       records[index][key] = draw(
           st.integers(1, 100) if key != "file_name" else st.sampled_from(_FILE_NAMES))
   return doc
-
-
-@st.composite
-def _mutated_bytes(draw, original: bytes) -> bytes:
-  """The file with a few bytes replaced (any byte: non-UTF-8 too), inserted, deleted or cut."""
-  data = bytearray(original)
-  for _ in range(draw(st.integers(1, 4))):
-    if not data:
-      break
-    at = draw(st.integers(0, len(data) - 1))
-    op = draw(st.sampled_from(("replace", "insert", "delete", "truncate")))
-    if op == "replace":
-      data[at] = draw(st.integers(0, 255))
-    elif op == "insert":
-      data.insert(at, draw(st.integers(0, 255)))
-    elif op == "delete":
-      del data[at]
-    else:
-      del data[at:]
-  return bytes(data)
 
 
 class CocoJsonFuzzTest(absltest.TestCase):
@@ -220,7 +201,7 @@ class CocoJsonFuzzTest(absltest.TestCase):
     original = json.dumps(self.document, indent=1).encode()
 
     @_SETTINGS
-    @hypothesis.given(_mutated_bytes(original))
+    @hypothesis.given(fuzz_strategies.mutated_bytes(original))
     def check(data):
       seen.append(self.outcome(self.write(data)))
 

@@ -18,6 +18,7 @@ import hypothesis
 from hypothesis import strategies as st
 import tensorflow as tf
 
+from eval.data import fuzz_strategies
 from eval.data import image_sources
 from eval.data import label_map
 from eval.data import test_data
@@ -79,26 +80,6 @@ def _mutated_examples(draw, serialized: list[bytes]) -> list[bytes]:
   if out is not None:
     records[out[0]] = out[1]
   return records
-
-
-@st.composite
-def _mutated_bytes(draw, original: bytes) -> bytes:
-  """The file with a few bytes replaced, inserted or deleted, or cut short."""
-  data = bytearray(original)
-  for _ in range(draw(st.integers(1, 4))):
-    if not data:
-      break
-    at = draw(st.integers(0, len(data) - 1))
-    op = draw(st.sampled_from(("replace", "insert", "delete", "truncate")))
-    if op == "replace":
-      data[at] = draw(st.integers(0, 255))
-    elif op == "insert":
-      data.insert(at, draw(st.integers(0, 255)))
-    elif op == "delete":
-      del data[at]
-    else:
-      del data[at:]
-  return bytes(data)
 
 
 class TfRecordsFuzzTest(absltest.TestCase):
@@ -264,7 +245,7 @@ class TfRecordsFuzzTest(absltest.TestCase):
     seen = []
 
     @_SETTINGS
-    @hypothesis.given(_mutated_bytes(self.file_bytes))
+    @hypothesis.given(fuzz_strategies.mutated_bytes(self.file_bytes))
     def check(data):
       seen.append(self.outcome(self.write_bytes(data)))
 
