@@ -194,6 +194,30 @@ void CheckKeypointInputs(const GroundTruth& gt, const Detections& dt,
   }
 }
 
+// The selection's ground truth and detections, each in (image, category)
+// order and cut into groups, and where each group's results go in the state:
+// what EvaluateImages and EvaluateGroupDetails both match on.
+struct GroupedSelection {
+  std::vector<uint32_t> gt_rows;
+  std::vector<uint32_t> dt_rows;
+  std::vector<Group> groups;
+  std::vector<uint32_t> state_pos;
+};
+
+GroupedSelection GroupSelection(const GroundTruth& gt, const Detections& dt, const Params& p,
+                                const EvalSelection& sel, EvalState* s) {
+  const SelectionIndex index(gt, sel, p.use_cats);
+  GroupedSelection g;
+  g.gt_rows = GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), index);
+  g.dt_rows = GroupOrder(dt.size(), dt.image.data(), dt.category.data(), index);
+  if (p.iou_type == IouType::kKeypoints) {
+    CheckKeypointInputs(gt, dt, g.gt_rows, g.dt_rows, p.kpt_oks_sigmas.size());
+  }
+  g.groups = MakeGroups(gt, dt, g.gt_rows, g.dt_rows, index);
+  g.state_pos = LayOutState(g.groups, gt, sel, s);
+  return g;
+}
+
 // Per-thread buffers, reused from group to group.
 struct GroupScratch {
   std::vector<uint32_t> dt;  // detection rows, best first
@@ -526,17 +550,9 @@ void MatchGroup(const double* ious, size_t num_dt, size_t num_gt, const uint8_t*
 EvalState EvaluateImages(const GroundTruth& gt, const Detections& dt, const Params& p,
                          const EvalSelection& sel, int num_threads) {
   EvalState s = NewState(gt, p, sel);
-  const SelectionIndex index(gt, sel, p.use_cats);
-  const std::vector<uint32_t> gt_rows =
-      GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), index);
-  const std::vector<uint32_t> dt_rows =
-      GroupOrder(dt.size(), dt.image.data(), dt.category.data(), index);
-  if (p.iou_type == IouType::kKeypoints) {
-    CheckKeypointInputs(gt, dt, gt_rows, dt_rows, p.kpt_oks_sigmas.size());
-  }
-  const std::vector<Group> groups = MakeGroups(gt, dt, gt_rows, dt_rows, index);
-  const std::vector<uint32_t> state_pos = LayOutState(groups, gt, sel, &s);
-  GroupEvaluator evaluator(gt, dt, gt_rows, dt_rows, groups, state_pos, num_threads, &s);
+  const GroupedSelection g = GroupSelection(gt, dt, p, sel, &s);
+  const std::vector<Group>& groups = g.groups;
+  GroupEvaluator evaluator(gt, dt, g.gt_rows, g.dt_rows, groups, g.state_pos, num_threads, &s);
   // Groups run in (image, k) order, which keeps each thread's reads of
   // detections and ground truth local.
   ParallelFor<GroupScratch>(groups.size(), num_threads, /*block_size=*/64,
@@ -549,17 +565,10 @@ std::vector<GroupDetail> EvaluateGroupDetails(const GroundTruth& gt, const Detec
                                               std::vector<int64_t>* image_ids,
                                               std::vector<int64_t>* cat_ids) {
   EvalState s = NewState(gt, p, sel);
-  const SelectionIndex index(gt, sel, p.use_cats);
-  const std::vector<uint32_t> gt_rows =
-      GroupOrder(gt.num_annotations(), gt.ann_image.data(), gt.ann_category.data(), index);
-  const std::vector<uint32_t> dt_rows =
-      GroupOrder(dt.size(), dt.image.data(), dt.category.data(), index);
-  if (p.iou_type == IouType::kKeypoints) {
-    CheckKeypointInputs(gt, dt, gt_rows, dt_rows, p.kpt_oks_sigmas.size());
-  }
-  const std::vector<Group> groups = MakeGroups(gt, dt, gt_rows, dt_rows, index);
-  const std::vector<uint32_t> state_pos = LayOutState(groups, gt, sel, &s);
-  GroupEvaluator evaluator(gt, dt, gt_rows, dt_rows, groups, state_pos, /*num_threads=*/1, &s);
+  const GroupedSelection g = GroupSelection(gt, dt, p, sel, &s);
+  const std::vector<Group>& groups = g.groups;
+  GroupEvaluator evaluator(gt, dt, g.gt_rows, g.dt_rows, groups, g.state_pos, /*num_threads=*/1,
+                           &s);
   std::vector<GroupDetail> details(groups.size());
   image_ids->resize(groups.size());
   cat_ids->resize(groups.size());
