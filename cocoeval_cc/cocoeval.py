@@ -224,6 +224,8 @@ class COCOeval:
   def evaluateImg(self, imgId, catId, aRng, maxDet):  # noqa: N802,N803
     return self._per_image_results().evaluate_img(imgId, catId, aRng, maxDet)
 
+  # -------------------------- analysis: why AP is lost (tide.py, diagnostics.py, comparison.py)
+
   # ------------------------------------------------------------- extras
   @property
   def stat_specs(self) -> list[metrics.StatSpec]:

@@ -48,6 +48,10 @@ class Evaluator {
   std::vector<double> PerCategoryStats() const;
 
   const Params& params() const { return params_; }
+  // The inputs, for analyses built on this evaluation (error analysis,
+  // diagnostics); detections() is null for an accumulate-only evaluator.
+  const GroundTruth& ground_truth() const { return *gt_; }
+  const Detections* detections() const { return dt_.get(); }
   const std::vector<StatSpec>& stat_specs() const { return specs_; }
   bool evaluated() const { return evaluated_; }
   bool accumulated() const { return accumulated_; }

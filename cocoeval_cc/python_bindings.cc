@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cocoeval_cc/analysis_bindings.h"
 #include "cocoeval_cc/dataset.h"
 #include "cocoeval_cc/errors.h"
 #include "cocoeval_cc/evaluate.h"
@@ -558,4 +559,9 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
       },
       py::arg("detections"), py::arg("areas"),
       "Replaces the detections' areas (one per detection, in order), before evaluation.");
+
+  // ------------------------------------------------------------- analysis
+  BindTide(m);
+  BindDiagnostics(m);
+  BindComparison(m);
 }
