@@ -27,6 +27,9 @@ class EvaluationResult:
   scores: np.ndarray  # [T, R, K, A, M]
   summary: list[str]  # pycocotools' printed lines
   timings: dict[str, float]
+  # The native evaluator (its matching state): what the analyses (tide, diagnostics,
+  # comparison) are computed from, without evaluating again.
+  evaluator: object = dataclasses.field(default=None, repr=False, compare=False)
 
   @property
   def stat_specs(self) -> list[metrics.StatSpec]:
@@ -125,7 +128,8 @@ def evaluate_loaded(gt, dt, iou_type: str, params: Params | None, num_threads: i
                       for k in cat_ids], category_stats=category_stats,
       precision=evaluator.precision, recall=evaluator.recall, scores=evaluator.scores,
       summary=[f"{line} = {v:0.3f}"
-               for line, v in zip(evaluator.stat_descriptions, stats)], timings=timings)
+               for line, v in zip(evaluator.stat_descriptions, stats)], timings=timings,
+      evaluator=evaluator)
 
 
 def area_ranges_from_spec(spec: Sequence[str]) -> tuple[list[list[float]], list[str]]:
