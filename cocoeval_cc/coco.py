@@ -385,7 +385,7 @@ class COCO:
     return self.native_detections_for(self._gt)
 
   def native_detections_for(self, gt: "COCO") -> "_native.Detections | None":
-    """This COCO's annotations as native detections of `gt` (None when there are none).
+    """This COCO's annotations as native detections of `gt` (possibly none).
 
     A result set from gt.loadRes(...) has them already; any other COCO (assembled by hand, a
     result set changed and re-indexed, another ground truth's result set) is read as
@@ -412,11 +412,12 @@ class COCO:
       results.append(r)
       kept.append(ann.get("id"))
       areas.append(ann.get("area"))
-    if not results:
-      return None
-    dt = _native.load_results_bytes(gt_native, _dumps(results), "<annotations>", self.num_threads)
-    if all(a is not None for a in areas):
-      _native.set_detection_areas(dt, [float(a) for a in areas])
+    if results:
+      dt = _native.load_results_bytes(gt_native, _dumps(results), "<annotations>", self.num_threads)
+      if all(a is not None for a in areas):
+        _native.set_detection_areas(dt, [float(a) for a in areas])
+    else:  # nothing to match: AP 0 wherever there is ground truth, as in pycocotools
+      dt = _native.empty_detections("<annotations>")
     self._dt_native, self._gt_native_of_dt, self._dt_ann_ids = dt, gt_native, kept
     return dt
 

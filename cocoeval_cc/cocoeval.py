@@ -8,6 +8,7 @@ statistic for every category), `num_threads`, and sharded evaluation
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import time
 from typing import Sequence
@@ -103,6 +104,8 @@ class COCOeval:
     self.category_stats: np.ndarray | None = None
     self.timings: dict[str, float] = {}
     self._evaluator = None
+    self._paramsEval: Params | None = None  # noqa: N815 (pycocotools' name): the evaluated ones
+    self._curves_from_params: Params | None = None  # set when accumulate() used other params
     self._per_image: per_image.PerImage | None = None
     self._eval_imgs: list | None = None
     self._ious: dict | None = None
@@ -135,6 +138,7 @@ class COCOeval:
   def evaluate(self) -> None:
     """Matches detections to ground truth for every image, category and area range."""
     self._evaluator = self._new_evaluator()
+    self._paramsEval = copy.deepcopy(self.params)
     self._per_image, self._eval_imgs, self._ious = None, None, None
     self._timed("evaluate", self._evaluator.evaluate)
 
@@ -148,17 +152,29 @@ class COCOeval:
     """Adopts a (merged) evaluation state, as if evaluate() had run on its images."""
     if self._evaluator is None:
       self._evaluator = self._new_evaluator()
+    self._paramsEval = copy.deepcopy(self.params)
     self._per_image, self._eval_imgs, self._ious = None, None, None
     self._evaluator.set_state(state)
 
   def accumulate(self, p: Params | None = None) -> None:
-    if p is not None:
-      raise ValueError("accumulate(p) with other parameters is not supported: set "
-                       "COCOeval.params before evaluate()")
+    """Precision / recall / score curves (pycocotools' eval), from `p` or the current params.
+
+    As in pycocotools, the parameters are read now, not at evaluate(): other recall thresholds
+    or maxDets re-accumulate the evaluated matches (maxDets not evaluated give -1 slots).
+    """
     if self._evaluator is None:
       raise RuntimeError("Please run evaluate() first")
-    self._timed("accumulate", self._evaluator.accumulate)
-    e, p = self._evaluator, self.params
+    p = self.params if p is None else p
+    if not p.useCats:
+      p.catIds = [-1]  # pycocotools' accumulate() does this to the params it is given
+    e, pe = self._evaluator, self._paramsEval
+    if _same_curves(p, pe):
+      self._timed("accumulate", e.accumulate)
+      self._curves_from_params = None
+      precision, recall, scores = e.precision, e.recall, e.scores
+    else:
+      precision, recall, scores = self._timed("accumulate", lambda: self._curves_with(p, pe))
+      self._curves_from_params = p
     self.eval = {
         "params": p,
         "counts": [
@@ -169,21 +185,77 @@ class COCOeval:
             len(p.maxDets)
         ],
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-        "precision": e.precision,
-        "recall": e.recall,
-        "scores": e.scores,
+        "precision": precision,
+        "recall": recall,
+        "scores": scores,
     }
+
+  def _curves_with(self, p: Params, pe: Params):
+    """accumulate(p) for other recThrs / maxDets over the evaluated matches. pycocotools
+    indexes the evaluated matches by position in p's ids, areas and IoU thresholds, which is
+    only meaningful when they are the evaluated ones: anything else is refused."""
+    for name in ("iouThrs", "areaRng", "imgIds", "catIds"):
+      evaluated = [-1] if name == "catIds" and not pe.useCats else getattr(pe, name)
+      if not _same_list(getattr(p, name), evaluated):
+        raise ValueError(f"accumulate(p): p.{name} differs from the evaluated one; pycocotools "
+                         "reads the evaluated matches by position there, so only recThrs and "
+                         "maxDets may change after evaluate() (for image subsets use slice_by)")
+    if bool(p.useCats) != bool(pe.useCats):
+      raise ValueError("accumulate(p): p.useCats differs from the evaluated one")
+    evaluated_max_dets = set(int(m) for m in pe.maxDets)
+    kept = [int(m) for m in p.maxDets if int(m) in evaluated_max_dets]  # pycocotools' m_list
+    T, R = len(p.iouThrs), len(p.recThrs)
+    K, A, M = len(self._evaluator.category_axis), len(p.areaRng), len(p.maxDets)
+    precision, scores = -np.ones((T, R, K, A, M)), -np.ones((T, R, K, A, M))
+    recall = -np.ones((T, K, A, M))
+    if kept:
+      values = sorted(set(kept))
+      rec_thrs = [float(t) for t in np.asarray(p.recThrs, dtype=np.float64).ravel()]
+      pr, rc, sc = self._evaluator.accumulate_with(rec_thrs, values, self.num_threads)
+      for slot, m in enumerate(kept):
+        precision[..., slot] = pr[..., values.index(m)]
+        scores[..., slot] = sc[..., values.index(m)]
+        recall[..., slot] = rc[..., values.index(m)]
+    return precision, recall, scores
 
   def summarize(self, verbose: bool = True) -> None:
     """Computes (and prints) the summary statistics and the per-category statistics."""
     if not self.eval:
       raise RuntimeError("Please run accumulate() first")
     e = self._evaluator
+    if self._curves_from_params is not None:  # curves of other params: pycocotools' summarize
+      lines, self.stats = self._timed("summarize", self._summarize_curves)
+      self.category_stats = None
+      if verbose:
+        print("\n".join(lines))
+      return
     self.stats = self._timed("summarize", e.summarize)
     self.category_stats = self._timed("per_category", e.per_category_stats)
     if verbose:
       for line, value in zip(e.stat_descriptions, self.stats):
         print(f"{line} = {value:0.3f}")
+
+  def _summarize_curves(self) -> tuple[list[str], np.ndarray]:
+    """pycocotools' summarize() over self.eval (after accumulate(p)): self.params' labels and
+    maxDets index the arrays, as there (numpy does the means, so the values are its own)."""
+    p = self.params
+    iou_thrs = np.asarray(p.iouThrs)
+    lines, stats = [], []
+    for spec in metrics.stat_specs(p.areaRngLbl, p.maxDets, p.iouType):
+      s = self.eval["precision" if spec.precision else "recall"]
+      if spec.iou is not None:
+        s = s[np.where(spec.iou == iou_thrs)[0]]
+      a = [i for i, label in enumerate(p.areaRngLbl) if label == spec.area]
+      m = [i for i, d in enumerate(p.maxDets) if d == spec.max_dets]
+      s = s[:, :, :, a, m] if spec.precision else s[:, :, a, m]
+      value = -1.0 if len(s[s > -1]) == 0 else float(np.mean(s[s > -1]))
+      stats.append(value)
+      iou = (f"{iou_thrs[0]:0.2f}:{iou_thrs[-1]:0.2f}" if spec.iou is None else f"{spec.iou:0.2f}")
+      title, kind = (("Average Precision", "(AP)") if spec.precision else
+                     ("Average Recall", "(AR)"))
+      lines.append(f" {title:<18} {kind} @[ IoU={iou:<9} | area={spec.area:>6s} | "
+                   f"maxDets={spec.max_dets:>3d} ] = {value:0.3f}")
+    return lines, np.array(stats)
 
   # ----------------------------- pycocotools' per-image results, built when first asked for
   def _per_image_results(self) -> per_image.PerImage:
@@ -244,6 +316,19 @@ class COCOeval:
     return metrics.tf_metrics(self.params.iouType, self.stat_specs, self.stats,
                               [names.get(k, str(k)) for k in self.category_ids], per_cat,
                               all_metrics_per_category)
+
+
+def _same_list(a, b) -> bool:
+  a, b = np.asarray(a, dtype=object).ravel(), np.asarray(b, dtype=object).ravel()
+  return a.shape == b.shape and bool(np.all(a == b))
+
+
+def _same_curves(p: Params, pe: Params) -> bool:
+  """True when accumulate() with p gives exactly the evaluated curves."""
+  return all(
+      _same_list(getattr(p, name), getattr(pe, name))
+      for name in ("iouThrs", "recThrs", "maxDets", "areaRng", "imgIds")) and (bool(
+          p.useCats) == bool(pe.useCats)) and (not p.useCats or _same_list(p.catIds, pe.catIds))
 
 
 def merge_states(states: Sequence["_native.EvalState"]) -> "_native.EvalState":

@@ -25,6 +25,7 @@ from pycocotools import mask as pc_mask  # noqa: E402
 from cocoeval_cc import coco as cc_coco  # noqa: E402
 from cocoeval_cc import cocoeval as cc_cocoeval  # noqa: E402
 from cocoeval_cc import mask as cc_mask  # noqa: E402
+from cocoeval_cc import per_image_testing  # noqa: E402
 
 _FIXTURES = os.path.join(os.path.dirname(__file__), "..", "third_party", "coco_fixtures")
 _GT = os.path.join(_FIXTURES, "instances_val2014_100.json")
@@ -344,6 +345,56 @@ class DropInTest(parameterized.TestCase):
     theirs, ours = self.run_both(hand_assembled, gt, segm, "segm")
     self.assert_same_evaluation(theirs, ours)
 
+  @parameterized.parameters(("bbox",), ("segm",))
+  def test_result_set_without_annotations(self, iou_type):
+    """A COCO assembled by hand with no annotations: AP 0 wherever there is ground truth, the
+    same arrays and per-image results as pycocotools (loadRes([]) fails in both)."""
+    theirs, ours = self.run_both(hand_assembled, _load(_GT), [], iou_type)
+    self.assert_same_evaluation(theirs, ours)
+    self.assertEqual(list(ours.stats), [0.0] * 12)
+    per_image_testing.assert_per_image_equal(self, ours, theirs)
+
+  @parameterized.named_parameters(
+      ("params_changed_after_evaluate", "self", {"recThrs": np.linspace(0, 1, 11)}),
+      ("other_recall_thresholds", "copy", {"recThrs": np.linspace(0, 1, 21)}),
+      ("unsorted_recall_thresholds", "copy", {"recThrs": np.array([.5, .1, .9, 0, 1])}),
+      ("max_dets_reordered", "copy", {"maxDets": [100, 10, 1]}),
+      ("max_dets_not_evaluated", "copy", {"maxDets": [1, 10, 100, 50]}),
+  )
+  def test_accumulate_with_other_params(self, which, changes):
+    """accumulate(p) / params changed after evaluate(): pycocotools' arrays, stats and text."""
+
+    def run(modules):
+      coco, cocoeval, _ = modules
+      g = coco.COCO(_GT)
+      e = cocoeval.COCOeval(g, g.loadRes(_BBOX), "bbox")
+      e.evaluate()
+      p = e.params if which == "self" else copy.deepcopy(e.params)
+      for name, value in changes.items():
+        setattr(p, name, value)
+      e.accumulate(None if which == "self" else p)
+      out = io.StringIO()
+      with contextlib.redirect_stdout(out):
+        e.summarize()
+      return e, [line for line in out.getvalue().splitlines() if "Average" in line]
+
+    (theirs, their_text), (ours, our_text) = self.run_both(run)
+    self.assert_same_evaluation(theirs, ours)
+    self.assertEqual(our_text, their_text)
+
+  def test_accumulate_refuses_params_read_by_position(self):
+    g = cc_coco.COCO(_GT)
+    e = cc_cocoeval.COCOeval(g, g.loadRes(_BBOX), "bbox")
+    _quiet(e.evaluate)
+    p = copy.deepcopy(e.params)
+    p.iouThrs = np.array([0.5, 0.75])
+    with self.assertRaisesRegex(ValueError, r"p\.iouThrs differs"):
+      e.accumulate(p)
+    p = copy.deepcopy(e.params)
+    p.imgIds = p.imgIds[:10]
+    with self.assertRaisesRegex(ValueError, r"p\.imgIds differs.*slice_by"):
+      e.accumulate(p)
+
   def test_keypoint_results_reindexed_and_by_hand(self):
     """Keypoint results: from loadRes, then as a result set changed and re-indexed, then as a
     COCO assembled by hand (loadRes' bbox and area from the keypoints' extent)."""
@@ -376,9 +427,10 @@ class DropInTest(parameterized.TestCase):
       if how == "reindexed":
         d.dataset["annotations"] = d.dataset["annotations"][::-1]
         d.createIndex()
-      elif how == "by_hand":
+      elif how.startswith("by_hand"):
         d2 = coco.COCO()
-        d2.dataset = {"images": gt["images"], "annotations": d.dataset["annotations"]}
+        anns = d.dataset["annotations"] if how == "by_hand" else []
+        d2.dataset = {"images": gt["images"], "annotations": anns}
         d2.createIndex()
         d = d2
       e = cocoeval.COCOeval(g, d, "keypoints")
@@ -387,7 +439,7 @@ class DropInTest(parameterized.TestCase):
       e.summarize()
       return e
 
-    for how in ("loadRes", "reindexed", "by_hand"):
+    for how in ("loadRes", "reindexed", "by_hand", "by_hand_empty"):
       theirs, ours = self.run_both(keypoints, gt, dets, how)
       self.assert_same_evaluation(theirs, ours)
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cocoeval_cc/accumulate.h"
 #include "cocoeval_cc/analysis_bindings.h"
 #include "cocoeval_cc/dataset.h"
 #include "cocoeval_cc/errors.h"
@@ -227,6 +228,17 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
         return DtPtr(LoadDetectionsBuffer(*gt, buf, source, num_threads));
       },
       py::arg("gt"), py::arg("data"), py::arg("source") = "<bytes>", py::arg("num_threads") = 0);
+  // pycocotools evaluates a result set without annotations (a COCO assembled
+  // by hand) as AP 0 wherever there is ground truth; loadRes of an empty list
+  // stays an error (pycocotools fails on it too).
+  m.def(
+      "empty_detections",
+      [](const std::string& source) {
+        auto d = std::make_shared<Detections>();
+        d->source = source;
+        return d;
+      },
+      py::arg("source") = "<no annotations>", "A result set with no detections.");
   m.def(
       "load_results_array",
       [](GtPtr gt, py::array_t<double, py::array::c_style | py::array::forcecast> a,
@@ -367,6 +379,29 @@ PYBIND11_MODULE(_cocoeval_cc, m) {
              py::gil_scoped_release r;
              e.Accumulate();
            })
+      .def(
+          "accumulate_with",
+          [](const Evaluator& e, const std::vector<double>& rec_thrs,
+             const std::vector<int64_t>& max_dets, int num_threads) {
+            Accumulated a;
+            {
+              py::gil_scoped_release r;
+              a = Accumulate(e.state(), rec_thrs, max_dets, num_threads);
+            }
+            auto shaped = [](const std::vector<double>& v, std::vector<py::ssize_t> shape) {
+              py::array_t<double> out(shape);
+              if (!v.empty()) std::memcpy(out.mutable_data(), v.data(), v.size() * sizeof(double));
+              return out;
+            };
+            const auto T = py::ssize_t(a.T), R = py::ssize_t(a.R), K = py::ssize_t(a.K),
+                       A = py::ssize_t(a.A), M = py::ssize_t(a.M);
+            return py::make_tuple(shaped(a.precision, {T, R, K, A, M}),
+                                  shaped(a.recall, {T, K, A, M}),
+                                  shaped(a.scores, {T, R, K, A, M}));
+          },
+          py::arg("rec_thrs"), py::arg("max_dets"), py::arg("num_threads") = 0,
+          "(precision, recall, scores) of the evaluated state with other recall thresholds "
+          "and maxDets (sorted, each <= the evaluated maximum); the evaluator is unchanged.")
       .def("summarize", [](Evaluator& e) { return ToArray(e.Summarize()); })
       .def_property_readonly("params", &Evaluator::params)
       .def_property_readonly("stats", [](const Evaluator& e) { return ToArray(e.stats()); })
