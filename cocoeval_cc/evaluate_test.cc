@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,45 @@ TEST(EvaluatorTest, GroundTruthIdZeroAndLargeImageIds) {
   // the crowd match is ignored, not a false positive.
   EXPECT_NEAR(stats[0], 1.0, 1e-15);  // 1 / (1 + eps) at the first detection
   EXPECT_EQ(stats[8], 1.0);
+}
+
+TEST(EvaluateGroupsTest, FullDetailsOfOneGroup) {
+  auto gt = Gt(kGt);
+  const std::string results = R"([
+    {"image_id": 0, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.9},
+    {"image_id": 5000000000, "category_id": 2, "bbox": [60, 60, 10, 10], "score": 0.7},
+    {"image_id": 5000000000, "category_id": 2, "bbox": [0, 0, 50, 50], "score": 0.8}])";
+  std::shared_ptr<Detections> dt(LoadDetectionsBuffer(*gt, results, "res.json", 1));
+  Evaluator ev(gt, dt, Params(), 1);
+  ev.Evaluate();
+  std::vector<int64_t> image_ids, cat_ids;
+  const Params& p = ev.params();
+  const std::vector<GroupDetail> groups =
+      ev.EvaluateGroups(5000000000, 2, p.area_rng, 100, &image_ids, &cat_ids);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(image_ids, (std::vector<int64_t>{5000000000}));
+  EXPECT_EQ(cat_ids, (std::vector<int64_t>{2}));
+  const GroupDetail& g = groups[0];
+  EXPECT_EQ(g.dt_rows, (std::vector<uint32_t>{2, 1}));  // best score first
+  EXPECT_EQ(g.gt_rows, (std::vector<uint32_t>{1, 2}));  // input order
+  EXPECT_EQ(g.ious, (std::vector<double>{1.0, 0.0, 0.0, 1.0}));
+  // Areas all / small / medium / large: the crowd is always ignored; the
+  // 2500-pixel object only outside medium and all.
+  EXPECT_EQ(g.gt_ignore, (std::vector<uint8_t>{0, 1, 1, 1, 0, 1, 1, 1}));
+  const size_t A = p.area_rng.size(), T = p.iou_thrs.size(), D = 2;
+  ASSERT_EQ(g.dt_match.size(), A * T * D);
+  for (size_t a = 0; a < A; ++a) {
+    for (size_t t = 0; t < T; ++t) {
+      EXPECT_EQ(g.dt_match[(a * T + t) * D + 0], 0) << a << " " << t;  // the exact box
+      EXPECT_EQ(g.dt_match[(a * T + t) * D + 1], 1) << a << " " << t;  // inside the crowd
+    }
+  }
+  // Every non-empty group in (image id, category) order when nothing is fixed.
+  const std::vector<GroupDetail> all =
+      ev.EvaluateGroups(std::nullopt, std::nullopt, p.area_rng, 100, &image_ids, &cat_ids);
+  EXPECT_EQ(all.size(), 2u);
+  EXPECT_EQ(image_ids, (std::vector<int64_t>{0, 5000000000}));
+  EXPECT_EQ(cat_ids, (std::vector<int64_t>{1, 2}));
 }
 
 TEST(EvaluateStateTest, ShardsMergeToTheSameStateAndSerialize) {
