@@ -4,6 +4,7 @@
     from cocoeval_cc import mask                # drop-in for pycocotools.mask
     cocoeval_cc.install_as_pycocotools()        # for code that imports pycocotools itself
     result = cocoeval_cc.evaluate_files(gt_path, dt_path, "bbox")   # fast path
+    cocoeval_cc.compare(eval_a, eval_b, n_bootstrap=1000)            # paired bootstrap of b - a
 """
 import sys
 import types
@@ -11,6 +12,7 @@ import types
 from cocoeval_cc import mask
 from cocoeval_cc.coco import COCO
 from cocoeval_cc.cocoeval import COCOeval, Params, merge_states
+from cocoeval_cc.comparison import compare
 from cocoeval_cc.evaluation import EvaluationResult, evaluate_files
 
 
@@ -43,5 +45,5 @@ def install_as_pycocotools() -> types.ModuleType:
 
 __all__ = [
     "COCO", "COCOeval", "Params", "merge_states", "EvaluationResult", "evaluate_files", "mask",
-    "install_as_pycocotools"
+    "install_as_pycocotools", "compare"
 ]

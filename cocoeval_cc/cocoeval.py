@@ -297,6 +297,12 @@ class COCOeval:
     return self._per_image_results().evaluate_img(imgId, catId, aRng, maxDet)
 
   # -------------------------- analysis: why AP is lost (tide.py, diagnostics.py, comparison.py)
+  def slice_by(self, slices=None, builtin: bool = True) -> dict:
+    """Every statistic for named subsets of the images, from this evaluation's matching (no
+    IoU computed again); each equals pycocotools with params.imgIds = the slice. Schema and
+    built-in slices: comparison.slice_by."""
+    from cocoeval_cc import comparison  # pylint: disable=import-outside-toplevel
+    return comparison.slice_by(self, slices, builtin)
 
   # ------------------------------------------------------------- extras
   @property
