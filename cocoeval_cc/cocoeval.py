@@ -297,6 +297,47 @@ class COCOeval:
     return self._per_image_results().evaluate_img(imgId, catId, aRng, maxDet)
 
   # -------------------------- analysis: why AP is lost (tide.py, diagnostics.py, comparison.py)
+  def tide_errors(self, pos_thr: float = 0.5, bg_thr: float = 0.1) -> dict:
+    """TIDE error decomposition (tidecv 1.0.1) of this evaluation; schema in tide.tide_errors."""
+    from cocoeval_cc import tide  # pylint: disable=import-outside-toplevel
+    if self._evaluator is None:
+      raise RuntimeError("Please run evaluate() first")
+    return tide.tide_errors(self._evaluator, pos_thr, bg_thr,
+                            category_id_map=self.cocoGt.native_ids.categories.original,
+                            num_threads=self.num_threads)
+
+  # diagnostics.py: PR curves, F1 thresholds, confusion, calibration, per-image diagnostics.
+  def _diagnostics(self):
+    from cocoeval_cc import diagnostics  # pylint: disable=import-outside-toplevel
+    if self._evaluator is None:
+      raise RuntimeError("Please run evaluate() first")
+    return diagnostics, diagnostics.labels_of(self.cocoGt)
+
+  def pr_curves(self, iou: float | None = None) -> dict:
+    """PR curves per category and overall (area all, last maxDets); see diagnostics.pr_curves."""
+    d, labels = self._diagnostics()
+    return d.pr_curves(self._evaluator, labels, iou)
+
+  def f1_thresholds(self, iou: float = 0.5) -> list[dict]:
+    """Per category, the F1-optimal score threshold at iou; see diagnostics.f1_thresholds."""
+    d, labels = self._diagnostics()
+    return d.f1_thresholds(self._evaluator, labels, iou, self.num_threads)
+
+  def confusion(self, iou: float = 0.5, score_thr: float = 0.5) -> dict:
+    """Cross-class confusion matrix (+ background / missed); see diagnostics.confusion."""
+    d, labels = self._diagnostics()
+    return d.confusion(self._evaluator, labels, iou, score_thr, self.num_threads)
+
+  def calibration(self, iou: float = 0.5, n_bins: int = 10) -> dict:
+    """ECE / MCE and the reliability bins of the scores; see diagnostics.calibration."""
+    d, _ = self._diagnostics()
+    return d.calibration(self._evaluator, iou, n_bins)
+
+  def image_diagnostics(self, iou: float = 0.5, score_thr: float = 0.5, top_n: int = 20) -> dict:
+    """Per-image TP / FP / FN, the worst images, likely label errors; see diagnostics."""
+    d, labels = self._diagnostics()
+    return d.image_diagnostics(self._evaluator, labels, iou, score_thr, top_n, self.num_threads)
+
   def slice_by(self, slices=None, builtin: bool = True) -> dict:
     """Every statistic for named subsets of the images, from this evaluation's matching (no
     IoU computed again); each equals pycocotools with params.imgIds = the slice. Schema and
