@@ -223,15 +223,23 @@ struct BootstrapModel::Impl {
   std::vector<StatSpec> specs;
   std::vector<StatSpec> spec0;  // stat 0 alone, for per-category values
   size_t N = 0, T = 0, R = 0, K = 0, A = 0, M = 0, W = 0;
+  std::vector<uint32_t> full;  // the bits of the T thresholds, per word
   std::vector<CategoryData> cats;
 };
 
 namespace {
 
+// A run of true positives of one detection: the true positive count at
+// its end and the false positive count before it.
+struct Block {
+  uint64_t tp, fp;
+};
+
 struct Scratch {
   Accumulated acc;
-  std::vector<uint64_t> snap;
-  std::vector<uint64_t> block_tp, block_fp;
+  std::vector<std::vector<Block>> blocks;  // per IoU threshold
+  std::vector<uint64_t> tp, fp_extra;      // per IoU threshold
+  std::vector<uint64_t> need;              // per recall threshold
   std::vector<double> env;
   std::vector<uint64_t> npig;
 };
@@ -251,6 +259,9 @@ void InitScratch(const BootstrapModel::Impl& m, Scratch* s) {
   // Curves no statistic reads stay -1 and are never looked at.
   s->acc.precision.assign(m.T * m.R * m.K * m.A * m.M, -1.0);
   s->acc.recall.assign(m.T * m.K * m.A * m.M, -1.0);
+  s->blocks.resize(m.T);
+  s->tp.resize(m.T);
+  s->fp_extra.resize(m.T);
 }
 
 void CurveStats(const BootstrapModel::Impl& m, const CategoryData& c, const Curve& cv,
@@ -268,69 +279,98 @@ void CurveStats(const BootstrapModel::Impl& m, const CategoryData& c, const Curv
   const double npig_d = static_cast<double>(npig);
   const size_t n = cv.img.size();
   if (!cv.precision) {
-    for (size_t t = 0; t < m.T; ++t) {
-      uint64_t tp = 0;
-      for (size_t j = 0; j < n; ++j) {
-        if ((cv.tp[j * W + t / 32] >> (t % 32)) & 1u) tp += w[cv.img[j]];
+    std::fill(s->tp.begin(), s->tp.end(), 0);
+    for (size_t j = 0; j < n; ++j) {
+      const uint32_t c = w[cv.img[j]];
+      if (c == 0) continue;
+      for (size_t x = 0; x < W; ++x) {
+        for (uint32_t bits = cv.tp[j * W + x]; bits; bits &= bits - 1) {
+          s->tp[x * 32 + static_cast<size_t>(__builtin_ctz(bits))] += c;
+        }
       }
-      acc.recall[acc.RecallIndex(t, k, a, mi)] = any_det ? static_cast<double>(tp) / npig_d : 0.0;
+    }
+    for (size_t t = 0; t < m.T; ++t) {
+      acc.recall[acc.RecallIndex(t, k, a, mi)] =
+          any_det ? static_cast<double>(s->tp[t]) / npig_d : 0.0;
     }
     return;
   }
-  // Weighted count of the always-false-positive detections before each of
-  // the others: one pass for all thresholds.
-  s->snap.resize(n);
+  // One pass over the detections for every threshold: the running weight of
+  // the always-false-positive ones, then, visiting set bits only, each
+  // threshold's true positives and other false positives. A true positive
+  // of weight c is c consecutive true positives with the same false
+  // positive count: one block, whose last position has the highest
+  // precision of the block and so the envelope of all of them.
+  for (size_t t = 0; t < m.T; ++t) {
+    s->blocks[t].clear();
+    s->fp_extra[t] = 0;
+    s->tp[t] = 0;
+  }
   uint64_t fp = 0;
   size_t f = 0;
   for (size_t j = 0; j < n; ++j) {
     for (const size_t end = cv.fp_before[j]; f < end; ++f) fp += w[cv.fp_img[f]];
-    s->snap[j] = fp;
-  }
-  for (size_t t = 0; t < m.T; ++t) {
-    const uint32_t word = static_cast<uint32_t>(t / 32), bit = static_cast<uint32_t>(t % 32);
-    // A true positive of weight c is c consecutive true positives with the
-    // same false positive count; its last one has the block's precision
-    // and, precision rising within the block, its envelope too.
-    s->block_tp.clear();
-    s->block_fp.clear();
-    uint64_t tp = 0, fp_extra = 0;
-    for (size_t j = 0; j < n; ++j) {
-      const uint32_t c = w[cv.img[j]];
-      if (c == 0) continue;
-      if ((cv.tp[j * W + word] >> bit) & 1u) {
-        tp += c;
-        s->block_tp.push_back(tp);
-        s->block_fp.push_back(s->snap[j] + fp_extra);
-      } else if (!((cv.ig[j * W + word] >> bit) & 1u)) {
-        fp_extra += c;
+    const uint32_t c = w[cv.img[j]];
+    if (c == 0) continue;
+    for (size_t x = 0; x < W; ++x) {
+      const uint32_t tpw = cv.tp[j * W + x];
+      for (uint32_t bits = tpw; bits; bits &= bits - 1) {
+        const size_t t = x * 32 + static_cast<size_t>(__builtin_ctz(bits));
+        s->tp[t] += c;
+        s->blocks[t].push_back({s->tp[t], fp + s->fp_extra[t]});
+      }
+      for (uint32_t bits = ~(tpw | cv.ig[j * W + x]) & m.full[x]; bits; bits &= bits - 1) {
+        s->fp_extra[x * 32 + static_cast<size_t>(__builtin_ctz(bits))] += c;
       }
     }
-    acc.recall[acc.RecallIndex(t, k, a, mi)] = any_det ? static_cast<double>(tp) / npig_d : 0.0;
+  }
+  // The smallest true positive count whose recall (tp / npig, in doubles
+  // as accumulate compares it) reaches each recall threshold.
+  s->need.resize(R);
+  for (size_t r = 0; r < R; ++r) {
+    const double thr = m.params.rec_thrs[r];
+    const auto below = [&](uint64_t v) { return static_cast<double>(v) / npig_d < thr; };
+    const double guess = std::ceil(thr * npig_d);
+    if (std::isnan(thr)) {
+      s->need[r] = 1;  // tp / npig < NaN is false: the first true positive
+    } else if (!(guess < 4e18)) {
+      s->need[r] = std::numeric_limits<uint64_t>::max();  // out of reach
+    } else {
+      uint64_t v = guess <= 0.0 ? 0 : static_cast<uint64_t>(guess);
+      while (v > 0 && !below(v - 1)) --v;
+      while (below(v)) ++v;
+      s->need[r] = v;
+    }
+  }
+  for (size_t t = 0; t < m.T; ++t) {
+    acc.recall[acc.RecallIndex(t, k, a, mi)] =
+        any_det ? static_cast<double>(s->tp[t]) / npig_d : 0.0;
     for (size_t r = 0; r < R; ++r) acc.precision[acc.PrecisionIndex(t, r, k, a, mi)] = 0.0;
     if (!any_det) continue;
-    const size_t nb = s->block_tp.size();
+    const std::vector<Block>& blocks = s->blocks[t];
+    const size_t nb = blocks.size();
     std::vector<double>& env = s->env;
     env.resize(nb + 1);
     env[nb] = 0.0;
     for (size_t b = nb; b-- > 0;) {
-      const double tpd = static_cast<double>(s->block_tp[b]);
-      const double pr = tpd / (static_cast<double>(s->block_fp[b]) + tpd + kEps);
+      const double tpd = static_cast<double>(blocks[b].tp);
+      const double pr = tpd / (static_cast<double>(blocks[b].fp) + tpd + kEps);
       env[b] = std::max(pr, env[b + 1]);
     }
     // accumulate.cc's searchsorted over positions, done over blocks: the
     // first position reaching a threshold lies in the first block whose
-    // last position reaches it.
+    // last position reaches it. Stops at the first threshold not reached.
     size_t b = 0;
-    double prev_thr = -1.0;
+    uint64_t prev_need = 0;
     for (size_t r = 0; r < R; ++r) {
-      const double thr = m.params.rec_thrs[r];
       double q;
-      if (thr <= 0.0) {
+      if (m.params.rec_thrs[r] <= 0.0) {
         q = nb ? env[0] : 0.0;
       } else {
-        if (!(thr >= prev_thr)) b = 0;
-        prev_thr = thr;
-        while (b < nb && static_cast<double>(s->block_tp[b]) / npig_d < thr) ++b;
+        const uint64_t need = s->need[r];
+        if (need < prev_need) b = 0;  // unsorted thresholds
+        prev_need = need;
+        while (b < nb && blocks[b].tp < need) ++b;
         if (b >= nb) break;
         q = env[b];
       }
@@ -401,7 +441,8 @@ BootstrapModel::BootstrapModel(const Evaluator& e) : impl_(std::make_unique<Impl
     }
   }
   const size_t AW = m.A * m.W;
-  std::vector<uint32_t> full(m.W);
+  std::vector<uint32_t>& full = m.full;
+  full.resize(m.W);
   for (size_t x = 0; x < m.W; ++x) {
     full[x] = (x + 1) * 32 <= m.T ? 0xFFFFFFFFu : ((1u << (m.T % 32)) - 1u);
   }
