@@ -22,6 +22,8 @@ import cocoeval_cc
 from cocoeval_cc import evaluation
 from eval import model_comparison
 from eval import results
+from eval.tracking import model_result
+from eval.tracking import why_ap_lost
 
 _FIXTURES = os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "third_party", "coco_fixtures"))
@@ -242,6 +244,37 @@ class CompareModelsTest(absltest.TestCase):
     # Other parameters: computed again too.
     _, pairs = model_comparison.sweep_comparisons(out, outputs, gt, n_bootstrap=31)
     self.assertEqual(pairs[0]["n_bootstrap"], 31)
+
+  def test_report_reads_the_cached_bootstrap_of_the_current_detections(self):
+    out = self.create_tempdir().full_path
+    outputs = [
+        write_output(os.path.join(out, name), dets)
+        for name, dets in (("m0", self.dets_b), ("m1", self.dets_a))
+    ]
+    intervals, pairs = model_comparison.sweep_comparisons(out, outputs, _ground_truth(),
+                                                          n_bootstrap=20)
+
+    def reports():
+      return [
+          model_result.ModelResult(model_result.ModelInfo(key=o.name, task_name=o.name, phi=i),
+                                   model_comparison.read_output(o.directory).run,
+                                   os.path.join(o.directory, results.METRICS))
+          for i, o in enumerate(outputs)
+      ]
+
+    why = why_ap_lost.load(reports(), out)  # nothing computed: OUT/comparison/ read back
+    self.assertEqual(why.intervals, intervals)
+    self.assertLen(why.pairs, 1)
+    self.assertEqual((why.pairs[0]["a_key"], why.pairs[0]["b_key"]), ("m0", "m1"))
+    self.assertEqual(why.pairs[0]["stats"], pairs[0]["stats"])
+    self.assertEqual(
+        why.category_interval("m1", "person")[0],
+        next(c["ap"] for c in intervals["m1"]["per_category"] if c["name"] == "person"))
+    # m1's detections change: its cached intervals and the pair no longer describe it.
+    outputs[1] = write_output(outputs[1].directory, self.dets_b)
+    why = why_ap_lost.load(reports(), out)
+    self.assertEqual(sorted(why.intervals), ["m0"])
+    self.assertEqual(why.pairs, [])
 
   def test_errors_name_the_folders(self):
     missing = os.path.join(self.root, "nowhere")

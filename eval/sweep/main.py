@@ -52,6 +52,11 @@ _FORCE_INFERENCE = flags.DEFINE_bool(
 _AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation", list(model_evaluation.AREA_SOURCES),
                                  model_evaluation.AREA_SOURCE_HELP)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
+_N_BOOTSTRAP = flags.DEFINE_integer(
+    "n_bootstrap", 1000, "Paired bootstrap resamples of the images for the comparison (each "
+    "model's per-category AP intervals, consecutive models' significant gains; cached in "
+    "OUT/comparison/); 0 skips it.", lower_bound=0)
+_BOOTSTRAP_SEED = flags.DEFINE_integer("bootstrap_seed", 0, "The bootstrap's seed.")
 _DOWNLOAD_TIMEOUT = flags.DEFINE_float(
     "download_timeout", 30.0, "Seconds a download may wait for a connection or for any "
     "single read (a stalled server) before the attempt is retried.", lower_bound=0.1)
@@ -111,7 +116,8 @@ def _settings(preset: Preset, out_dir: str, clearml_project: str) -> runner.Swee
           include_per_category=settings.include_metrics_per_category,
           all_per_category=settings.all_metrics_per_category, num_threads=_NUM_THREADS.value),
       project=clearml_project, comparison_task=preset.comparison_task, tags=preset.tags,
-      program=preset.program, report_title=preset.report_title)
+      program=preset.program, report_title=preset.report_title, n_bootstrap=_N_BOOTSTRAP.value,
+      bootstrap_seed=_BOOTSTRAP_SEED.value)
 
 
 def _run_sweep(preset: Preset, entries, out_dir: str, clearml_project: str,

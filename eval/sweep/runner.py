@@ -24,6 +24,7 @@ from typing import Callable, Iterator, Sequence
 from absl import logging
 
 from configs import model_registry
+from eval import model_comparison
 from eval import model_evaluation
 from eval import results
 from eval.distributed import cluster
@@ -38,6 +39,7 @@ from eval.sweep import records
 from eval.tracking import clearml_report
 from eval.tracking import html_report
 from eval.tracking import model_result
+from eval.tracking import why_ap_lost
 
 # The stages observers are told about, in order (those of model_evaluation.STAGES included).
 STAGES = ("downloaded", "inference_done", "evaluated", "written", "clearml_logged")
@@ -58,6 +60,10 @@ class SweepSettings:
   tags: tuple[str, ...] = ()  # ClearML tags of every task
   program: str = "sweep"  # how messages name the binary
   report_title: str | None = None  # OUT/report/index.html's title
+  # The comparison's paired bootstrap (0: none): resamples, seed, interval confidence.
+  n_bootstrap: int = 1000
+  bootstrap_seed: int = 0
+  confidence: float = 0.95
 
 
 @dataclasses.dataclass
@@ -107,6 +113,7 @@ class Sweep:
     self.closed_sessions: list[tuple[str, object]] = []  # (task name, CloseResult)
     self.failures: list[str] = []  # not tied to one model
     self.finished: list[model_result.ModelResult] = []  # every finished model, after run()
+    self.why: why_ap_lost.WhyApLost | None = None  # the comparison's analyses, after run()
 
   def _model_out(self, entry) -> str:
     return os.path.join(self.settings.out_dir, entry.model_name)
@@ -298,20 +305,43 @@ class Sweep:
       logging.warning("no model finished: no report, no comparison task")
       return
     start = time.perf_counter()
+    self.why = why_ap_lost.load(finished)  # the analyses alone, if the bootstrap fails
+    self._guarded("the bootstrap comparison of consecutive models",
+                  lambda: setattr(self, "why", self._bootstrap(finished)))
     self._guarded(
         "the HTML report", lambda: logging.info(
             "report: %s",
             html_report.write_report(self.settings.out_dir, finished, title=self.settings.
-                                     report_title, description=self.data.description)))
+                                     report_title, description=self.data.description, why=self.why))
+    )
     if self.tracker is not None:
       self._guarded("the ClearML comparison task", lambda: self.log_comparison(finished))
     logging.info("comparison and report: %.1fs", time.perf_counter() - start)
 
+  def _bootstrap(self, finished: list[model_result.ModelResult]) -> why_ap_lost.WhyApLost:
+    """Each model's category-AP intervals and each consecutive pair's paired bootstrap (along
+    the scale axis), cached in OUT/comparison/ for the same detections and ground truth."""
+    if self.settings.n_bootstrap < 1:
+      return why_ap_lost.load(finished)
+    ordered = model_result.by_phi(finished)
+    outputs = [model_comparison.read_output(os.path.dirname(r.metrics_path)) for r in ordered]
+    start = time.perf_counter()
+    intervals, pairs = model_comparison.sweep_comparisons(
+        self.settings.out_dir, outputs, self.data.source.ground_truth, iou_type=ordered[0].iou_type,
+        n_bootstrap=self.settings.n_bootstrap, seed=self.settings.bootstrap_seed,
+        confidence=self.settings.confidence, num_threads=self.settings.options.num_threads,
+        log=logging.info)
+    logging.info("bootstrap comparison (%d models, %d pairs): %.1fs", len(outputs), len(pairs),
+                 time.perf_counter() - start)
+    return why_ap_lost.load(finished, intervals=intervals, pairs=pairs)
+
   def log_comparison(self, finished: list[model_result.ModelResult]) -> None:
     """The comparison task, unless the same results were compared in an earlier run."""
     once = records.LoggedOnce(
-        os.path.join(self.settings.out_dir, results.REPORT_DIR, results.COMPARISON_RECORD),
-        {"models": {r.info.task_name: http_fetch.sha256_of(r.metrics_path) for r in finished}})
+        os.path.join(self.settings.out_dir, results.REPORT_DIR, results.COMPARISON_RECORD), {
+            "models": {r.info.task_name: http_fetch.sha256_of(r.metrics_path)
+                       for r in finished}, "why_ap_lost": self._why_fingerprint()
+        })
     record = once.previous()
     if record is not None:
       logging.info(
@@ -322,12 +352,21 @@ class Sweep:
     session = self.tracker.start_task(task, self.settings.project, task_type="qc",
                                       tags=[*self.settings.tags, "comparison"])
     try:
-      clearml_report.report_comparison(session, finished)
+      clearml_report.report_comparison(session, finished, why=self.why)
     finally:
       closed = session.close()
     self.closed_sessions.append((task, closed))
     logging.info("ClearML comparison task %s logged (%d models)", closed.task_id, len(finished))
     once.save(closed, project=self.settings.project, task_name=task)
+
+  def _why_fingerprint(self) -> dict:
+    """What the comparison's "why AP is lost" section was made of: a task logged before an
+    analysis or the bootstrap existed is logged again once they do."""
+    why = self.why or why_ap_lost.WhyApLost({}, {}, [])
+    return {
+        "analyses": sorted(why.analyses), "intervals": sorted(why.intervals),
+        "pairs": [[p["a_key"], p["b_key"], p.get("key")] for p in why.pairs]
+    }
 
   def _guarded(self, what: str, step: Callable[[], None]) -> None:
     """Runs a step after the models; a failure is reported, not raised."""

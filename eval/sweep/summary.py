@@ -33,6 +33,26 @@ def summary_table(outcomes: Sequence[runner.Outcome]) -> str:
   return "\n".join(lines)
 
 
+def bootstrap_lines(sweep: runner.Sweep) -> list[str]:
+  """Consecutive models' AP difference with its paired-bootstrap interval, if computed."""
+  pairs = sweep.why.pairs if sweep.why is not None else []
+  if not pairs:
+    return []
+  level = f"{pairs[0]['confidence'] * 100:g}%"
+  lines = [
+      f"\nAP gained by each next model (paired bootstrap over the images, {level} interval; "
+      "significant when it excludes 0):"
+  ]
+  for pair in pairs:
+    ap = next((s for s in pair["stats"] if s["name"] == "AP"), None)
+    if ap is None:
+      continue
+    lines.append(f"  {pair['a_key'].upper()} -> {pair['b_key'].upper()}: "
+                 f"{ap['delta'] * 100:+.2f} [{ap['lo'] * 100:+.2f}, {ap['hi'] * 100:+.2f}] "
+                 + ("significant" if ap["significant"] else "not significant"))
+  return lines
+
+
 def print_summary(program: str, sweep: runner.Sweep, outcomes: Sequence[runner.Outcome]) -> None:
   """The end of a sweep's output: table, errors, sweet spot, offline sessions, report path."""
   print(f"\n{program} summary (AP, AP50, AR100 in %):")
@@ -50,6 +70,8 @@ def print_summary(program: str, sweep: runner.Sweep, outcomes: Sequence[runner.O
   measured_spot = sweet_spot.sweet_spot(measured, "measured") if measured else None
   if measured_spot is not None:
     print(f"From the latencies measured on this run's workers: {measured_spot.text}")
+  for line in bootstrap_lines(sweep):
+    print(line)
   offline = [(name, c) for name, c in sweep.closed_sessions if c.offline]
   if offline:
     print("\nClearML offline sessions written by this run (upload each to a server with the "

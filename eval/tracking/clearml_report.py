@@ -30,15 +30,21 @@ The sweep (report_comparison), one comparison task:
     the most accurate model's AP, with the gain from the first to the last model).
   * "accuracy vs published speed" (x = published ms, labelled by model), "AP points per
     published ms" bars, and the sweet-spot hint as Summary values and console text.
+  * "why AP is lost" (report_why_ap_lost), from each model's analysis.json and the sweep's
+    bootstrap (OUT/comparison/): TIDE error types vs phi, per-category AP with bootstrap
+    intervals (error bars), consecutive models' gains marked significant or not, and the
+    F1-optimal score thresholds per category and model. Models without analysis.json are left out.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 from eval import results as results_lib
 from eval.tracking import formatting
 from eval.tracking import model_result
 from eval.tracking import sweet_spot
+from eval.tracking import why_ap_lost
 
 AREAS = ("small", "medium", "large")
 DEFAULT_BAR_STATS = ("AP", "AP50", "AR100")
@@ -223,8 +229,12 @@ def category_by_model_table(results: Sequence[model_result.ModelResult],
 
 
 def report_comparison(target: Any, results: Sequence[model_result.ModelResult], iteration: int = 0,
-                      per_supercategory: bool = True) -> sweet_spot.SweetSpot | None:
-  """Logs the comparison of several models (any subset of D0-D7); returns the sweet spot."""
+                      per_supercategory: bool = True,
+                      why: why_ap_lost.WhyApLost | None = None) -> sweet_spot.SweetSpot | None:
+  """Logs the comparison of several models (any subset of D0-D7); returns the sweet spot.
+
+  why: the "why AP is lost" data (the sweep passes its bootstrap); default: each model's
+  analysis.json and what OUT/comparison/ (beside the models' folders) holds for them."""
   logger = _logger(target)
   results = model_result.by_phi(results)
   if not results:
@@ -305,5 +315,79 @@ def report_comparison(target: Any, results: Sequence[model_result.ModelResult], 
     if spot.knee:
       logger.report_single_value(f"knee of AP vs speed ({scale.short})", place[spot.knee])
     logger.report_text("Sweet spot: " + spot.text)
+  if why is None:
+    out_dirs = {os.path.dirname(os.path.dirname(r.metrics_path)) for r in results if r.metrics_path}
+    why = why_ap_lost.load(results, out_dirs.pop() if len(out_dirs) == 1 else None)
+  report_why_ap_lost(logger, results, why, iteration)
   logger.flush()
   return spot
+
+
+def _rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+  """A table for ClearML: None as "–", floats rounded."""
+  return [[
+      formatting.MISSING if v is None else round(v, 4) if isinstance(v, float) else v for v in row
+  ] for row in rows]
+
+
+def report_why_ap_lost(logger: Any, results: Sequence[model_result.ModelResult],
+                       why: why_ap_lost.WhyApLost, iteration: int = 0) -> None:
+  """The comparison's "why AP is lost" plots and tables (models without an analysis left out):
+  "TIDE error types vs <scale>" (one series per error type, delta AP if fixed), table "TIDE
+  delta AP by model", "per-category AP vs <scale> with bootstrap intervals" (plotly, error bars:
+  each model's interval; one trace per category, the overall AP first), tables "consecutive
+  models: significance" (pair, statistic, a, b, delta, interval, significant) and "consecutive
+  models: categories", "F1 thresholds by model (IoU 0.5)" (category x model: score, precision,
+  recall)."""
+  if why.empty:
+    return
+  scale = model_result.scale_axis(results)
+  for error in why_ap_lost.TIDE_ERRORS + why_ap_lost.TIDE_SUMMARIES:
+    points = why.tide_points(results, error)
+    labels = [r.info.key for r in results if why.tide(r.info.key)]
+    _lines(logger, f"TIDE error types vs {scale.chart}",
+           f"{error} ({why_ap_lost.TIDE_LABELS[error]})", points, labels, scale.label,
+           "delta AP if fixed", iteration)
+  tide_rows = why.tide_rows(results)
+  if len(tide_rows) > 1:
+    logger.report_table(title="TIDE delta AP by model", series=results[0].iou_type,
+                        iteration=iteration, table_plot=_rows(tide_rows))
+  if why.intervals:
+    traces = []
+
+    def trace(name, values):
+      pts = [(scale.x(r.info), v) for r, v in values if v is not None]
+      if pts:
+        traces.append({
+            "type": "scatter", "mode": "lines+markers", "name": name, "x": [x for x, _ in pts],
+            "y": [v[0] for _, v in pts], "error_y": {
+                "type": "data", "symmetric": False, "array": [v[2] - v[0] for _, v in pts],
+                "arrayminus": [v[0] - v[1] for _, v in pts]
+            }
+        })
+
+    trace("all categories (mAP)", [(r, why.stat_interval(r.info.key, "AP")) for r in results])
+    for name in model_result.common_categories(results):
+      trace(name, [(r, why.category_interval(r.info.key, name)) for r in results])
+    level = next((d.get("confidence") for d in why.intervals.values()), 0.95)
+    logger.report_plotly(
+        title=f"per-category AP vs {scale.chart_short} with bootstrap intervals", series="AP",
+        iteration=iteration, figure={
+            "data": traces, "layout": {
+                "title": f"AP with {level * 100:g}% bootstrap intervals (resampled images)",
+                "xaxis": {"title": scale.label}, "yaxis": {"title": "AP"}
+            }
+        })
+  if why.pairs:
+    logger.report_table(title="consecutive models: significance", series=results[0].iou_type,
+                        iteration=iteration, table_plot=_rows(why.significance_rows()))
+    logger.report_table(title="consecutive models: categories", series=results[0].iou_type,
+                        iteration=iteration, table_plot=_rows(why.category_counts()))
+  f1_rows = why.f1_rows(results)
+  if f1_rows:
+    logger.report_table(title=f"F1 thresholds by model (IoU {why_ap_lost.F1_IOU:g})",
+                        series=results[0].iou_type, iteration=iteration, table_plot=_rows(f1_rows))
+  missing = why.missing_analysis(results)
+  if missing and why.analyses:
+    logger.report_text("No analysis.json (runs from before the analysis existed): "
+                       + ", ".join(missing))

@@ -16,6 +16,7 @@ from eval.tracking import clearml_report
 from eval.tracking import clearml_session
 from eval.tracking import formatting
 from eval.tracking import model_result
+from eval.tracking import why_ap_lost
 from eval.tracking.testing import synthetic_results
 
 _ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
@@ -216,6 +217,84 @@ class ClearMLReportTest(absltest.TestCase):
     self.assertEqual(table["cells"]["values"][header.index("measured ms (p50)")], [250.0, 180.0])
     self.assertEqual(table["cells"]["values"][header.index("measured on")],
                      ["synthetic CPU, 1 TF thread"] * 2)
+
+  def test_comparison_why_ap_lost(self):
+    out = os.path.join(self.root, "why")
+    results = synthetic_results.write_synthetic_results(out, ["d0", "d1", "d2"])
+    analyses = {r.info.key: synthetic_results.write_synthetic_analysis(r) for r in results[1:]}
+    intervals, pairs = synthetic_results.synthetic_bootstrap(results)
+    why = why_ap_lost.load(results, intervals=intervals, pairs=pairs)
+    tracker = clearml_session.ClearMLTracker()
+    session = tracker.start_task("comparison why", project="tracking-test", task_type="qc")
+    clearml_report.report_comparison(session, results, why=why)
+    events = _events(session.close().session_folder)
+    plots = _plots(events)
+
+    # TIDE error types vs phi: D0 (no analysis.json) left out.
+    loc = plots[("TIDE error types vs compound scaling factor", "Loc (localization)")]["data"][0]
+    self.assertEqual(loc["x"], [1, 2])
+    self.assertEqual(
+        loc["y"],
+        [analyses["d1"]["tide"]["delta_ap"]["Loc"], analyses["d2"]["tide"]["delta_ap"]["Loc"]])
+    tide = plots[("TIDE delta AP by model", "bbox")]["data"][0]
+    header = tide["header"]["values"]
+    self.assertEqual(tide["cells"]["values"][0], ["d1", "d2"])
+    self.assertEqual(tide["cells"]["values"][header.index("Bkg (background)")],
+                     [round(analyses[k]["tide"]["delta_ap"]["Bkg"], 4) for k in ("d1", "d2")])
+
+    # Per-category AP with each model's interval as error bars.
+    figure = plots[("per-category AP vs scaling factor with bootstrap intervals", "AP")]
+    traces = {t["name"]: t for t in figure["data"]}
+    self.assertLen(traces, 1 + 79)  # overall, then every category with ground truth
+    person = traces["person"]
+    want = [
+        next(c for c in intervals[r.info.task_name]["per_category"] if c["name"] == "person")
+        for r in results
+    ]
+    self.assertEqual(person["x"], [0, 1, 2])
+    self.assertEqual(person["y"], [w["ap"] for w in want])
+    self.assertEqual(person["error_y"]["array"], [w["hi"] - w["ap"] for w in want])
+    self.assertEqual(person["error_y"]["arrayminus"], [w["ap"] - w["lo"] for w in want])
+
+    # Consecutive models' gains: pair, statistic, a, b, delta, interval, significant.
+    table = plots[("consecutive models: significance", "bbox")]["data"][0]
+    columns = table["cells"]["values"]
+    self.assertEqual(table["header"]["values"],
+                     ["model pair", "statistic", "a", "b", "delta", "lo", "hi", "significant"])
+    self.assertEqual(columns[0], ["d0 -> d1"] * 12 + ["d1 -> d2"] * 12)
+    ap = pairs[0]["stats"][0]
+    self.assertEqual([c[0] for c in columns[1:]], [
+        "AP",
+        round(ap["a"], 4),
+        round(ap["b"], 4),
+        round(ap["delta"], 4),
+        round(ap["lo"], 4),
+        round(ap["hi"], 4), "yes" if ap["significant"] else "no"
+    ])
+    counts = plots[("consecutive models: categories", "bbox")]["data"][0]["cells"]["values"]
+    self.assertEqual(counts[0], ["d0 -> d1", "d1 -> d2"])
+    self.assertEqual(
+        counts[2][0],
+        sum(1 for c in pairs[0]["per_category"] if c["significant"] and c["delta"] > 0))
+
+    # F1 thresholds: category x model (score, precision, recall).
+    f1 = plots[("F1 thresholds by model (IoU 0.5)", "bbox")]["data"][0]
+    header = f1["header"]["values"]
+    self.assertEqual(header, [
+        "category", "d1 score", "d1 precision", "d1 recall", "d2 score", "d2 precision", "d2 recall"
+    ])
+    names = f1["cells"]["values"][0]
+    dog = next(r for r in analyses["d2"]["f1_thresholds"] if r["name"] == "dog" and r["iou"] == 0.5)
+    self.assertEqual(f1["cells"]["values"][header.index("d2 recall")][names.index("dog")],
+                     dog["recall"])
+    self.assertEqual(f1["cells"]["values"][1][names.index("hair drier")], formatting.MISSING)
+
+    # Without `why`: the analyses are read from the models' folders (no bootstrap cached here).
+    session = tracker.start_task("comparison why default", project="tracking-test", task_type="qc")
+    clearml_report.report_comparison(session, results)
+    plots = _plots(_events(session.close().session_folder))
+    self.assertIn(("TIDE delta AP by model", "bbox"), plots)
+    self.assertNotIn(("consecutive models: significance", "bbox"), plots)
 
   def test_split_key(self):
     self.assertEqual(clearml_report.split_key("DetectionBoxes_Precision/mAP"),

@@ -36,6 +36,7 @@ from eval import results as results_lib  # pylint: disable=g-import-not-at-top
 from eval.tracking import formatting  # pylint: disable=g-import-not-at-top
 from eval.tracking import model_result  # pylint: disable=g-import-not-at-top
 from eval.tracking import sweet_spot  # pylint: disable=g-import-not-at-top
+from eval.tracking import why_ap_lost  # pylint: disable=g-import-not-at-top
 
 REPORT_DIR = results_lib.REPORT_DIR
 PNG_METADATA = {"Software": None}  # no matplotlib URL inside the PNGs
@@ -253,6 +254,64 @@ def _plot_selected(results: Sequence[model_result.ModelResult], names: Sequence[
   return fig
 
 
+def _plot_tide(results: Sequence[model_result.ModelResult], why: why_ap_lost.WhyApLost) -> Figure:
+  """Each TIDE error type's delta AP (what fixing it alone would add) vs the scale axis."""
+  scale = model_result.scale_axis(results)
+  fig = Figure(figsize=(9, 5.2))
+  ax = fig.subplots()
+  for error in why_ap_lost.TIDE_ERRORS + why_ap_lost.TIDE_SUMMARIES:
+    pts = [(x, v * 100) for x, v in why.tide_points(results, error)]
+    if pts:
+      ax.plot(*zip(*pts), marker="o",
+              linestyle="--" if error in why_ap_lost.TIDE_SUMMARIES else "-",
+              label=f"{error}: {why_ap_lost.TIDE_LABELS[error]}")
+  ax.set_xticks([scale.x(r.info) for r in results])
+  ax.set_xticklabels([scale.tick(r.info) for r in results])
+  ax.set_xlabel(scale.label)
+  ax.set_ylabel("delta AP (points) if fixed")
+  ax.set_title(f"TIDE error types vs {scale.chart}")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+  return fig
+
+
+def _plot_intervals(results: Sequence[model_result.ModelResult], why: why_ap_lost.WhyApLost,
+                    names: Sequence[str]) -> Figure:
+  """AP vs the scale axis with each model's bootstrap interval as error bars: overall (left),
+  the categories that gain most and least (right)."""
+  scale = model_result.scale_axis(results)
+  fig = Figure(figsize=(15, 5.4))
+  left, right = fig.subplots(1, 2)
+
+  def bars(ax, values, label, **style):
+    pts = [(scale.x(r.info), v) for r, v in values if v is not None]
+    if pts:
+      xs = [x for x, _ in pts]
+      ys = [v[0] * 100 for _, v in pts]
+      err = [[(v[0] - v[1]) * 100 for _, v in pts], [(v[2] - v[0]) * 100 for _, v in pts]]
+      ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label, **style)
+
+  for stat in ("AP", "AP50", "AP75"):
+    bars(left, [(r, why.stat_interval(r.info.key, stat)) for r in results],
+         formatting.STAT_LABELS.get(stat, stat))
+  half = (len(names) + 1) // 2
+  for i, n in enumerate(names):
+    bars(right, [(r, why.category_interval(r.info.key, n)) for r in results],
+         f"{n} ({'gains most' if i < half else 'gains least'})",
+         linestyle="-" if i < half else "--")
+  level = next((d.get("confidence") for d in why.intervals.values()), 0.95)
+  for ax, title in ((left, "Overall"), (right, "Selected categories")):
+    ax.set_xticks([scale.x(r.info) for r in results])
+    ax.set_xticklabels([scale.tick(r.info) for r in results])
+    ax.set_xlabel(scale.label)
+    ax.set_ylabel("AP (%)")
+    ax.set_title(f"{title}: AP with {level * 100:g}% bootstrap intervals")
+    ax.grid(alpha=0.3)
+  left.legend(fontsize=8)
+  right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+  return fig
+
+
 # --- tables -------------------------------------------------------------------------------------
 
 
@@ -338,10 +397,113 @@ def _model_files(result: model_result.ModelResult, out_dir: str) -> tuple[str | 
   return metrics, per_cat
 
 
+def _cell(value: Any, digits: int = 1) -> str:
+  return formatting.MISSING if value is None else _pct(value, digits)
+
+
+def _signed(value: Any) -> str:
+  return formatting.MISSING if value is None else f"{value * 100:+.2f}"
+
+
+def _why_section(results: Sequence[model_result.ModelResult], why: why_ap_lost.WhyApLost,
+                 chosen: Sequence[str],
+                 report_dir: str) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]]]:
+  """The "why AP is lost" section: (HTML, [(png, caption)], [(csv, description)])."""
+  parts, pngs, csvs = [], [], []
+  missing = why.missing_analysis(results)
+  if why.analyses:
+    parts.append("<p>From each model's <code>analysis/analysis.json</code> (eval/analysis)."
+                 + (f" No analysis for {html.escape(', '.join(k.upper() for k in missing))} "
+                    "(runs from before the analysis existed): not shown." if missing else "")
+                 + "</p>")
+  tide_rows = why.tide_rows(results)
+  if len(tide_rows) > 1:
+    name = "tide_vs_phi.png"
+    fig_html = _figure_html(
+        name, _save(_plot_tide(results, why), os.path.join(report_dir, name)),
+        "TIDE: how much AP each error type costs (delta AP if fixed) vs "
+        + model_result.scale_axis(results).chart)
+    pngs.append((name, fig_html))
+    csv_name = "tide_by_model.csv"
+    atomic_io.write_text(os.path.join(report_dir, csv_name), _csv_text(tide_rows))
+    csvs.append((csv_name, "TIDE delta AP per error type and model"))
+    body = [
+        [html.escape(r[0].upper()), str(r[1]), _cell(r[2])] + [_signed(v) for v in r[3:]]
+        for r in tide_rows[1:]
+    ]
+    parts.append(f"<h3>Error types (TIDE)</h3>\n{fig_html}\n<p>AP points each error type "
+                 "would add if fixed alone (they overlap: they do not add up to what is lost). "
+                 f'CSV: <a href="{csv_name}">{csv_name}</a>.</p>\n'
+                 + _table(tide_rows[0], body, numeric_from=1))
+  if why.intervals:
+    name = "category_ap_intervals.png"
+    fig_html = _figure_html(
+        name, _save(_plot_intervals(results, why, chosen), os.path.join(report_dir, name)),
+        "AP vs " + model_result.scale_axis(results).chart + " with each model's bootstrap "
+        "interval (resampled images)")
+    pngs.append((name, fig_html))
+    csv_name = "category_ap_intervals.csv"
+    atomic_io.write_text(os.path.join(report_dir, csv_name), _csv_text(why.interval_rows(results)))
+    csvs.append((csv_name, "each model's bootstrap interval of every category's AP"))
+    parts.append(f"<h3>Per-category AP with bootstrap intervals</h3>\n{fig_html}\n"
+                 f'<p>Every category: <a href="{csv_name}">{csv_name}</a>.</p>')
+  if why.pairs:
+    rows = why.significance_rows()
+    csv_name = "consecutive_models_significance.csv"
+    atomic_io.write_text(os.path.join(report_dir, csv_name),
+                         _csv_text(why.significance_rows(per_category=True)))
+    csvs.append((csv_name, "consecutive models' differences, every statistic and category AP"))
+    body = [[
+        html.escape(r[0].upper()),
+        html.escape(r[1]),
+        _cell(r[2]),
+        _cell(r[3]),
+        _signed(r[4]), f"[{_signed(r[5])}, {_signed(r[6])}]",
+        "<b>yes</b>" if r[7] == "yes" else "no"
+    ] for r in rows[1:]]
+    first = why.pairs[0]
+    level = f"{first['confidence'] * 100:g}%"
+    counts = why.category_counts()
+    parts.append(
+        "<h3>Consecutive models: which gains are real</h3>\n<p>A paired bootstrap over the "
+        f"images ({first['n_bootstrap']} resamples, {first['num_images']} images, seed "
+        f"{first['seed']}): both models scored on the same resampled images; delta = b - a in AP "
+        f"points; significant when its {level} interval excludes 0. Per-category differences: "
+        f'<a href="{csv_name}">{csv_name}</a>.</p>\n'
+        + _table(["model pair", "statistic", "a", "b", "delta", f"{level} interval", "significant"],
+                 body, numeric_from=2, css="significance")
+        + _table(counts[0],
+                 [[html.escape(str(c).upper()) if i == 0 else str(c) for i, c in enumerate(r)]
+                  for r in counts[1:]], numeric_from=1))
+  f1_rows = why.f1_rows(results)
+  if f1_rows:
+    csv_name = "f1_thresholds_by_model.csv"
+    atomic_io.write_text(os.path.join(report_dir, csv_name), _csv_text(f1_rows))
+    csvs.append((csv_name, "F1-optimal score thresholds per category and model"))
+    models = [h.split(" ")[0] for h in f1_rows[0][1::3]]
+    header = ["category"] + [
+        f"{k.upper()} {what}" for k in models for what in ("score", "precision", "recall")
+    ]
+    body = [[html.escape(str(r[0]))]
+            + [formatting.MISSING if v is None else f"{v:.3f}" for v in r[1:]] for r in f1_rows[1:]]
+    parts.append(
+        f"<h3>Score thresholds to deploy (F1-optimal, IoU {why_ap_lost.F1_IOU:g})</h3>\n<p>Per "
+        "category and model: the score threshold that maximises F1, with the precision and "
+        f'recall it gives. CSV: <a href="{csv_name}">{csv_name}</a>.</p>\n'
+        f'<div class="scroll">{_table(header, body, numeric_from=1, css="f1")}</div>')
+  if not parts:
+    return "", [], []
+  return ("<h2>Why AP is lost</h2>\n" + "\n".join(parts)), pngs, csvs
+
+
 def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
                  title: str | None = None, description: str | None = None,
-                 now: datetime.datetime | None = None) -> str:
-  """Writes OUT/report/ for `results` (any subset of models); returns index.html's path."""
+                 now: datetime.datetime | None = None,
+                 why: why_ap_lost.WhyApLost | None = None) -> str:
+  """Writes OUT/report/ for `results` (any subset of models); returns index.html's path.
+
+  why: the "why AP is lost" data (the sweep passes its bootstrap); default: each model's
+  analysis.json and what OUT/comparison/ holds for the current detections."""
   if not results:
     raise ValueError("write_report: no results")
   results = model_result.by_phi(results)
@@ -385,6 +547,8 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
   figure_html = {}
   for name, fig, caption in figures:
     figure_html[name] = _figure_html(name, _save(fig, os.path.join(report_dir, name)), caption)
+  why = why if why is not None else why_ap_lost.load(results, out_dir)
+  why_html, why_pngs, why_csvs = _why_section(results, why, chosen, report_dir)
 
   # Models x statistics, in scale order; best value of each column in bold.
   stat_names = list(results[0].stat_names)
@@ -453,8 +617,11 @@ def write_report(out_dir: str, results: Sequence[model_result.ModelResult], *,
                      f"measured by this run's workers after warm-up (median), on "
                      f"{html.escape('; '.join(devices) or 'unknown devices')}.</p>\n"
                      f"{figure_html['accuracy_vs_measured_latency.png']}")
-  downloads = " · ".join(f'<a href="{n}">{n}</a> ({html.escape(t)})' for n, (t, _) in csvs.items())
-  pngs = " · ".join(f'<a href="{n}">{n}</a>' for n, _, _ in figures)
+  downloads = " · ".join(
+      [f'<a href="{n}">{n}</a> ({html.escape(t)})' for n, (t, _) in csvs.items()]
+      + [f'<a href="{n}">{n}</a> ({html.escape(t)})' for n, t in why_csvs])
+  pngs = " · ".join([f'<a href="{n}">{n}</a>'
+                     for n, _, _ in figures] + [f'<a href="{n}">{n}</a>' for n, _ in why_pngs])
   page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -483,6 +650,7 @@ CSV: <a href="models_stats.csv">models_stats.csv</a>.</p>
 <p>Sorted by the most accurate model's mAP, best first.
 CSV: <a href="category_ap_by_model.csv">category_ap_by_model.csv</a>.</p>
 <div class="scroll">{category_table}</div>
+{why_html}
 <h2>Files</h2>
 <p>Tables: {downloads}.</p>
 <p>Figures: {pngs}.</p>

@@ -11,6 +11,7 @@ from absl.testing import absltest
 from eval.tracking import formatting
 from eval.tracking import html_report
 from eval.tracking import model_result
+from eval.tracking import why_ap_lost
 from eval.tracking.testing import synthetic_results
 
 
@@ -52,6 +53,10 @@ class HtmlReportTest(absltest.TestCase):
     parser = _Refs()
     parser.feed(cls.page)
     cls.refs = parser.refs
+
+  def test_no_why_section_without_analysis_or_bootstrap(self):
+    self.assertNotIn("Why AP is lost", self.page)
+    self.assertNotIn("tide_vs_phi.png", self.page)
 
   def test_no_measured_latency_section_without_measurements(self):
     self.assertNotIn("accuracy_vs_measured_latency.png", self.page)
@@ -185,6 +190,123 @@ class MeasuredLatencyTest(absltest.TestCase):
     rows = _read_csv(os.path.join(out, "report", "models_stats.csv"))
     column = rows[0].index("measured_ms_p50")
     self.assertEqual({r[0]: float(r[column]) for r in rows[1:]}, measured)
+
+
+class WhyApLostSectionTest(absltest.TestCase):
+  """TIDE vs phi, AP with bootstrap intervals, consecutive models' significance and the F1
+  thresholds, from analysis.json (D1, D3, D7; D0 is an older run without one) and the sweep's
+  bootstrap (synthetic values)."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.out = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())
+    cls.results = synthetic_results.write_synthetic_results(cls.out, ["d0", "d1", "d3", "d7"])
+    cls.analyses = {
+        r.info.key: synthetic_results.write_synthetic_analysis(r) for r in cls.results[1:]
+    }
+    cls.intervals, cls.pairs = synthetic_results.synthetic_bootstrap(cls.results)
+    # D1 -> D3's AP gain made not significant: its interval straddles 0.
+    ap = cls.pairs[1]["stats"][0]
+    ap.update(lo=-0.001, hi=ap["delta"] + 0.01, significant=False)
+    why = why_ap_lost.load(cls.results, intervals=cls.intervals, pairs=cls.pairs)
+    cls.index = html_report.write_report(cls.out, cls.results, why=why)
+    cls.report_dir = os.path.join(cls.out, "report")
+    with open(cls.index) as f:
+      cls.page = f.read()
+    parser = _Refs()
+    parser.feed(cls.page)
+    cls.refs = parser.refs
+
+  def test_section_figures_and_files(self):
+    self.assertIn("<h2>Why AP is lost</h2>", self.page)
+    self.assertIn("No analysis for D0 (runs from before the analysis existed)", self.page)
+    for name in ("tide_vs_phi.png", "category_ap_intervals.png"):
+      with open(os.path.join(self.report_dir, name), "rb") as f:
+        self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", name)
+    self.assertLen([v for tag, _, v in self.refs if tag == "img"], 7)
+    hrefs = {v for tag, name, v in self.refs if tag == "a" and name == "href"}
+    for name in os.listdir(self.report_dir):
+      if name.endswith((".png", ".csv")):
+        self.assertIn(name, hrefs)
+
+  def test_tide_table_and_csv(self):
+    rows = _read_csv(os.path.join(self.report_dir, "tide_by_model.csv"))
+    self.assertEqual(rows[0][:3], ["model", "phi", "AP (TIDE)"])
+    self.assertEqual([r[0] for r in rows[1:]], ["d1", "d3", "d7"])  # D0 has no analysis
+    for row in rows[1:]:
+      tide = self.analyses[row[0]]["tide"]
+      self.assertEqual(float(row[2]), tide["ap"])
+      for k, error in enumerate(why_ap_lost.TIDE_ERRORS + why_ap_lost.TIDE_SUMMARIES):
+        self.assertEqual(float(row[3 + k]), tide["delta_ap"][error], (row[0], error))
+    loc = self.analyses["d3"]["tide"]["delta_ap"]["Loc"]
+    self.assertRegex(
+        self.page, r"<td>D3</td><td class=\"num\">3</td>.*?"
+        + re.escape(f'<td class="num">{loc * 100:+.2f}</td>'))
+
+  def test_intervals_csv(self):
+    rows = _read_csv(os.path.join(self.report_dir, "category_ap_intervals.csv"))
+    header, body = rows[0], rows[1:]
+    self.assertEqual(header[:8],
+                     ["model", "phi", "category_id", "category", "statistic", "value", "lo", "hi"])
+    person = [r for r in body if r[3] == "person"]
+    self.assertEqual([r[0] for r in person], ["d0", "d1", "d3", "d7"])
+    for row in person:
+      want = next(c for c in self.intervals[synthetic_results.efficientdet_info(row[0]).task_name]
+                  ["per_category"] if c["name"] == "person")
+      self.assertEqual([float(v) for v in row[5:8]], [want["ap"], want["lo"], want["hi"]])
+    self.assertNotIn("hair drier", [r[3] for r in body])  # no ground truth: no interval
+
+  def test_significance_table(self):
+    # One row per consecutive pair and statistic; D1 -> D3's AP gain is not significant.
+    table = re.search(r'<table class="significance">.*?</table>', self.page, re.S).group(0)
+    self.assertEqual(table.count("<tr><td>"), 3 * 12)
+    for pair in self.pairs:
+      a = synthetic_results.efficientdet_info(pair["a"]["directory"].split("_")[1])
+      ap = pair["stats"][0]
+      row = re.search(rf"<tr><td>{a.key.upper()} -&gt; [A-Z0-9]+</td><td>AP</td>.*?</tr>",
+                      table).group(0)
+      self.assertIn(f'<td class="num">{ap["delta"] * 100:+.2f}</td>', row)
+      self.assertIn(f"[{ap['lo'] * 100:+.2f}, {ap['hi'] * 100:+.2f}]", row)
+      self.assertTrue(
+          row.endswith(
+              ("<b>yes</b></td></tr>" if ap["significant"] else '<td class="num">no</td></tr>')),
+          row)
+    self.assertFalse(self.pairs[1]["stats"][0]["significant"])
+    rows = _read_csv(os.path.join(self.report_dir, "consecutive_models_significance.csv"))
+    self.assertEqual(rows[0],
+                     ["model pair", "statistic", "a", "b", "delta", "lo", "hi", "significant"])
+    self.assertEqual(len(rows) - 1, sum(12 + len(p["per_category"]) for p in self.pairs))
+    self.assertIn([
+        "d1 -> d3", "AP",
+        repr(self.pairs[1]["stats"][0]["a"]),
+        repr(self.pairs[1]["stats"][0]["b"]),
+        repr(self.pairs[1]["stats"][0]["delta"]), "-0.001",
+        repr(self.pairs[1]["stats"][0]["hi"]), "no"
+    ], rows)
+
+  def test_f1_threshold_table(self):
+    rows = _read_csv(os.path.join(self.report_dir, "f1_thresholds_by_model.csv"))
+    self.assertEqual(rows[0], [
+        "category", "d1 score", "d1 precision", "d1 recall", "d3 score", "d3 precision",
+        "d3 recall", "d7 score", "d7 precision", "d7 recall"
+    ])
+    self.assertLen(rows, 1 + 80)
+    dog = next(r for r in rows if r[0] == "dog")
+    for k, key in enumerate(("d1", "d3", "d7")):
+      want = next(f for f in self.analyses[key]["f1_thresholds"]
+                  if f["name"] == "dog" and f["iou"] == 0.5)
+      self.assertEqual([float(v) for v in dog[1 + 3 * k:4 + 3 * k]],
+                       [want["score"], want["precision"], want["recall"]])
+    hair_drier = next(r for r in rows if r[0] == "hair drier")
+    self.assertEqual(hair_drier[1:], [""] * 9)  # no ground truth: no threshold
+    table = re.search(r'<table class="f1">.*?</table>', self.page, re.S).group(0)
+    self.assertIn("<th>D7 score</th><th>D7 precision</th><th>D7 recall</th>", table)
+    want = next(f for f in self.analyses["d7"]["f1_thresholds"]
+                if f["name"] == "dog" and f["iou"] == 0.5)
+    self.assertIn(
+        f'<td class="num">{want["score"]:.3f}</td><td class="num">'
+        f'{want["precision"]:.3f}</td><td class="num">{want["recall"]:.3f}</td></tr>', table)
 
 
 if __name__ == "__main__":

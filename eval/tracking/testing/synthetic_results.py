@@ -194,3 +194,93 @@ def write_synthetic_results(
     results.write_model_result(os.path.join(model_dir, results.METRICS), run)
     loaded.append(model_result.load_model_result(os.path.join(model_dir, results.METRICS), info))
   return loaded
+
+
+def synthetic_analysis(result: model_result.ModelResult, seed: int = 0) -> dict:
+  """analysis.json's TIDE and F1 threshold sections (eval/analysis), plausible numbers: the
+  error types' delta AP shrink as the model's AP grows; F1 rows at IoU 0.5 and 0.75 for every
+  category with ground truth."""
+  rng = random.Random(seed * 1000 + (result.info.phi or 0))
+  ap = result.stat("AP50")
+  lost = 1.0 - ap
+  shares = {"Cls": 0.12, "Loc": 0.30, "Both": 0.03, "Dupe": 0.01, "Bkg": 0.18, "Miss": 0.15}
+  delta_ap = {k: round(lost * v * rng.uniform(0.9, 1.1), 6) for k, v in shares.items()}
+  delta_ap["FP"] = round(delta_ap["Cls"] + delta_ap["Bkg"] + delta_ap["Dupe"], 6)
+  delta_ap["FN"] = round(delta_ap["Miss"] + delta_ap["Loc"] * 0.5, 6)
+  f1 = []
+  for iou in (0.5, 0.75):
+    for c in result.per_category:
+      has_gt = c.stats[0] >= 0
+      f1.append({
+          "id": c.id, "name": c.name, "iou": iou,
+          "score": round(rng.uniform(0.2, 0.6), 4) if has_gt else None,
+          "precision": round(rng.uniform(0.5, 0.9), 4) if has_gt else None,
+          "recall": round(rng.uniform(0.3, 0.8), 4) if has_gt else None,
+          "f1": round(rng.uniform(0.4, 0.8), 4) if has_gt else None, "tp": 10 if has_gt else 0,
+          "fp": 3, "num_gt": 14 if has_gt else 0
+      })
+  return {
+      "iou_type": result.iou_type, "tide": {
+          "pos_thr": 0.5, "bg_thr": 0.1, "ap": ap, "delta_ap": delta_ap,
+          "counts": {k: 10 for k in shares}, "per_category": []
+      }, "f1_thresholds": f1
+  }
+
+
+def write_synthetic_analysis(result: model_result.ModelResult) -> dict:
+  """OUT/<task_name>/analysis/analysis.json for a result read from disk; returns its contents."""
+  analysis = synthetic_analysis(result)
+  atomic_io.write_json(
+      os.path.join(os.path.dirname(result.metrics_path), "analysis", "analysis.json"), analysis)
+  return analysis
+
+
+def synthetic_bootstrap(ordered: Sequence[model_result.ModelResult],
+                        half_width: float = 0.01) -> tuple[dict[str, dict], list[dict]]:
+  """What eval/model_comparison.sweep_comparisons returns for `ordered` (in the comparison's
+  order), with made-up intervals: each value +- half_width (pairs: the delta +- half_width/2)."""
+
+  def folder(r):
+    return os.path.basename(os.path.dirname(r.metrics_path)) if r.metrics_path else r.info.task_name
+
+  intervals = {}
+  for r in ordered:
+    intervals[folder(r)] = {
+        "n_bootstrap":
+            1000, "seed":
+                0, "confidence":
+                    0.95, "num_images":
+                        5000,
+        "stats": [{"name": n, "value": v, "lo": v - half_width, "hi": v + half_width}
+                  for n, v in zip(r.stat_names, r.stats)], "per_category": [{
+                      "id": c.id, "name": c.name, "ap": c.stats[0], "lo": c.stats[0] - half_width,
+                      "hi": c.stats[0] + half_width
+                  } for c in r.per_category if c.stats[0] >= 0]
+    }
+  pairs = []
+  for a, b in zip(ordered, ordered[1:]):
+
+    def row(name, va, vb, **extra):
+      delta = vb - va
+      lo, hi = delta - half_width / 2, delta + half_width / 2
+      return {
+          **extra, "name": name, "a": va, "b": vb, "delta": delta, "lo": lo, "hi": hi,
+          "significant": not lo <= 0.0 <= hi
+      }
+
+    pairs.append({
+        "a": {"directory": folder(a),
+              "model": folder(a)}, "b": {"directory": folder(b), "model": folder(b)}, "iou_type":
+                  "bbox", "n_bootstrap":
+                      1000, "seed":
+                          0, "confidence":
+                              0.95, "num_images":
+                                  5000,
+        "stats": [row(n, va, vb) for n, va, vb in zip(a.stat_names, a.stats, b.stats)],
+        "per_category": [
+            row(ca.name, ca.stats[0], cb.stats[0], id=ca.id)
+            for ca, cb in zip(a.per_category, b.per_category)
+            if ca.stats[0] >= 0 and cb.stats[0] >= 0
+        ]
+    })
+  return intervals, pairs
