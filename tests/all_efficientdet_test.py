@@ -426,6 +426,24 @@ class AllEfficientDetTest(absltest.TestCase):
     self.assertIn(_NAMES["d1"], page)
     self.assertNotRegex(page, r"(src|href)=\"https?://")
 
+    # Why AP is lost: the paired bootstrap of D0 -> D1 (cached in OUT/comparison/) in the
+    # report, the comparison task and the summary.
+    pair = self.read_json(out, "comparison", f"{_NAMES['d0']}__{_NAMES['d1']}.json")
+    ap = pair["stats"][0]
+    self.assertEqual((ap["name"], ap["a"], ap["b"]), ("AP", m0["stats"][0], m1["stats"][0]))
+    self.assertAlmostEqual(ap["delta"], m1["stats"][0] - m0["stats"][0], places=12)
+    self.assertEqual(ap["significant"], not ap["lo"] <= 0 <= ap["hi"])
+    self.assertEqual(pair["n_bootstrap"], 1000)
+    for key in ("d0", "d1"):
+      intervals = self.read_json(out, "comparison", f"{_NAMES[key]}.intervals.json")
+      self.assertLessEqual(intervals["stats"][0]["lo"], intervals["stats"][0]["hi"])
+    self.assertIn("<h2>Why AP is lost</h2>", page)
+    self.assertIn("<tr><td>D0 -&gt; D1</td><td>AP</td>", page)
+    self.assertIn(("consecutive models: significance", "bbox"), plots)
+    self.assertRegex(
+        proc.stdout, r"D0 -> D1: [+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\] "
+        r"(significant|not significant)")
+
     # Run 3: nothing left to do; no new task, comparison not logged again.
     proc, _ = self.run_sweep("main", "--num_workers=1")
     self.assertRegex(proc.stderr, r"model 2/2 \(efficientdet_d1_coco17_tpu-32\): reused")
