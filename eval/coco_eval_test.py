@@ -5,6 +5,7 @@ import subprocess
 
 from absl.testing import absltest
 import numpy as np
+from PIL import Image
 
 _FIXTURES = os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "third_party", "coco_fixtures"))
@@ -183,6 +184,76 @@ class CocoEvalOutputsAndFlagsTest(absltest.TestCase):
       proc = self.run_fixture(flag)
       self.assertNotEqual(proc.returncode, 0)
       self.assertIn(message, proc.stderr)
+
+
+class CocoEvalAnalysisTest(absltest.TestCase):
+
+  def run_fixture(self, *args):
+    return _run(f"--annotations={_FIXTURES}/instances_val2014_100.json",
+                f"--detections={_FIXTURES}/instances_val2014_fakebbox100_results.json",
+                "--noper_category_table", *args)
+
+  def test_analysis_in_the_output_json_and_as_a_folder_with_a_gallery(self):
+    out = self.create_tempdir().full_path
+    with open(f"{_FIXTURES}/instances_val2014_100.json") as f:
+      gt = json.load(f)
+    os.makedirs(f"{out}/images")
+    for im in gt["images"]:  # the fixture has no image files: grey stand-ins of the right size
+      Image.new("RGB", (im["width"], im["height"]),
+                (80, 80, 80)).save(f"{out}/images/{im['file_name']}")
+    first_ten = sorted(im["id"] for im in gt["images"])[:10]
+    with open(f"{out}/slices.json", "w") as f:
+      json.dump({"first ten": first_ten}, f)
+    proc = self.run_fixture("--analysis", f"--slices={out}/slices.json",
+                            f"--analysis_dir={out}/analysis", f"--image_dir={out}/images",
+                            f"--output_json={out}/out.json")
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertIn("TIDE (its AP at IoU 0.5: ", proc.stdout)
+    with open(f"{out}/out.json") as f:
+      result = json.load(f)
+    with open(f"{_FIXTURES}/expected_stats.json") as f:
+      self.assertEqual(result["stats"], json.load(f)["bbox"]["stats"])  # analysis changes nothing
+    analysis = result["analysis"]
+    self.assertEqual(list(analysis), [
+        "iou_type", "tide", "f1_thresholds", "confusion", "calibration", "pr_curves",
+        "image_diagnostics", "slices"
+    ])
+    with open(f"{out}/analysis/analysis.json") as f:
+      self.assertEqual(json.load(f), analysis)
+    # TIDE's AP (its own integration) within 0.01 of each category's AP50 of the same run.
+    ap50 = {c["id"]: c["stats"][1] for c in result["per_category"]}
+    for c in analysis["tide"]["per_category"]:
+      if ap50[c["id"]] >= 0:
+        self.assertAlmostEqual(c["ap"], ap50[c["id"]], delta=0.01, msg=c["name"])
+    self.assertEqual(sorted(r["id"] for r in analysis["f1_thresholds"]),
+                     sorted(list(ap50) * 2))  # every category at IoU 0.5 and 0.75
+    self.assertLen(analysis["confusion"]["matrix"], 81)
+    self.assertEqual(analysis["calibration"]["n_bins"], 10)
+    self.assertEqual(analysis["slices"]["first ten"]["num_images"], 10)
+    self.assertLen(analysis["image_diagnostics"]["images"], 100)
+    names = os.listdir(f"{out}/analysis")
+    for name in ("f1_thresholds.csv", "tide_per_category.csv", "image_diagnostics.csv",
+                 "confusion.csv", "tide.png", "pr_curves.png", "confusion.png", "reliability.png"):
+      self.assertIn(name, names)
+    self.assertLen(os.listdir(f"{out}/analysis/gallery"), 20)
+
+  def test_bad_slices_are_named(self):
+    out = self.create_tempdir().full_path
+    for name, text, message in (("broken.json", "{not json", "cannot read it as JSON"),
+                                ("strings.json", '{"a": ["x"]}', "image ids must be integers"),
+                                ("unknown.json", '{"night": [987654321]}', "slice 'night'")):
+      with open(f"{out}/{name}", "w") as f:
+        f.write(text)
+      proc = self.run_fixture("--analysis", f"--slices={out}/{name}",
+                              f"--output_json={out}/out.json")
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn(f"{out}/{name}", proc.stderr)
+      self.assertIn(message, proc.stderr)
+      self.assertNotIn("Traceback", proc.stderr)
+      self.assertFalse(os.path.exists(f"{out}/out.json"))
+    proc = self.run_fixture(f"--slices={out}/unknown.json")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("--slices and --analysis_dir need --analysis", proc.stderr)
 
 
 if __name__ == "__main__":
