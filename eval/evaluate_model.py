@@ -9,9 +9,11 @@ Inference runs in this process or on Ray workers over shards of the images (--ra
 --num_workers, --gpus_per_worker, --tf_threads_per_worker, --shard_size; eval/distributed).
 Writes OUT/detections.json (COCO results; OUT/segmentations.json too for mask models),
 OUT/metrics.json (//eval:coco_eval's --output_json schema plus model and run information),
-OUT/per_category.csv and a TensorBoard event file with the TF OD API's metric names. All
-writes are atomic. Detections are cached: a re-run with the same model and data only
-re-evaluates (--force_inference runs the model again).
+OUT/per_category.csv, a TensorBoard event file with the TF OD API's metric names and
+OUT/analysis/ (the error analysis of the boxes: analysis.json, CSVs, PNG plots and a gallery of
+the worst images; --noanalysis skips it). All writes are atomic, metrics.json last.
+Detections are cached: a re-run with the same model and data only re-evaluates
+(--force_inference runs the model again).
 """
 import signal
 import sys
@@ -66,6 +68,9 @@ _ALL_PER_CATEGORY = flags.DEFINE_bool(
     "config's eval_config, else true).")
 _GLOBAL_STEP = flags.DEFINE_integer("global_step", 0, "TensorBoard step of the scalars.")
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
+_ANALYSIS = flags.DEFINE_bool(
+    "analysis", True, "Write the error analysis (TIDE errors, F1 thresholds, confusion, "
+    "calibration, PR curves, worst images, slices) to OUT/analysis/.")
 
 # Exactly one input: COCO JSON + images, a pipeline config, or TFRecords + label map.
 flags.mark_flags_as_mutual_exclusive(["annotations", "pipeline_config_path", "tfrecord"],
@@ -101,7 +106,7 @@ def _options() -> model_evaluation.EvaluationOptions:
       skip_missing=_SKIP_MISSING.value, batch_size=_BATCH_SIZE.value, box_frame=_BOX_FRAME.value,
       area_source=_AREA_SOURCE.value, include_per_category=_INCLUDE_PER_CATEGORY.value,
       all_per_category=_ALL_PER_CATEGORY.value, global_step=_GLOBAL_STEP.value,
-      num_threads=_NUM_THREADS.value)
+      num_threads=_NUM_THREADS.value, analysis=_ANALYSIS.value)
 
 
 def main(argv):

@@ -268,10 +268,32 @@ class EvaluateModelTest(absltest.TestCase):
       for (box, cls), (want, want_cls) in zip(got, boxes):
         np.testing.assert_allclose(box, want, atol=2e-3, rtol=1e-5)
         self.assertEqual(cls, want_cls)
+    # The error analysis of the same run, written before metrics.json (which stays last).
+    analysis_dir = os.path.join(out, "analysis")
+    analysis = self.read_json(analysis_dir, "analysis.json")
+    self.assertLessEqual(os.path.getmtime(os.path.join(analysis_dir, "analysis.json")),
+                         os.path.getmtime(os.path.join(out, "metrics.json")))
+    self.assertEqual(analysis["iou_type"], "bbox")
+    ap50 = {c["id"]: c["stats"][1] for c in metrics["per_category"]}
+    self.assertLen(ap50, 4)
+    for c in analysis["tide"]["per_category"]:  # TIDE integrates AP its own way (tidecv's)
+      if ap50.get(c["id"], -1) >= 0:
+        self.assertAlmostEqual(c["ap"], ap50[c["id"]], delta=0.01, msg=c["name"])
+    self.assertEqual(sorted((r["iou"], r["id"]) for r in analysis["f1_thresholds"]),
+                     sorted((iou, i) for iou in (0.5, 0.75) for i in ap50))
+    self.assertLen(analysis["image_diagnostics"]["images"], len(_IMAGES))
+    self.assertLen(analysis["confusion"]["matrix"], 5)
+    worst = analysis["image_diagnostics"]["worst"]
+    self.assertNotEmpty(worst)
+    self.assertLen(os.listdir(os.path.join(analysis_dir, "gallery")), len(worst))
+    for name in ("f1_thresholds.csv", "tide_per_category.csv", "confusion.csv", "tide.png",
+                 "reliability.png"):
+      self.assertTrue(os.path.isfile(os.path.join(analysis_dir, name)), name)
 
   def test_area_source_box(self):
-    _, out = self.run_binary("--area_source=box", model=self.perturbed)
+    _, out = self.run_binary("--area_source=box", "--noanalysis", model=self.perturbed)
     metrics = self.read_json(out, "metrics.json")
+    self.assertFalse(os.path.exists(os.path.join(out, "analysis")))
     gt = json.loads(json.dumps(self.gt))
     for a in gt["annotations"]:
       a["area"] = a["bbox"][2] * a["bbox"][3]

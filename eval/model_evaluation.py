@@ -10,7 +10,9 @@ The library behind //eval:evaluate_model and the sweeps (which run every model i
 evaluate() is a short sequence of stages (STAGES): inference through the executor
 (eval/distributed: in this process, or Ray workers over shards; cached detections are
 reused), evaluation of every IoU type, the outputs. It writes every file atomically,
-metrics.json last, and returns what metrics.json holds (eval/results.py). The sweeps call the
+metrics.json last, and returns what metrics.json holds (eval/results.py). With
+EvaluationOptions.analysis (the default) the primary IoU type's error analysis goes to
+OUT/analysis/ (eval/analysis/analyze.py) before metrics.json. The sweeps call the
 same stages themselves (model_job, inference_output, evaluate_detections) to run several
 models' inference at once.
 """
@@ -23,6 +25,7 @@ import gc
 import hashlib
 import io
 import os
+import sys
 import time
 from typing import Callable, Sequence
 
@@ -33,6 +36,7 @@ import cocoeval_cc
 from cocoeval_cc import evaluation
 from eval import atomic_io
 from eval import results
+from eval.analysis import analyze
 from eval.data import image_sources
 from eval.data import pipeline_config
 from eval.distributed import executor
@@ -70,6 +74,7 @@ class EvaluationOptions:
   global_step: int = 0  # TensorBoard step of the scalars
   num_threads: int = 0  # evaluation threads, 0 = every core
   verbose: bool = True  # print the summary and per-category tables
+  analysis: bool = True  # the error analysis in OUT/analysis/ (bbox / segm)
 
 
 def _sha256(paths: Sequence[str]) -> str:
@@ -245,7 +250,7 @@ def _evaluate_one(gt: dict, gt_coco, detections: list[dict], iou_type: str,
       detections = [_placeholder(gt, iou_type)]
   dt = gt_coco.loadRes(detections)
   return evaluation.evaluate_loaded(gt_coco.native_ground_truth, dt.native_detections, iou_type,
-                                    params, num_threads)
+                                    params, num_threads), dt.native_detections
 
 
 def _per_category_csv(evaluations: dict[str, evaluation.EvaluationResult]) -> str:
@@ -320,23 +325,34 @@ def inference_output(result: executor.ShardedResult) -> InferenceOutput:
                          float(stage_seconds.get("model_load") or 0.0), result.speed)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Evaluated:
+  """Stage 2's output: every IoU type's evaluation, and what the primary one's analysis
+  gallery draws (the ground truth, its native form and the native detections)."""
+  evaluations: dict[str, evaluation.EvaluationResult]
+  ground_truth: dict
+  native_gt: object
+  native_dt: dict[str, object]
+
+
 def _evaluate_iou_types(source, detections: inference.Detections, has_masks: bool,
-                        options: EvaluationOptions) -> dict[str, evaluation.EvaluationResult]:
+                        options: EvaluationOptions) -> _Evaluated:
   """Stage 2: every IoU type the options and the model call for, on the same ground truth."""
   gt = _ground_truth(source, options.max_images, options.area_source)
   _check_ground_truth(gt, source)
   gt_coco = cocoeval_cc.COCO(gt)
-  evaluations = {}
+  evaluations, native_dt = {}, {}
   for iou_type in _iou_types(options.metrics_set, has_masks, gt, _has_keypoints(detections.bbox)):
     dets = detections.segm or [] if iou_type == "segm" else detections.bbox
-    evaluations[iou_type] = _evaluate_one(gt, gt_coco, dets, iou_type, options.num_threads)
+    evaluations[iou_type], native_dt[iou_type] = _evaluate_one(gt, gt_coco, dets, iou_type,
+                                                               options.num_threads)
     if options.verbose:
       print(f"{iou_type}:")
       print("\n".join(evaluations[iou_type].summary))
       print()
       print(evaluations[iou_type].per_category_table())
       print(flush=True)
-  return evaluations
+  return _Evaluated(evaluations, gt, gt_coco.native_ground_truth, native_dt)
 
 
 def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationOptions,
@@ -364,6 +380,38 @@ def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationO
           detections.cached, detections.num_images, detections.seconds,
           detections.images_per_second), model_load_seconds=ran.load_seconds,
       evaluation_seconds=evaluation_seconds, sweep=sweep, speed=ran.speed)
+
+
+def _write_analysis(source, out_dir: str, evaluated: _Evaluated,
+                    options: EvaluationOptions) -> None:
+  """OUT/analysis/: the primary IoU type's error analysis, or none (an earlier run's removed).
+
+  A failing analysis is reported loudly but does not fail the run: the metrics are sound, and
+  a sweep of many models should not lose one to a diagnostic.
+  """
+  folder = os.path.join(out_dir, analyze.ANALYSIS_DIR)
+  iou_type, result = next(iter(evaluated.evaluations.items()))
+  if not options.analysis or iou_type not in analyze.IOU_TYPES:
+    analyze.remove(folder)
+    return
+  start = time.perf_counter()
+  try:
+    analysis = analyze.compute(result)
+    gallery = None
+    if isinstance(source, image_sources.CocoJsonSource):  # TFRecords: no image files to draw
+      gallery = analyze.GalleryInputs.from_coco(result.evaluator, evaluated.native_gt,
+                                                evaluated.native_dt[iou_type],
+                                                evaluated.ground_truth, source.image_dir)
+    analyze.write(folder, analysis, gallery)
+  except Exception as e:  # pylint: disable=broad-except  (reported; the metrics stand)
+    logging.exception("the error analysis failed; metrics.json is written without it")
+    print(f"error analysis FAILED ({type(e).__name__}: {e}); {folder} not written", file=sys.stderr,
+          flush=True)
+    analyze.remove(folder)
+    return
+  if options.verbose:
+    print("\n".join(analyze.summary_lines(analysis)), flush=True)
+  logging.info("error analysis in %.1fs: %s", time.perf_counter() - start, folder)
 
 
 def _write_outputs(out_dir: str, run: results.ModelRunResult,
@@ -398,13 +446,15 @@ def evaluate_detections(
   last). `options` as resolved by resolve_options()."""
   on_stage = on_stage or (lambda name, seconds: None)
   start = time.perf_counter()
-  evaluations = _evaluate_iou_types(source, ran.detections, ran.has_masks, options)
+  evaluated = _evaluate_iou_types(source, ran.detections, ran.has_masks, options)
+  evaluations = evaluated.evaluations
   evaluation_seconds = time.perf_counter() - start
   on_stage("evaluated", evaluation_seconds)
 
   start = time.perf_counter()
   run = _model_run_result(source, out_dir, identity, options, ran, evaluations, evaluation_seconds,
                           sweep)
+  _write_analysis(source, out_dir, evaluated, options)  # before metrics.json: it comes last
   _write_outputs(out_dir, run, evaluations, options.global_step)
   on_stage("written", time.perf_counter() - start)
   return run

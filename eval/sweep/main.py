@@ -52,6 +52,9 @@ _FORCE_INFERENCE = flags.DEFINE_bool(
 _AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation", list(model_evaluation.AREA_SOURCES),
                                  model_evaluation.AREA_SOURCE_HELP)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
+_ANALYSIS = flags.DEFINE_bool(
+    "analysis", True, "Write each model's error analysis (TIDE errors, F1 thresholds, confusion, "
+    "calibration, PR curves, worst images) to OUT/<model_name>/analysis/ and log it to ClearML.")
 _N_BOOTSTRAP = flags.DEFINE_integer(
     "n_bootstrap", 1000, "Paired bootstrap resamples of the images for the comparison (each "
     "model's per-category AP intervals, consecutive models' significant gains; cached in "
@@ -114,9 +117,10 @@ def _settings(preset: Preset, out_dir: str, clearml_project: str) -> runner.Swee
           metrics_set=list(settings.metrics_set), max_images=_MAX_IMAGES.value,
           force_inference=_FORCE_INFERENCE.value, area_source=_AREA_SOURCE.value,
           include_per_category=settings.include_metrics_per_category,
-          all_per_category=settings.all_metrics_per_category, num_threads=_NUM_THREADS.value),
-      project=clearml_project, comparison_task=preset.comparison_task, tags=preset.tags,
-      program=preset.program, report_title=preset.report_title, n_bootstrap=_N_BOOTSTRAP.value,
+          all_per_category=settings.all_metrics_per_category, num_threads=_NUM_THREADS.value,
+          analysis=_ANALYSIS.value), project=clearml_project,
+      comparison_task=preset.comparison_task, tags=preset.tags, program=preset.program,
+      report_title=preset.report_title, n_bootstrap=_N_BOOTSTRAP.value,
       bootstrap_seed=_BOOTSTRAP_SEED.value)
 
 
