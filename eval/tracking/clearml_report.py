@@ -15,6 +15,14 @@ One model (report_model), iteration 0 unless told otherwise:
     without ground truth left out), "AP and AR by object area" (small/medium/large) plus a table.
   * Summary (report_single_value): the 12 statistics, phi, input size, published mAP and speed.
   * artifacts metrics.json and per_category.csv when the result was read from disk.
+  * the error analysis, when the model's folder has one (analysis/analysis.json, see
+    eval/analysis/analyze.py; report_analysis): tables "TIDE errors" (error type, dAP in AP
+    points, count), "TIDE per category", "F1-optimal score thresholds" (category x IoU 0.5 /
+    0.75: score threshold, precision, recall, F1); native plots "TIDE: AP gained by fixing each
+    error type" (bars), "confusion" (heatmap), "reliability diagram" and "PR curves @ IoU 0.50"
+    (overall, largest and worst categories); Summary values "ECE", "MCE", "TIDE dAP <type>";
+    the PNGs and the gallery of the worst images as debug images ("analysis plots", "worst
+    images"); the artifact analysis.json.
 
 The sweep (report_comparison), one comparison task:
   * "mAP vs compound scaling factor" (series measured, published), "AP vs compound scaling
@@ -40,7 +48,10 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
+import numpy as np
+
 from eval import results as results_lib
+from eval.analysis import analyze
 from eval.tracking import formatting
 from eval.tracking import model_result
 from eval.tracking import sweet_spot
@@ -158,8 +169,110 @@ def report_model(target: Any, result: model_result.ModelResult, iteration: int =
                                                                     result.per_category_csv)):
       if path:
         task.upload_artifact(name=name, artifact_object=path, wait_on_upload=True)
+  if result.metrics_path:
+    report_analysis(target, os.path.join(os.path.dirname(result.metrics_path),
+                                         analyze.ANALYSIS_DIR), iteration, upload_files)
   logger.flush()
   return len(result.metrics)
+
+
+def _value(value: Any, digits: int = 4) -> Any:
+  return formatting.MISSING if value is None else round(float(value), digits)
+
+
+def report_analysis(target: Any, folder: str, iteration: int = 0,
+                    upload_files: bool = True) -> bool:
+  """Logs the error analysis in `folder` (a model's analysis/); False when it has none."""
+  analysis = analyze.read(folder)
+  if analysis is None:
+    return False
+  logger = _logger(target)
+  series = str(analysis.get("iou_type", "bbox"))
+  tide = analysis.get("tide")
+  if tide:
+    errors = list(analyze.TIDE_ERRORS)
+    delta = [100.0 * float(tide["delta_ap"].get(k) or 0.0) for k in errors]
+    logger.report_histogram(title="TIDE: AP gained by fixing each error type", series="dAP",
+                            values=delta, xlabels=errors, iteration=iteration, xaxis="error type",
+                            yaxis="dAP (AP points)")
+    counts = tide.get("counts") or {}
+    logger.report_table(
+        title="TIDE errors", series=series, iteration=iteration,
+        table_plot=[["error type", "dAP (AP points)", "count"]]
+        + [[k, round(d, 3), counts.get(k, formatting.MISSING)] for k, d in zip(errors, delta)])
+    rows = analyze.tide_rows(tide)
+    logger.report_table(
+        title="TIDE per category", series=series, iteration=iteration,
+        table_plot=[rows[0]] + [[_value(v) if isinstance(v, float) else v for v in row]
+                                for row in rows[1:]])
+    for k, d in zip(errors, delta):
+      logger.report_single_value(name=f"TIDE dAP {k}", value=d)
+  f1 = analysis.get("f1_thresholds")
+  if f1:
+    logger.report_table(
+        title="F1-optimal score thresholds", series=series, iteration=iteration, table_plot=[[
+            "category id", "category", "IoU", "score threshold", "precision", "recall", "F1", "TP",
+            "FP", "ground truth"
+        ]] + [[
+            r["id"], r["name"], r["iou"],
+            _value(r["score"]),
+            _value(r["precision"]),
+            _value(r["recall"]),
+            _value(r["f1"]), r["tp"], r["fp"], r["num_gt"]
+        ] for r in f1])
+  confusion = analysis.get("confusion")
+  if confusion:
+    labels, matrix, _ = analyze.confusion_subset(confusion, top=30)
+    # Rows (y) ground truth, columns (x) detected as; the first row on top, as in the PNG.
+    logger.report_confusion_matrix(
+        title="confusion", series=f"IoU {confusion['iou']:g}, score >= {confusion['score_thr']:g}",
+        iteration=iteration, matrix=np.asarray(matrix), xlabels=labels + ["missed"],
+        ylabels=labels + ["background"], xaxis="detected as", yaxis="ground truth",
+        yaxis_reversed=True)
+  calibration = analysis.get("calibration")
+  if calibration:
+    filled = [b for b in calibration["bins"] if b["count"]]
+    if filled:
+      logger.report_scatter2d(title="reliability diagram", series="accuracy",
+                              scatter=[[b["mean_score"], b["accuracy"]] for b in filled],
+                              iteration=iteration, xaxis="mean score", yaxis="accuracy (TP share)",
+                              labels=[f"{b['count']} detections"
+                                      for b in filled], mode="lines+markers")
+      logger.report_scatter2d(title="reliability diagram", series="perfect calibration",
+                              scatter=[[0.0, 0.0], [1.0, 1.0]], iteration=iteration,
+                              xaxis="mean score", yaxis="accuracy (TP share)", mode="lines")
+    for name in ("ece", "mce"):
+      if calibration.get(name) is not None:
+        logger.report_single_value(name=name.upper(), value=float(calibration[name]))
+  pr = analysis.get("pr_curves")
+  if pr:
+    t = analyze.iou_index(pr, 0.5)
+    title = f"PR curves @ IoU {pr['iou_thresholds'][t]:.2f}"
+    recall = [float(r) for r in pr["recall_thresholds"]]
+    num_gt = {r["id"]: r["num_gt"] for r in f1 or ()}
+    largest, worst = analyze.pr_curve_categories(pr, num_gt or None)
+    curves = [("all categories", pr["overall"][t])] + [(str(r["name"]), r["precision"][t])
+                                                       for r in largest + worst]
+    for name, precision in dict(curves).items():
+      logger.report_scatter2d(title=title, series=name,
+                              scatter=[[x, max(float(p), 0.0)] for x, p in zip(recall, precision)],
+                              iteration=iteration, xaxis="recall", yaxis="precision", mode="lines")
+  for key, name in analyze.PNGS.items():
+    path = os.path.join(folder, name)
+    if os.path.isfile(path):
+      logger.report_image(title="analysis plots", series=key, iteration=iteration, local_path=path)
+  gallery = os.path.join(folder, analyze.GALLERY_DIR)
+  if os.path.isdir(gallery):
+    for name in sorted(os.listdir(gallery)):
+      if name.endswith(".png"):
+        logger.report_image(title="worst images", series=name[:-len(".png")], iteration=iteration,
+                            local_path=os.path.join(gallery, name))
+  task = _task(target)
+  if upload_files and task is not None:
+    task.upload_artifact(name=analyze.ANALYSIS_JSON,
+                         artifact_object=os.path.join(folder,
+                                                      analyze.ANALYSIS_JSON), wait_on_upload=True)
+  return True
 
 
 def _lines(logger, title: str, series: str, points: Sequence[tuple[float, float]],

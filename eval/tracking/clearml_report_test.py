@@ -11,7 +11,10 @@ import time
 import zipfile
 
 from absl.testing import absltest
+from PIL import Image
 
+import cocoeval_cc
+from eval.analysis import analyze
 from eval.tracking import clearml_report
 from eval.tracking import clearml_session
 from eval.tracking import formatting
@@ -19,6 +22,8 @@ from eval.tracking import model_result
 from eval.tracking import why_ap_lost
 from eval.tracking.testing import synthetic_results
 
+_FIXTURES = os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "third_party", "coco_fixtures"))
 _ENV = ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY",
         "CLEARML_AUTH_TOKEN", "CLEARML_OFFLINE_MODE", "TRAINS_OFFLINE_MODE", "CLEARML_CONFIG_FILE",
         "TRAINS_CONFIG_FILE")
@@ -302,6 +307,68 @@ class ClearMLReportTest(absltest.TestCase):
     self.assertEqual(clearml_report.split_key("DetectionBoxes_PerformanceByCategory/mAP/a/b"),
                      ("DetectionBoxes_PerformanceByCategory", "mAP/a/b"))
     self.assertEqual(clearml_report.split_key("loss"), ("loss", "loss"))
+
+
+class ReportAnalysisTest(absltest.TestCase):
+  """A model folder with a real error analysis (the COCO fixture's, eval/analysis) reaches the
+  model's offline session: tables, native plots, the PNGs and gallery, the artifact."""
+
+  def test_analysis_reaches_the_session(self):
+    root = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())
+    for k in _ENV:
+      os.environ.pop(k, None)
+    os.environ["HOME"] = os.path.join(root, "home")
+    os.makedirs(os.environ["HOME"])
+    os.environ["CLEARML_CACHE_DIR"] = os.path.join(root, "cache")
+    result = synthetic_results.write_synthetic_results(os.path.join(root, "out"), ["d0"])[0]
+    fixture = os.path.join(_FIXTURES, "instances_val2014_100.json")
+    evaluated = cocoeval_cc.evaluate_files(
+        fixture, os.path.join(_FIXTURES, "instances_val2014_fakebbox100_results.json"))
+    analysis = analyze.compute(evaluated)
+    folder = os.path.join(os.path.dirname(result.metrics_path), analyze.ANALYSIS_DIR)
+    analyze.write(folder, analysis)
+    os.makedirs(os.path.join(folder, analyze.GALLERY_DIR))  # two images stand in for a gallery
+    for name in ("01_image_208.png", "02_image_724.png"):
+      Image.new("RGB", (64, 48)).save(os.path.join(folder, analyze.GALLERY_DIR, name))
+
+    session = clearml_session.ClearMLTracker().start_task("with analysis", project="tracking-test")
+    clearml_report.report_model(session, result)
+    closed = session.close()
+    events = _events(closed.session_folder)
+    plots = _plots(events)
+
+    tide = plots[("TIDE errors", "bbox")]["data"][0]["cells"]["values"]  # column-major
+    self.assertEqual(tide[0], ["Cls", "Loc", "Both", "Dupe", "Bkg", "Miss", "FP", "FN"])
+    self.assertEqual(tide[1], [round(100 * analysis["tide"]["delta_ap"][k], 3) for k in tide[0]])
+    self.assertEqual(tide[2][:6], [analysis["tide"]["counts"][k] for k in tide[0][:6]])
+    bars = plots[("TIDE: AP gained by fixing each error type", "dAP")]["data"][0]
+    self.assertEqual(bars["x"], tide[0])
+    f1 = plots[("F1-optimal score thresholds", "bbox")]["data"][0]["cells"]["values"]
+    self.assertLen(f1[0], len(analysis["f1_thresholds"]))
+    person = analysis["f1_thresholds"][0]
+    self.assertEqual((f1[1][0], f1[2][0], f1[3][0]),
+                     (person["name"], 0.5, round(person["score"], 4)))
+    confusion = plots[("confusion", "IoU 0.5, score >= 0.5")]["data"][0]
+    self.assertEqual(confusion["type"], "heatmap")
+    self.assertEqual((confusion["x"][-1], confusion["y"][-1]), ("missed", "background"))
+    labels, matrix, _ = analyze.confusion_subset(analysis["confusion"], top=30)
+    self.assertEqual(confusion["y"][:-1], labels)
+    self.assertEqual(confusion["z"], matrix.tolist())  # rows: ground truth
+    reliability = plots[("reliability diagram", "accuracy")]["data"][0]
+    filled = [b for b in analysis["calibration"]["bins"] if b["count"]]
+    self.assertEqual(reliability["y"], [b["accuracy"] for b in filled])
+    pr = plots[("PR curves @ IoU 0.50", "all categories")]["data"][0]
+    self.assertLen(pr["x"], 101)
+    summary = _summary(events)
+    self.assertAlmostEqual(summary["ECE"], analysis["calibration"]["ece"])
+    self.assertAlmostEqual(summary["TIDE dAP Miss"], 100 * analysis["tide"]["delta_ap"]["Miss"])
+    images = {(e["metric"], e["variant"]) for e in events if e["type"] == "training_debug_image"}
+    self.assertEqual(images, {("analysis plots", k)
+                              for k in analyze.PNGS} | {("worst images", "01_image_208"),
+                                                        ("worst images", "02_image_724")})
+    with open(os.path.join(closed.session_folder, "task.json")) as f:
+      artifacts = {a["key"] for a in json.load(f)["execution"]["artifacts"]}
+    self.assertEqual(artifacts, {"metrics.json", "per_category.csv", "analysis.json"})
 
 
 if __name__ == "__main__":
