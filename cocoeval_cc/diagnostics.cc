@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -234,17 +235,20 @@ Calibration ComputeCalibration(const Evaluator& e, double iou, int64_t n_bins) {
 namespace {
 
 // One image's kept detections and ground truth, matched class by class as
-// COCO does, with the IoU of every detection x ground-truth pair (any class).
+// COCO does. IoUs are computed per category for the matching, and across
+// classes only for the detections that look for another class.
 struct ImageMatch {
   std::vector<uint32_t> dt_row, dt_k;  // kept detections, by k, best first
   std::vector<double> dt_score;
   std::vector<int32_t> dt_match;  // index into gt_*, -1 unmatched
   std::vector<uint8_t> dt_ignored;
   std::vector<uint32_t> gt_row, gt_k;  // by k, file order within
-  std::vector<uint8_t> gt_ignored;
-  std::vector<double> ious;  // dt x gt
+  std::vector<uint8_t> gt_ignored, gt_crowd;
+  std::vector<uint8_t> claimed;  // per ground truth, for ClaimCrossClass
+  std::vector<double> row;       // one detection's IoU with every ground truth
   // Scratch.
-  std::vector<uint8_t> gt_crowd;
+  std::vector<uint64_t> sort_key;
+  std::vector<uint32_t> sort_k;
   std::vector<double> box_a, box_b, sub;
   std::vector<uint32_t> mt, mi;
   std::vector<int32_t> matched;
@@ -252,7 +256,6 @@ struct ImageMatch {
   std::vector<const double*> oks_dt;
   std::vector<double> oks_scratch;
   std::vector<uint32_t> order;
-  std::vector<uint8_t> claimed;
   MatchScratch match;
 };
 
@@ -315,14 +318,25 @@ class CrossClassMatcher {
   int64_t gt_id(uint32_t row) const { return gt_.ann_ids[row]; }
   int64_t category_id(uint32_t k) const { return (*p_.cat_ids)[k]; }
 
-  // COCO's matching of image `pos` at iou_, every category of it.
-  void Match(size_t pos, ImageMatch* im) const {
-    CollectDetections(pos, im);
+  // COCO's matching of image `pos` at iou_, every category of it. Kept
+  // detections scoring below min_score are then dropped: the matches of the
+  // others do not depend on them (greedy matching in score order).
+  void Match(size_t pos, double min_score, ImageMatch* im) const {
+    CollectDetections(pos, min_score, im);
     CollectGroundTruth(pos, im);
     const size_t D = im->dt_row.size(), G = im->gt_row.size();
     im->dt_match.assign(D, -1);
     im->dt_ignored.assign(D, 0);
-    ComputeIous(im);
+    if (gt_masks_ == nullptr && gt_keypoints_ == nullptr) {
+      im->box_a.resize(4 * D);
+      im->box_b.resize(4 * G);
+      for (size_t d = 0; d < D; ++d) {
+        std::memcpy(&im->box_a[4 * d], &dt_.bbox[4 * im->dt_row[d]], 4 * sizeof(double));
+      }
+      for (size_t g = 0; g < G; ++g) {
+        std::memcpy(&im->box_b[4 * g], &gt_.ann_bbox[4 * im->gt_row[g]], 4 * sizeof(double));
+      }
+    }
     // Same-class matching, category by category (both lists are by k).
     size_t d0 = 0, g0 = 0;
     while (d0 < D) {
@@ -340,7 +354,7 @@ class CrossClassMatcher {
 
   // The candidates' claims, in score order, on unclaimed non-ignored ground
   // truth of another class (claimed[g] set on entry for those taken). Calls
-  // claim(d, g) with g = -1 when nothing is left to claim.
+  // claim(d, g, iou) with g = -1 when nothing is left to claim.
   template <typename Fn>
   void ClaimCrossClass(ImageMatch* im, const std::vector<uint32_t>& candidates, Fn claim) const {
     im->order = candidates;
@@ -349,47 +363,69 @@ class CrossClassMatcher {
     });
     const size_t G = im->gt_row.size();
     const double thr = EffectiveThreshold(iou_);
+    bool any = false;
+    for (size_t g = 0; g < G; ++g) any |= !im->gt_ignored[g];
     for (uint32_t d : im->order) {
       int32_t best = -1;
       double best_iou = thr;
-      for (size_t g = 0; g < G; ++g) {
-        if (im->gt_k[g] == im->dt_k[d] || im->gt_ignored[g] || im->claimed[g]) continue;
-        const double v = im->ious[d * G + g];
-        if (best < 0 ? v >= best_iou : v > best_iou) {  // ties keep the first
-          best = static_cast<int32_t>(g);
-          best_iou = v;
+      if (any) {
+        CrossRow(d, im);
+        for (size_t g = 0; g < G; ++g) {
+          if (im->gt_k[g] == im->dt_k[d] || im->gt_ignored[g] || im->claimed[g]) continue;
+          const double v = im->row[g];
+          if (best < 0 ? v >= best_iou : v > best_iou) {  // ties keep the first
+            best = static_cast<int32_t>(g);
+            best_iou = v;
+          }
         }
       }
       if (best >= 0) im->claimed[best] = 1;
-      claim(d, best);
+      claim(d, best, best >= 0 ? best_iou : 0.0);
     }
   }
 
  private:
-  // evaluateImg's detections: by k, mergesort by -score, maxDets[-1] kept.
-  void CollectDetections(size_t pos, ImageMatch* im) const {
-    im->dt_row.assign(dt_rows_.rows.begin() + dt_rows_.begin[pos],
-                      dt_rows_.rows.begin() + dt_rows_.begin[pos + 1]);
+  // evaluateImg's detections: by k, mergesort by -score, maxDets[-1] kept;
+  // then those scoring >= min_score.
+  void CollectDetections(size_t pos, double min_score, ImageMatch* im) const {
+    const uint32_t* rows = dt_rows_.rows.data() + dt_rows_.begin[pos];
+    const size_t n = dt_rows_.begin[pos + 1] - dt_rows_.begin[pos];
     const double* score = dt_.score.data();
-    std::stable_sort(im->dt_row.begin(), im->dt_row.end(), [&](uint32_t a, uint32_t b) {
-      const int32_t ka = cat_rank_[dt_.category[a]], kb = cat_rank_[dt_.category[b]];
-      if (ka != kb) return ka < kb;
-      return OrderedKey(score[a]) > OrderedKey(score[b]);
-    });
-    const uint64_t max_det = static_cast<uint64_t>(p_.max_dets.back());
-    size_t out = 0, run = 0;
+    // Stable: by k, then by descending score (ties keep file order).
+    im->sort_key.resize(n);
+    im->sort_k.resize(n);
+    im->order.resize(n);
+    bool sorted_k = true;
+    for (size_t i = 0; i < n; ++i) {
+      im->sort_k[i] = static_cast<uint32_t>(cat_rank_[dt_.category[rows[i]]]);
+      im->sort_key[i] = ~OrderedKey(score[rows[i]]);
+      im->order[i] = static_cast<uint32_t>(i);
+      sorted_k &= i == 0 || im->sort_k[i - 1] <= im->sort_k[i];
+    }
+    if (!sorted_k) {
+      std::stable_sort(im->order.begin(), im->order.end(),
+                       [&](uint32_t a, uint32_t b) { return im->sort_k[a] < im->sort_k[b]; });
+    }
+    im->dt_row.clear();
     im->dt_k.clear();
     im->dt_score.clear();
-    for (size_t i = 0; i < im->dt_row.size(); ++i) {
-      const uint32_t row = im->dt_row[i];
-      const uint32_t k = static_cast<uint32_t>(cat_rank_[dt_.category[row]]);
-      run = (out > 0 && im->dt_k.back() == k) ? run + 1 : 0;
-      if (run >= max_det) continue;
-      im->dt_row[out++] = row;
-      im->dt_k.push_back(k);
-      im->dt_score.push_back(score[row]);
+    const uint64_t max_det = static_cast<uint64_t>(p_.max_dets.back());
+    for (size_t a = 0; a < n;) {
+      const uint32_t k = im->sort_k[im->order[a]];
+      size_t b = a;
+      while (b < n && im->sort_k[im->order[b]] == k) ++b;
+      std::stable_sort(im->order.begin() + a, im->order.begin() + b,
+                       [&](uint32_t x, uint32_t y) { return im->sort_key[x] < im->sort_key[y]; });
+      const size_t keep = std::min<uint64_t>(b - a, max_det);
+      for (size_t j = a; j < a + keep; ++j) {
+        const uint32_t row = rows[im->order[j]];
+        if (score[row] < min_score) break;  // best first: the rest score less
+        im->dt_row.push_back(row);
+        im->dt_k.push_back(k);
+        im->dt_score.push_back(score[row]);
+      }
+      a = b;
     }
-    im->dt_row.resize(out);
   }
 
   // _prepare's ground truth, by k (stable: file order within), with
@@ -414,62 +450,60 @@ class CrossClassMatcher {
     }
   }
 
-  // Every detection x ground-truth pair: boxes or masks across classes;
-  // OKS within a class only (keypoint skeletons of different classes are
-  // not comparable), 0 across.
-  void ComputeIous(ImageMatch* im) const {
-    const size_t D = im->dt_row.size(), G = im->gt_row.size();
-    im->ious.assign(D * G, 0.0);
-    if (D == 0 || G == 0) return;
+  // IoU (D x NG, evaluate's computeIoU / computeOks) of detections [d0, d1)
+  // and ground truth [g0, g1) into im->sub.
+  void BlockIous(size_t d0, size_t d1, size_t g0, size_t g1, ImageMatch* im) const {
+    const size_t D = d1 - d0, NG = g1 - g0;
+    im->sub.resize(D * NG);
     if (gt_masks_ != nullptr) {
-      RleIou(*dt_masks_, im->dt_row.data(), D, *gt_masks_, im->gt_row.data(), G,
-             im->gt_crowd.data(), im->ious.data());
-      return;
-    }
-    if (gt_keypoints_ != nullptr) {
-      im->oks_gt.resize(G);
-      for (size_t g = 0; g < G; ++g) {
-        const uint32_t row = im->gt_row[g];
+      RleIou(*dt_masks_, &im->dt_row[d0], D, *gt_masks_, &im->gt_row[g0], NG, &im->gt_crowd[g0],
+             im->sub.data());
+    } else if (gt_keypoints_ != nullptr) {
+      im->oks_gt.resize(NG);
+      for (size_t g = 0; g < NG; ++g) {
+        const uint32_t row = im->gt_row[g0 + g];
+        if (gt_keypoints_->Count(row) != oks_vars_.size()) {
+          throw InputError(gt_.source + ": " + gt_.AnnotationName(row) +
+                           ": keypoint count does not match kpt_oks_sigmas");
+        }
         im->oks_gt[g] = {gt_keypoints_->Get(row), &gt_.ann_bbox[4 * row], gt_.ann_area[row]};
       }
+      im->oks_dt.resize(D);
       for (size_t d = 0; d < D; ++d) {
-        const uint32_t row = im->dt_row[d];
+        const uint32_t row = im->dt_row[d0 + d];
         if (dt_.NumKeypoints(row) != oks_vars_.size()) {
           throw InputError(dt_.source + ": results[" + std::to_string(row) +
                            "]: keypoint count does not match kpt_oks_sigmas");
         }
-        for (size_t g = 0; g < G; ++g) {
-          if (im->gt_k[g] != im->dt_k[d]) continue;
-          if (gt_keypoints_->Count(im->gt_row[g]) != oks_vars_.size()) {
-            throw InputError(gt_.source + ": " + gt_.AnnotationName(im->gt_row[g]) +
-                             ": keypoint count does not match kpt_oks_sigmas");
-          }
-          const double* xy = &dt_.kp_xy[dt_.kp_begin[row]];
-          OksMatrix(&xy, 1, &im->oks_gt[g], 1, oks_vars_, &im->ious[d * G + g], &im->oks_scratch);
-        }
+        im->oks_dt[d] = &dt_.kp_xy[dt_.kp_begin[row]];
       }
-      return;
+      OksMatrix(im->oks_dt.data(), D, im->oks_gt.data(), NG, oks_vars_, im->sub.data(),
+                &im->oks_scratch);
+    } else {
+      BoxIou(&im->box_a[4 * d0], D, &im->box_b[4 * g0], NG, &im->gt_crowd[g0], im->sub.data());
     }
-    im->box_a.resize(4 * D);
-    im->box_b.resize(4 * G);
-    for (size_t d = 0; d < D; ++d) {
-      std::memcpy(&im->box_a[4 * d], &dt_.bbox[4 * im->dt_row[d]], 4 * sizeof(double));
+  }
+
+  // Detection d's IoU with every ground truth of the image into im->row:
+  // boxes or masks; keypoint skeletons of different classes are not
+  // comparable, so keypoints never cross classes (0).
+  void CrossRow(uint32_t d, ImageMatch* im) const {
+    const size_t G = im->gt_row.size();
+    im->row.assign(G, 0.0);
+    if (gt_masks_ != nullptr) {
+      RleIou(*dt_masks_, &im->dt_row[d], 1, *gt_masks_, im->gt_row.data(), G, im->gt_crowd.data(),
+             im->row.data());
+    } else if (gt_keypoints_ == nullptr) {
+      BoxIou(&im->box_a[4 * d], 1, im->box_b.data(), G, im->gt_crowd.data(), im->row.data());
     }
-    for (size_t g = 0; g < G; ++g) {
-      std::memcpy(&im->box_b[4 * g], &gt_.ann_bbox[4 * im->gt_row[g]], 4 * sizeof(double));
-    }
-    BoxIou(im->box_a.data(), D, im->box_b.data(), G, im->gt_crowd.data(), im->ious.data());
   }
 
   // evaluateImg at one threshold for one category: detections [d0, d1),
   // ground truth [g0, g1).
   void MatchCategory(size_t d0, size_t d1, size_t g0, size_t g1, ImageMatch* im) const {
-    const size_t D = d1 - d0, NG = g1 - g0, G = im->gt_row.size();
+    const size_t D = d1 - d0, NG = g1 - g0;
     if (NG > 0) {
-      im->sub.resize(D * NG);
-      for (size_t d = 0; d < D; ++d) {
-        std::memcpy(&im->sub[d * NG], &im->ious[(d0 + d) * G + g0], NG * sizeof(double));
-      }
+      BlockIous(d0, d1, g0, g1, im);
       im->mt.assign(D, 0);
       im->mi.assign(D, 0);
       im->matched.assign(D, -1);
@@ -526,7 +560,7 @@ ConfusionMatrix Confusion(const Evaluator& e, double iou, double score_thr, int 
   // Each image's cells, summed afterwards: integer counts, any order.
   std::vector<std::vector<uint32_t>> cells(matcher.num_images());
   ParallelFor<ImageMatch>(matcher.num_images(), num_threads, 16, [&](size_t pos, ImageMatch& im) {
-    matcher.Match(pos, &im);
+    matcher.Match(pos, score_thr, &im);
     std::vector<uint32_t>& c = cells[pos];
     const size_t D = im.dt_row.size(), G = im.gt_row.size();
     im.claimed.assign(G, 0);
@@ -540,7 +574,7 @@ ConfusionMatrix Confusion(const Evaluator& e, double iou, double score_thr, int 
         rest.push_back(static_cast<uint32_t>(d));
       }
     }
-    matcher.ClaimCrossClass(&im, rest, [&](uint32_t d, int32_t g) {
+    matcher.ClaimCrossClass(&im, rest, [&](uint32_t d, int32_t g, double) {
       const uint32_t row = g >= 0 ? im.gt_k[g] : static_cast<uint32_t>(K);
       c.push_back(row * N + im.dt_k[d]);
     });
@@ -606,7 +640,8 @@ ImageDiagnostics DiagnoseImages(const Evaluator& e, double iou, double score_thr
   const CrossClassMatcher matcher(e, iou, num_threads, "image_diagnostics");
   std::vector<std::vector<LabelError>> found(matcher.num_images());
   ParallelFor<ImageMatch>(matcher.num_images(), num_threads, 16, [&](size_t pos, ImageMatch& im) {
-    matcher.Match(pos, &im);
+    // Every kept detection: ground truth found at any score is no label error.
+    matcher.Match(pos, -std::numeric_limits<double>::infinity(), &im);
     const size_t D = im.dt_row.size(), G = im.gt_row.size();
     // Ground truth its own class found (at any score) is not a label error.
     im.claimed.assign(G, 0);
@@ -617,7 +652,7 @@ ImageDiagnostics DiagnoseImages(const Evaluator& e, double iou, double score_thr
         fps.push_back(static_cast<uint32_t>(d));
       }
     }
-    matcher.ClaimCrossClass(&im, fps, [&](uint32_t d, int32_t g) {
+    matcher.ClaimCrossClass(&im, fps, [&](uint32_t d, int32_t g, double iou_dg) {
       if (g < 0) return;
       LabelError le;
       le.image_id = matcher.image_id(pos);
@@ -625,7 +660,7 @@ ImageDiagnostics DiagnoseImages(const Evaluator& e, double iou, double score_thr
       le.gt_category_id = matcher.category_id(im.gt_k[g]);
       le.dt_category_id = matcher.category_id(im.dt_k[d]);
       le.score = im.dt_score[d];
-      le.iou = im.ious[d * G + g];
+      le.iou = iou_dg;
       found[pos].push_back(le);
     });
   });

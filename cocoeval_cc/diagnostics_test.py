@@ -31,6 +31,7 @@ class Reference:
 
   def __init__(self, pc, iou):
     self.pc, p = pc, pc.params
+    self.segm = p.iouType == "segm"
     self.t = int(np.argmin(np.abs(np.asarray(p.iouThrs) - iou)))
     assert abs(p.iouThrs[self.t] - iou) < 1e-12
     self.iou = iou
@@ -100,14 +101,17 @@ class Reference:
     dets, gts = [], []
     for cat in self.cat_ids:
       for d, s, ig, m in self.detections(cat, img):
-        dets.append({
-            "id": d, "cat": cat, "score": s, "ignored": ig, "match": m, "box": dt_coco.anns[d]
-                                                                               ["bbox"]
-        })
+        region = self._region(dt_coco, d)
+        dets.append({"id": d, "cat": cat, "score": s, "ignored": ig, "match": m, "box": region})
       ignored = self.ignored_gt(cat, img)
       for g in gt_coco.getAnnIds(imgIds=[img], catIds=[cat]):  # file order
-        gts.append({"id": g, "cat": cat, "ignored": g in ignored, "box": gt_coco.anns[g]["bbox"]})
+        gts.append({"id": g, "cat": cat, "ignored": g in ignored, "box": self._region(gt_coco, g)})
     return dets, gts
+
+  def _region(self, coco, ann_id):
+    """What pycocotools' computeIoU compares: the box, or for segm the RLE its _prepare left
+    in the annotation."""
+    return coco.anns[ann_id]["segmentation"] if self.segm else coco.anns[ann_id]["bbox"]
 
   def _cross_class(self, dets, gts, candidates, taken):
     """Candidates in score order claim the best free non-ignored gt of another class."""
@@ -118,7 +122,10 @@ class Reference:
       for j, g in enumerate(gts):
         if g["cat"] == d["cat"] or g["ignored"] or j in taken:
           continue
-        v = pc_mask.iou(np.array([d["box"]]), np.array([g["box"]]), [0])[0][0]
+        if self.segm:
+          v = pc_mask.iou([d["box"]], [g["box"]], [0])[0][0]
+        else:
+          v = pc_mask.iou(np.array([d["box"]]), np.array([g["box"]]), [0])[0][0]
         if (best is None and v >= thr) or (best is not None and v > best_iou):
           best, best_iou = j, v
       if best is not None:
@@ -187,12 +194,12 @@ def _usable(p):
   return p
 
 
-def _both(gt, results, p, iou_thrs=None):
+def _both(gt, results, p, iou_thrs=None, iou_type="bbox"):
   pp = dict(p)
   if iou_thrs is not None:
     pp["iouThrs"] = np.asarray(iou_thrs, dtype=np.float64)
   with contextlib.redirect_stdout(io.StringIO()):
-    pc = pt.run_pycocotools(gt, results, "bbox", pp)
+    pc = pt.run_pycocotools(gt, results, iou_type, pp)
   return pc
 
 
@@ -298,6 +305,24 @@ class DiagnosticsAgainstReferenceTest(absltest.TestCase):
       self.assertEqual(m[:, :-1].sum() - np.trace(m), sum(r["fp"] for r in rows))
       self.assertEqual(m[:-1, :].sum() - np.trace(m), sum(r["fn"] for r in rows))
     json.dumps(got)
+
+  @hypothesis.given(st.data())
+  @hypothesis.settings(_SETTINGS, max_examples=25)
+  def test_segm_confusion_and_label_errors_equal_reference(self, data):
+    gt, results = data.draw(pt.datasets(segm=True))
+    p = _usable(data.draw(pt.params(gt)))
+    p.pop("useCats", None)
+    iou = data.draw(st.sampled_from([0.5, 0.3, 0.66]))
+    score_thr = data.draw(st.sampled_from([0.0, 0.5]))
+    ours = pt.run_ours(gt, results, "segm", p, num_threads=2)
+    ref = Reference(_both(gt, results, p, [iou], "segm"), iou)
+    np.testing.assert_array_equal(np.array(ours.confusion(iou, score_thr)["matrix"]),
+                                  ref.confusion(score_thr))
+    rows, errors = ref.images(score_thr)
+    got = ours.image_diagnostics(iou, score_thr)
+    self.assertEqual(got["images"], rows)
+    self.assertEqual([(e["gt_id"], e["score"]) for e in got["label_errors"]],
+                     [(e["gt_id"], e["score"]) for e in errors])
 
   @hypothesis.given(st.data())
   @_SETTINGS
