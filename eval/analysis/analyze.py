@@ -188,6 +188,8 @@ def _json_ready(value: Any) -> Any:
   if isinstance(value, dict):
     return {str(k): _json_ready(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
+    if all(type(v) is int or type(v) is float and math.isfinite(v) for v in value):
+      return list(value)  # the PR curves' long rows: already plain numbers
     return [_json_ready(v) for v in value]
   if hasattr(value, "tolist"):  # numpy arrays and scalars
     return _json_ready(value.tolist())
