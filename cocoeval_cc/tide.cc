@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "cocoeval_cc/errors.h"
 #include "cocoeval_cc/mask.h"
@@ -79,7 +80,9 @@ ByImage GroupRows(size_t n, const std::vector<int32_t>& image_pos, size_t num_im
 }
 
 struct ImageScratch {
-  std::vector<uint32_t> order, regular, crowd;
+  std::vector<std::pair<double, uint32_t>> ranked;
+  std::vector<uint32_t> order, regular, crowd, gt_cat;
+  std::vector<size_t> regular_pos;  // position of each regular ground truth in the image's rows
   std::vector<double> dt_box, gt_box, crowd_box, iou, crowd_iou;
   std::vector<uint8_t> used, usable, crowd_flag;
   std::vector<int32_t> best_det;
@@ -106,15 +109,18 @@ class ImageTide {
   // per entry of gts (crowd regions stay 0).
   void Run(const uint32_t* dets, size_t nd, const uint32_t* gts, size_t ng, size_t e0, Entries* out,
            uint8_t* gt_fn, uint8_t* gt_miss, ImageScratch* sc) const {
-    // tidecv's preds.sort(key=-score) is stable: ties keep file order.
-    sc->order.assign(dets, dets + nd);
-    std::stable_sort(sc->order.begin(), sc->order.end(), [&](uint32_t a, uint32_t b) {
-      return ScoreKey(dt_.score[a]) > ScoreKey(dt_.score[b]);
-    });
+    // tidecv's preds.sort(key=-score) is stable: ties keep file order, which
+    // is row order, so sorting (-score, row) pairs gives the same order.
+    sc->ranked.resize(nd);
+    for (size_t k = 0; k < nd; ++k) sc->ranked[k] = {-ScoreKey(dt_.score[dets[k]]), dets[k]};
+    std::sort(sc->ranked.begin(), sc->ranked.end());
+    sc->order.resize(nd);
+    for (size_t k = 0; k < nd; ++k) sc->order[k] = sc->ranked[k].second;
     const size_t D = std::min<size_t>(nd, static_cast<size_t>(opt_.max_det));
     sc->regular.clear();
     sc->crowd.clear();
-    std::vector<size_t> regular_pos;  // position in gts, for the flags
+    std::vector<size_t>& regular_pos = sc->regular_pos;
+    regular_pos.clear();
     for (size_t j = 0; j < ng; ++j) {
       if (gt_.ann_iscrowd[gts[j]]) {
         sc->crowd.push_back(gts[j]);
@@ -140,7 +146,10 @@ class ImageTide {
       Ious(sc->order.data(), D, sc->crowd, sc->crowd_flag.data(), &sc->crowd_iou, sc);
     }
     const double* iou = sc->iou.data();
-    auto gcat = [&](size_t j) { return gt_.ann_category[sc->regular[j]]; };
+    sc->gt_cat.resize(G);
+    for (size_t j = 0; j < G; ++j) sc->gt_cat[j] = gt_.ann_category[sc->regular[j]];
+    const uint32_t* gt_cat = sc->gt_cat.data();
+    auto gcat = [gt_cat](size_t j) { return gt_cat[j]; };
 
     // Greedy matching in score order over all categories: the best unused
     // ground truth of the detection's category (first on ties), if its IoU
@@ -259,7 +268,35 @@ class ImageTide {
     for (size_t j = 0; j < G; ++j) {
       std::copy_n(&gt_.ann_bbox[4 * static_cast<size_t>(gts[j])], 4, &sc->gt_box[4 * j]);
     }
-    BoxIou(sc->dt_box.data(), D, sc->gt_box.data(), G, iscrowd, out->data());
+    const bool finite = std::all_of(sc->dt_box.begin(), sc->dt_box.end(),
+                                    [](double v) { return std::isfinite(v); }) &&
+                        std::all_of(sc->gt_box.begin(), sc->gt_box.end(),
+                                    [](double v) { return std::isfinite(v); });
+    if (!finite) {  // BoxIou's fmin / fmax carry NaNs as bbIou does
+      BoxIou(sc->dt_box.data(), D, sc->gt_box.data(), G, iscrowd, out->data());
+      return;
+    }
+    // BoxIou's expressions in its order, with comparisons instead of the
+    // fmin / fmax library calls (equal for finite values): TIDE needs every
+    // detection against every ground truth of the image, the bulk of its
+    // work.
+    for (size_t d = 0; d < D; ++d) {
+      const double* a = &sc->dt_box[4 * d];
+      const double area = a[2] * a[3];
+      double* row = out->data() + d * G;
+      for (size_t j = 0; j < G; ++j) {
+        const double* g = &sc->gt_box[4 * j];
+        const double r = std::min(a[2] + a[0], g[2] + g[0]);
+        const double iw = r - std::max(a[0], g[0]);
+        if (iw <= 0) continue;
+        const double b = std::min(a[3] + a[1], g[3] + g[1]);
+        const double ih = b - std::max(a[1], g[1]);
+        if (ih <= 0) continue;
+        const double inter = iw * ih;
+        const double uni = iscrowd != nullptr && iscrowd[j] ? area : area + g[2] * g[3] - inter;
+        row[j] = inter / uni;
+      }
+    }
   }
 
   const GroundTruth& gt_;
@@ -276,9 +313,65 @@ struct CategoryAps {
   std::array<uint8_t, kScenarios> present{};  // counts in tidecv's mean
 };
 
+// Which scenarios an item takes part in, and as a true positive in which.
+struct ItemBits {
+  uint16_t present = 0, tp = 0;
+};
+
+// tidecv's get_ap of several scenarios over one ranked list, in one
+// backward pass: the smoothed precision at rank i is the maximum precision
+// from i on, and recall point x takes rank i when recall(i - 1) < x <=
+// recall(i) (searchsorted 'left'). Same values as TideAp.
+void RankedAps(const std::vector<std::pair<double, uint64_t>>& ranked,
+               const std::vector<ItemBits>& bits, const std::vector<size_t>& scenarios,
+               const std::array<int64_t, kScenarios>& num_gt, CategoryAps* out) {
+  struct Acc {
+    int64_t t = 0, k = 0;            // true positives / items up to the current rank
+    int64_t best_t = 0, best_k = 1;  // maximum precision from the current rank on
+    int b = 100;                     // the largest recall point not yet placed
+    std::array<double, 101> y{};
+  };
+  std::array<Acc, kScenarios> acc;
+  const size_t n = ranked.size();
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t s : scenarios) {
+      if (bits[i].present >> s & 1) {
+        ++acc[s].k;
+        acc[s].t += bits[i].tp >> s & 1;
+      }
+    }
+  }
+  for (size_t s : scenarios) out->present[s] = acc[s].k > 0 || num_gt[s] > 0;
+  for (size_t i = n; i-- > 0;) {
+    for (size_t s : scenarios) {
+      if (!(bits[i].present >> s & 1) || num_gt[s] <= 0) continue;
+      Acc& a = acc[s];
+      // Exact rational comparison: the larger fraction has the larger (or
+      // equal) double, so the maximum's double is tidecv's maximum.
+      if (a.t * a.best_k > a.best_t * a.k) a.best_t = a.t, a.best_k = a.k;
+      const int tp = bits[i].tp >> s & 1;
+      const double g = static_cast<double>(num_gt[s]);
+      const double recall = static_cast<double>(a.t) / g;
+      a.t -= tp;
+      --a.k;
+      // Only a true positive (or the first rank) starts recall points.
+      if (!tp && a.k > 0 && a.b < 100) continue;
+      const double before = static_cast<double>(a.t) / g;
+      const double best = static_cast<double>(a.best_t) / static_cast<double>(a.best_k);
+      while (a.b >= 0 && a.b / 100.0 > recall) --a.b;  // past the last recall: 0
+      while (a.b >= 0 && (a.k == 0 || a.b / 100.0 > before)) a.y[a.b--] = best;
+    }
+  }
+  for (size_t s : scenarios) {
+    double sum = 0;
+    for (double v : acc[s].y) sum += v;  // ascending, as tidecv's sum()
+    out->ap[s] = num_gt[s] > 0 ? sum / 101.0 : 0.0;
+  }
+}
+
 struct CategoryScratch {
-  std::vector<uint64_t> items;  // entry index << 1 | imported
-  std::vector<uint8_t> tp;
+  std::vector<std::pair<double, uint64_t>> items;  // (-score, entry index << 1 | imported)
+  std::vector<ItemBits> bits;
 };
 
 // A category's items: its own kept detections and the Cls errors of other
@@ -288,68 +381,71 @@ CategoryAps CategoryTide(const Entries& en, const uint64_t* items, size_t n, int
   CategoryAps out;
   auto entry = [&](uint64_t it) { return static_cast<size_t>(it >> 1); };
   auto imported = [&](uint64_t it) { return (it & 1) != 0; };
-  // The unfixed AP in tidecv's push order: (score desc, entry order).
-  sc->items.clear();
+  // tidecv's stable sorts by score, of points pushed in entry order: a
+  // category holds an entry at most once, so sorting (-score, entry) pairs
+  // gives the same order.
+  sc->items.resize(n);
+  for (size_t i = 0; i < n; ++i) sc->items[i] = {-ScoreKey(en.score[entry(items[i])]), items[i]};
+  std::sort(sc->items.begin(), sc->items.end());
+  std::array<int64_t, kScenarios> gts;
+  gts.fill(num_gt);
+  gts[kTideMiss] = num_gt - num_miss;
+  gts[kTideFn] = num_gt - num_fn;
+
+  // Each item in each scenario: absent, false or true positive.
+  constexpr uint16_t kAll = (1u << kScenarios) - 1;
+  auto bits_of = [&](uint64_t it) {
+    ItemBits b;
+    const size_t e = entry(it);
+    const uint8_t st = en.status[e];
+    if (imported(it)) {  // only where Cls errors are fixed
+      b.present = b.tp = 1u << kTideCls;
+    } else if (st == kTruePositive) {
+      b.present = b.tp = kAll;
+    } else {
+      const uint8_t err = en.error[e];
+      // Unfixed: a false positive, or nothing if ignored; fixed (s == the
+      // error): a true positive for the best Loc error on its ground truth,
+      // else dropped.
+      b.present = st == kIgnored ? 0 : err < kScenarios ? kAll & ~(1u << err) : kAll;
+      if (err == kTideLoc && en.fix_cat[e] >= 0) b.present |= b.tp = 1u << kTideLoc;
+    }
+    return b;
+  };
+  sc->bits.resize(n);
+  int64_t n_tp = 0, n_fp = 0;
   for (size_t i = 0; i < n; ++i) {
-    const size_t e = entry(items[i]);
-    if (!imported(items[i]) && en.status[e] != kIgnored) sc->items.push_back(items[i]);
+    sc->bits[i] = bits_of(sc->items[i].second);
+    if (sc->bits[i].present >> kBase & 1) ++(sc->bits[i].tp >> kBase & 1 ? n_tp : n_fp);
   }
-  std::stable_sort(sc->items.begin(), sc->items.end(), [&](uint64_t a, uint64_t b) {
-    return ScoreKey(en.score[entry(a)]) > ScoreKey(en.score[entry(b)]);
-  });
-  sc->tp.resize(sc->items.size());
-  int64_t n_tp = 0;
-  for (size_t i = 0; i < sc->items.size(); ++i) {
-    sc->tp[i] = en.status[entry(sc->items[i])] == kTruePositive;
-    n_tp += sc->tp[i];
-  }
-  const int64_t n_fp = static_cast<int64_t>(sc->items.size()) - n_tp;
-  out.ap[kBase] = TideAp(sc->tp, num_gt);
-  out.present[kBase] = !sc->items.empty() || num_gt > 0;
+  RankedAps(sc->items, sc->bits, {kBase}, gts, &out);
 
   // fix_errors rebuilds the data: every error's point first, then the true
-  // positives, so equal scores rank errors before true positives.
-  sc->items.assign(items, items + n);
-  auto group = [&](uint64_t it) {
-    return !imported(it) && en.status[entry(it)] == kTruePositive ? 1 : 0;
-  };
-  std::stable_sort(sc->items.begin(), sc->items.end(), [&](uint64_t a, uint64_t b) {
-    const double sa = ScoreKey(en.score[entry(a)]), sb = ScoreKey(en.score[entry(b)]);
-    if (sa != sb) return sa > sb;
-    return group(a) < group(b);
-  });
-  for (size_t s = 0; s < kTideNumDeltas; ++s) {
-    if (s == kTideFp) {
-      // Perfect scores: every true positive (score 1) before every false
-      // positive (score 0).
-      sc->tp.assign(static_cast<size_t>(n_tp + n_fp), 0);
-      std::fill_n(sc->tp.begin(), n_tp, 1);
-      out.ap[s] = TideAp(sc->tp, num_gt);
-      out.present[s] = n_tp + n_fp > 0 || num_gt > 0;
-      continue;
+  // positives, so among equal scores errors rank before true positives.
+  bool reordered = false;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && sc->items[j].first == sc->items[i].first) ++j;
+    if (j - i > 1) {
+      std::stable_partition(sc->items.begin() + i, sc->items.begin() + j, [&](const auto& p) {
+        return imported(p.second) || en.status[entry(p.second)] != kTruePositive;
+      });
+      reordered = true;
     }
-    sc->tp.clear();
-    for (uint64_t it : sc->items) {
-      const size_t e = entry(it);
-      const uint8_t st = en.status[e];
-      int state;  // -1 absent, 0 false positive, 1 true positive
-      if (imported(it)) {
-        state = s == kTideCls ? 1 : -1;
-      } else if (st == kTruePositive) {
-        state = 1;
-      } else if (en.error[e] == s) {
-        state = s == kTideLoc && en.fix_cat[e] >= 0 ? 1 : -1;
-      } else {
-        state = st == kIgnored ? -1 : 0;
-      }
-      if (state >= 0) sc->tp.push_back(static_cast<uint8_t>(state));
-    }
-    int64_t gts = num_gt;
-    if (s == kTideMiss) gts -= num_miss;
-    if (s == kTideFn) gts -= num_fn;
-    out.ap[s] = TideAp(sc->tp, gts);
-    out.present[s] = !sc->tp.empty() || gts > 0;
+    i = j;
   }
+  if (reordered) {
+    for (size_t i = 0; i < n; ++i) sc->bits[i] = bits_of(sc->items[i].second);
+  }
+  RankedAps(sc->items, sc->bits,
+            {kTideCls, kTideLoc, kTideBoth, kTideDupe, kTideBkg, kTideMiss, kTideFn}, gts, &out);
+  // Perfect scores: every true positive (score 1) ranks before every false
+  // positive (score 0), so precision is 1 up to the final recall.
+  const double final_recall = static_cast<double>(n_tp) / static_cast<double>(num_gt);
+  int points = 0;
+  for (int b = 0; b <= 100 && n_tp > 0 && num_gt > 0; ++b) points += b / 100.0 <= final_recall;
+  out.ap[kTideFp] = points / 101.0;
+  out.present[kTideFp] = out.present[kBase];
   return out;
 }
 
@@ -393,9 +489,16 @@ void ValidateTideOptions(const TideOptions& opt) {
 }
 
 double TideAp(const std::vector<uint8_t>& tp, int64_t num_gt) {
+  ApScratch sc;
+  return TideAp(tp.data(), tp.size(), num_gt, &sc);
+}
+
+double TideAp(const uint8_t* tp, size_t n, int64_t num_gt, ApScratch* sc) {
   if (num_gt <= 0) return 0.0;
-  const size_t n = tp.size();
-  std::vector<double> precision(n), recall(n);
+  std::vector<double>& precision = sc->precision;
+  std::vector<double>& recall = sc->recall;
+  precision.resize(n);
+  recall.resize(n);
   int64_t t = 0, f = 0;
   for (size_t i = 0; i < n; ++i) {
     (tp[i] ? t : f) += 1;

@@ -181,7 +181,7 @@ TEST(TideTest, ThreadCountDoesNotChangeTheResult) {
   for (int i = 1; i <= 40; ++i) {
     gts.push_back({i, 1 + i % 2, 0, 0, 10, 10, 0});
     gts.push_back({i, 1, 30, 30, 20, 20, 0});
-    dets.push_back({i, 1 + (i / 3) % 2, 0, 0, 10, 9 - i % 5, 0.1 + (i % 7) / 10.0});
+    dets.push_back({i, 1 + (i / 3) % 2, 0, 0, 10, 9.0 - i % 5, 0.1 + (i % 7) / 10.0});
     dets.push_back({i, 1, 31, 30, 20, 20, 0.05 + (i % 4) / 10.0});
     dets.push_back({i, 2, 70, 70, 5, 5, 0.3});
   }

@@ -13,7 +13,6 @@ import tempfile
 from absl.testing import absltest
 import hypothesis
 from hypothesis import strategies as st
-import numpy as np
 from pycocotools import mask as pc_mask
 from tidecv import TIDE
 from tidecv import datasets as tide_datasets
@@ -116,8 +115,9 @@ def write_subset(tmp, iou_type, img_ids=None, cat_ids=None):
   keep_cat = (lambda c: True) if cat_ids is None else set(cat_ids).__contains__
   gt["images"] = sorted((i for i in gt["images"] if keep_img(i["id"])), key=lambda i: i["id"])
   gt["categories"] = [c for c in gt["categories"] if keep_cat(c["id"])]
-  gt["annotations"] = [a for a in gt["annotations"]
-                       if keep_img(a["image_id"]) and keep_cat(a["category_id"])]
+  gt["annotations"] = [
+      a for a in gt["annotations"] if keep_img(a["image_id"]) and keep_cat(a["category_id"])
+  ]
   results = [r for r in results if keep_img(r["image_id"]) and keep_cat(r["category_id"])]
   gt_path, dt_path = os.path.join(tmp, "gt.json"), os.path.join(tmp, "dt.json")
   with open(gt_path, "w") as f:
@@ -133,8 +133,8 @@ class FixtureTest(_Compare):
     ours = run_ours(_GT, _RESULTS["bbox"], "bbox")
     ref = run_tidecv(_GT, _RESULTS["bbox"], "bbox")
     self.assert_agree(ours, ref, 1e-12)
-    self.assertEqual(ours["counts"], {"Cls": 83, "Loc": 1, "Both": 0, "Dupe": 1, "Bkg": 0,
-                                      "Miss": 97})
+    self.assertEqual(ours["counts"],
+                     {"Cls": 83, "Loc": 1, "Both": 0, "Dupe": 1, "Bkg": 0, "Miss": 97})
     self.assertEqual((ours["pos_thr"], ours["bg_thr"]), (0.5, 0.1))
     cat = next(c for c in ours["per_category"] if c["id"] == 1)
     self.assertEqual(cat["name"], "person")
@@ -186,8 +186,8 @@ def datasets(draw):
       anns.append({
           "image_id": i,
           "category_id": draw(st.sampled_from(cats)),
-          "bbox": [draw(_COORD), draw(_COORD),
-                   draw(_SIZE), draw(_SIZE)],
+          "bbox": [draw(_COORD), draw(_COORD), draw(_SIZE),
+                   draw(_SIZE)],
           "iscrowd": int(draw(st.integers(0, 6)) == 0),
       })
   hypothesis.assume(any(not a["iscrowd"] for a in anns))
@@ -197,13 +197,17 @@ def datasets(draw):
     for _ in range(draw(st.integers(0, 6))):
       if own and draw(st.booleans()):  # near a ground truth: matches, Loc, Cls, Dupe
         x, y, w, h = draw(st.sampled_from(own))["bbox"]
-        box = [x + draw(st.sampled_from([0, 0, 1, 2, 4])), y + draw(st.sampled_from([0, 1, 3])),
-               w + draw(st.sampled_from([0, 0, -1, 2])), h]
+        box = [
+            x + draw(st.sampled_from([0, 0, 1, 2, 4])), y + draw(st.sampled_from([0, 1, 3])),
+            w + draw(st.sampled_from([0, 0, -1, 2])), h
+        ]
         box[2] = max(box[2], 1.0)
       else:
         box = [draw(_COORD), draw(_COORD), draw(_SIZE), draw(_SIZE)]
-      dets.append({"image_id": i, "category_id": draw(st.sampled_from(cats)), "bbox": box,
-                   "score": draw(_SCORES)})
+      dets.append({
+          "image_id": i, "category_id": draw(st.sampled_from(cats)), "bbox": box,
+          "score": draw(_SCORES)
+      })
   hypothesis.assume(dets)
   pos = draw(st.sampled_from([0.5, 0.3, 0.7, 0.75]))
   bg = draw(st.sampled_from([0.1, 0.05, 0.2, pos]))
@@ -233,8 +237,10 @@ def write_case(tmp, case, iou_type):
   results = []
   for d in dets:
     if iou_type == "segm":  # tidecv's mask mode needs RLE results
-      results.append({"image_id": d["image_id"], "category_id": d["category_id"],
-                      "score": d["score"], "segmentation": _box_rle(d["bbox"])})
+      results.append({
+          "image_id": d["image_id"], "category_id": d["category_id"], "score": d["score"],
+          "segmentation": _box_rle(d["bbox"])
+      })
     else:
       results.append(d)
   gt_path, dt_path = os.path.join(tmp, "gt.json"), os.path.join(tmp, "dt.json")
@@ -268,8 +274,10 @@ class RandomCasesTest(_Compare):
   def test_max_dets_per_image_over_all_categories(self):
     # 120 detections in one image: tidecv keeps the best 100 over all categories.
     anns = [{"image_id": 1, "category_id": 1, "bbox": [0.0, 0.0, 10.0, 10.0], "iscrowd": 0}]
-    dets = [{"image_id": 1, "category_id": 1 + k % 3, "bbox": [float(k % 20), 1.0, 9.0, 9.0],
-             "score": 1.0 - k / 200} for k in range(120)]
+    dets = [{
+        "image_id": 1, "category_id": 1 + k % 3, "bbox": [float(k % 20), 1.0, 9.0, 9.0],
+        "score": 1.0 - k / 200
+    } for k in range(120)]
     dets.append({"image_id": 1, "category_id": 1, "bbox": [0.0, 0.0, 10.0, 10.0], "score": 0.01})
     self.check((1, anns, dets, 0.5, 0.1), "bbox")
 
@@ -286,10 +294,10 @@ class ParameterTest(_Compare):
 
   def test_bad_thresholds_name_parameter_and_value(self):
     for kwargs, name in (({"pos_thr": 0}, "pos_thr"), ({"pos_thr": 1.5}, "pos_thr"),
-                         ({"pos_thr": float("nan")}, "pos_thr"), ({"pos_thr": "x"}, "pos_thr"),
-                         ({"pos_thr": True}, "pos_thr"), ({"bg_thr": -0.1}, "bg_thr"),
-                         ({"bg_thr": float("inf")}, "bg_thr"), ({"bg_thr": None}, "bg_thr"),
-                         ({"pos_thr": 0.4, "bg_thr": 0.5}, "bg_thr")):
+                         ({"pos_thr": float("nan")},
+                          "pos_thr"), ({"pos_thr": "x"}, "pos_thr"), ({"pos_thr": True}, "pos_thr"),
+                         ({"bg_thr": -0.1}, "bg_thr"), ({"bg_thr": float("inf")}, "bg_thr"),
+                         ({"bg_thr": None}, "bg_thr"), ({"pos_thr": 0.4, "bg_thr": 0.5}, "bg_thr")):
       with self.assertRaisesRegex(ValueError, name):
         self.ev.tide_errors(**kwargs)
 
@@ -308,9 +316,10 @@ class ParameterTest(_Compare):
     kp_gt = {
         "images": [{"id": 1, "width": 10, "height": 10}],
         "categories": [{"id": 1, "name": "person"}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5],
-                         "area": 25, "iscrowd": 0, "num_keypoints": 1,
-                         "keypoints": [1, 1, 2] + [0] * 48}],
+        "annotations": [{
+            "id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 25,
+            "iscrowd": 0, "num_keypoints": 1, "keypoints": [1, 1, 2] + [0] * 48
+        }],
     }
     with contextlib.redirect_stdout(io.StringIO()):
       gt = cocoeval_cc.COCO()
