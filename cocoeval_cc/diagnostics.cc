@@ -234,6 +234,11 @@ Calibration ComputeCalibration(const Evaluator& e, double iou, int64_t n_bins) {
 
 namespace {
 
+struct SortKey {
+  uint32_t k, index;
+  uint64_t score;  // ~OrderedKey: ascending = best first
+};
+
 // One image's kept detections and ground truth, matched class by class as
 // COCO does. IoUs are computed per category for the matching, and across
 // classes only for the detections that look for another class.
@@ -247,8 +252,7 @@ struct ImageMatch {
   std::vector<uint8_t> claimed;  // per ground truth, for ClaimCrossClass
   std::vector<double> row;       // one detection's IoU with every ground truth
   // Scratch.
-  std::vector<uint64_t> sort_key;
-  std::vector<uint32_t> sort_k;
+  std::vector<SortKey> sort_keys;
   std::vector<double> box_a, box_b, sub;
   std::vector<uint32_t> mt, mi;
   std::vector<int32_t> matched;
@@ -357,10 +361,18 @@ class CrossClassMatcher {
   // claim(d, g, iou) with g = -1 when nothing is left to claim.
   template <typename Fn>
   void ClaimCrossClass(ImageMatch* im, const std::vector<uint32_t>& candidates, Fn claim) const {
-    im->order = candidates;
-    std::stable_sort(im->order.begin(), im->order.end(), [&](uint32_t a, uint32_t b) {
-      return OrderedKey(im->dt_score[a]) > OrderedKey(im->dt_score[b]);
+    // Score order across classes; ties keep the candidates' order (the
+    // key's k holds the detection).
+    im->sort_keys.resize(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      im->sort_keys[i] = {candidates[i], static_cast<uint32_t>(i),
+                          ~OrderedKey(im->dt_score[candidates[i]])};
+    }
+    std::sort(im->sort_keys.begin(), im->sort_keys.end(), [](const SortKey& a, const SortKey& b) {
+      return a.score != b.score ? a.score < b.score : a.index < b.index;
     });
+    im->order.resize(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) im->order[i] = im->sort_keys[i].k;
     const size_t G = im->gt_row.size();
     const double thr = EffectiveThreshold(iou_);
     bool any = false;
@@ -391,51 +403,51 @@ class CrossClassMatcher {
     const uint32_t* rows = dt_rows_.rows.data() + dt_rows_.begin[pos];
     const size_t n = dt_rows_.begin[pos + 1] - dt_rows_.begin[pos];
     const double* score = dt_.score.data();
-    // Stable: by k, then by descending score (ties keep file order).
-    im->sort_key.resize(n);
-    im->sort_k.resize(n);
-    im->order.resize(n);
-    bool sorted_k = true;
+    // By k, then by descending score, ties in file order: evaluate's stable
+    // sort, as one unstable sort on keys that are never equal.
+    im->sort_keys.resize(n);
     for (size_t i = 0; i < n; ++i) {
-      im->sort_k[i] = static_cast<uint32_t>(cat_rank_[dt_.category[rows[i]]]);
-      im->sort_key[i] = ~OrderedKey(score[rows[i]]);
-      im->order[i] = static_cast<uint32_t>(i);
-      sorted_k &= i == 0 || im->sort_k[i - 1] <= im->sort_k[i];
+      im->sort_keys[i] = {static_cast<uint32_t>(cat_rank_[dt_.category[rows[i]]]),
+                          static_cast<uint32_t>(i), ~OrderedKey(score[rows[i]])};
     }
-    if (!sorted_k) {
-      std::stable_sort(im->order.begin(), im->order.end(),
-                       [&](uint32_t a, uint32_t b) { return im->sort_k[a] < im->sort_k[b]; });
-    }
+    std::sort(im->sort_keys.begin(), im->sort_keys.end(), [](const SortKey& a, const SortKey& b) {
+      if (a.k != b.k) return a.k < b.k;
+      if (a.score != b.score) return a.score < b.score;
+      return a.index < b.index;
+    });
     im->dt_row.clear();
     im->dt_k.clear();
     im->dt_score.clear();
     const uint64_t max_det = static_cast<uint64_t>(p_.max_dets.back());
-    for (size_t a = 0; a < n;) {
-      const uint32_t k = im->sort_k[im->order[a]];
-      size_t b = a;
-      while (b < n && im->sort_k[im->order[b]] == k) ++b;
-      std::stable_sort(im->order.begin() + a, im->order.begin() + b,
-                       [&](uint32_t x, uint32_t y) { return im->sort_key[x] < im->sort_key[y]; });
-      const size_t keep = std::min<uint64_t>(b - a, max_det);
-      for (size_t j = a; j < a + keep; ++j) {
-        const uint32_t row = rows[im->order[j]];
-        if (score[row] < min_score) break;  // best first: the rest score less
-        im->dt_row.push_back(row);
-        im->dt_k.push_back(k);
-        im->dt_score.push_back(score[row]);
-      }
-      a = b;
+    uint64_t run = 0;
+    for (size_t j = 0; j < n; ++j) {
+      const SortKey& key = im->sort_keys[j];
+      run = (j > 0 && im->sort_keys[j - 1].k == key.k) ? run + 1 : 0;
+      const uint32_t row = rows[key.index];
+      // Past maxDets[-1], or below min_score (best first: the rest of the
+      // category scores less).
+      if (run >= max_det || score[row] < min_score) continue;
+      im->dt_row.push_back(row);
+      im->dt_k.push_back(key.k);
+      im->dt_score.push_back(score[row]);
     }
   }
 
   // _prepare's ground truth, by k (stable: file order within), with
   // evaluateImg's ignore flags for the area range "all".
   void CollectGroundTruth(size_t pos, ImageMatch* im) const {
-    im->gt_row.assign(gt_rows_.rows.begin() + gt_rows_.begin[pos],
-                      gt_rows_.rows.begin() + gt_rows_.begin[pos + 1]);
-    std::stable_sort(im->gt_row.begin(), im->gt_row.end(), [&](uint32_t a, uint32_t b) {
-      return cat_rank_[gt_.ann_category[a]] < cat_rank_[gt_.ann_category[b]];
+    const uint32_t* rows = gt_rows_.rows.data() + gt_rows_.begin[pos];
+    const size_t n = gt_rows_.begin[pos + 1] - gt_rows_.begin[pos];
+    im->sort_keys.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      im->sort_keys[i] = {static_cast<uint32_t>(cat_rank_[gt_.ann_category[rows[i]]]),
+                          static_cast<uint32_t>(i), 0};
+    }
+    std::sort(im->sort_keys.begin(), im->sort_keys.end(), [](const SortKey& a, const SortKey& b) {
+      return a.k != b.k ? a.k < b.k : a.index < b.index;  // file order within k
     });
+    im->gt_row.resize(n);
+    for (size_t i = 0; i < n; ++i) im->gt_row[i] = rows[im->sort_keys[i].index];
     const size_t G = im->gt_row.size();
     im->gt_k.resize(G);
     im->gt_crowd.resize(G);

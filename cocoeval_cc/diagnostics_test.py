@@ -18,6 +18,7 @@ from pycocotools import mask as pc_mask
 import cocoeval_cc
 from cocoeval_cc import diagnostics
 from cocoeval_cc import evaluation
+from cocoeval_cc import keypoints_test as kt
 from cocoeval_cc import property_test as pt
 
 _SETTINGS = hypothesis.settings(max_examples=60, deadline=None, derandomize=True,
@@ -32,6 +33,7 @@ class Reference:
   def __init__(self, pc, iou):
     self.pc, p = pc, pc.params
     self.segm = p.iouType == "segm"
+    self.keypoints = p.iouType == "keypoints"  # OKS never compares across classes
     self.t = int(np.argmin(np.abs(np.asarray(p.iouThrs) - iou)))
     assert abs(p.iouThrs[self.t] - iou) < 1e-12
     self.iou = iou
@@ -111,6 +113,8 @@ class Reference:
   def _region(self, coco, ann_id):
     """What pycocotools' computeIoU compares: the box, or for segm the RLE its _prepare left
     in the annotation."""
+    if self.keypoints:
+      return None
     return coco.anns[ann_id]["segmentation"] if self.segm else coco.anns[ann_id]["bbox"]
 
   def _cross_class(self, dets, gts, candidates, taken):
@@ -120,7 +124,7 @@ class Reference:
     for d in sorted(candidates, key=lambda d: -d["score"]):  # stable: category order on ties
       best, best_iou = None, None
       for j, g in enumerate(gts):
-        if g["cat"] == d["cat"] or g["ignored"] or j in taken:
+        if self.keypoints or g["cat"] == d["cat"] or g["ignored"] or j in taken:
           continue
         if self.segm:
           v = pc_mask.iou([d["box"]], [g["box"]], [0])[0][0]
@@ -323,6 +327,27 @@ class DiagnosticsAgainstReferenceTest(absltest.TestCase):
     self.assertEqual(got["images"], rows)
     self.assertEqual([(e["gt_id"], e["score"]) for e in got["label_errors"]],
                      [(e["gt_id"], e["score"]) for e in errors])
+
+  @hypothesis.given(st.data())
+  @hypothesis.settings(_SETTINGS, max_examples=30)
+  def test_keypoints_equal_reference(self, data):
+    gt, results, sigmas = data.draw(kt.keypoint_problems())
+    p = _usable(data.draw(kt.keypoint_params(gt)))
+    p.pop("useCats", None)
+    iou = data.draw(st.sampled_from([0.5, 0.75, 0.6]))
+    score_thr = data.draw(st.sampled_from([0.0, 0.5]))
+    ours = kt.run_ours(gt, results, p, sigmas, num_threads=2)
+    ref = Reference(kt.run_pycocotools(gt, results, dict(p, iouThrs=np.array([iou])), sigmas), iou)
+    for r, (num_gt, best) in zip(ours.f1_thresholds(iou), ref.f1()):
+      self.assertEqual(r["num_gt"], num_gt)
+      self.assertEqual(r["score"], None if best is None else best[1])
+    np.testing.assert_array_equal(np.array(ours.confusion(iou, score_thr)["matrix"]),
+                                  ref.confusion(score_thr))
+    rows, errors = ref.images(score_thr)
+    got = ours.image_diagnostics(iou, score_thr)
+    self.assertEqual(got["images"], rows)
+    self.assertEqual(got["label_errors"], errors)
+    self.assertEqual(errors, [])
 
   @hypothesis.given(st.data())
   @_SETTINGS
