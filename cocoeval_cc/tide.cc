@@ -636,7 +636,7 @@ TideResult ComputeTide(const Evaluator& e, double pos_thr, double bg_thr, int nu
   }
   if (!p.use_cats) throw InputError("useCats 0: TIDE's errors need categories (set useCats = 1)");
   if (!e.evaluated() || e.detections() == nullptr) {
-    throw InputError("tide_errors: run evaluate() first");
+    throw InputError("tide_errors: needs an evaluator with detections, after evaluate()");
   }
   opt.max_det = p.max_dets.back();  // NormalizeParams sorted them; tidecv: 100
   const GroundTruth& gt = e.ground_truth();

@@ -343,6 +343,17 @@ class ParameterTest(_Compare):
       ref = run_tidecv(*write_subset(tmp, "bbox", img_ids, cat_ids), "bbox")
     self.assert_agree(r, ref, 1e-12)
 
+  def test_empty_selections_and_max_dets(self):
+    n_regular = sum(1 for a in self.gt.dataset["annotations"] if not a["iscrowd"])
+    for attr, value, missed in (("imgIds", [], 0), ("catIds", [], 0), ("maxDets", [0], n_regular)):
+      e = cocoeval_cc.COCOeval(self.gt, self.gt.loadRes(_RESULTS["bbox"]), "bbox")
+      setattr(e.params, attr, value)
+      with contextlib.redirect_stdout(io.StringIO()):
+        e.evaluate()
+      r = e.tide_errors()
+      self.assertEqual(r["ap"], 0.0, attr)  # no categories: 0 (tidecv divides by zero)
+      self.assertEqual(r["counts"], dict(dict.fromkeys(tide.ERROR_TYPES, 0), Miss=missed), attr)
+
   def test_string_category_ids_map_back(self):
     with open(_GT) as f:
       gt_dict = json.load(f)
