@@ -100,7 +100,9 @@ def draw(image_path: str, boxes: Sequence[Box], caption: str) -> Image.Image:
     pen.rectangle([bx, by, bx + max(bw, 1), by + max(bh, 1)], outline=COLOURS[box.status],
                   width=width)
     if box.status in ("TP", "FP", "missed"):
-      label_y = by - 11 if by - 11 >= header else by + 1
+      label_y = by - 12 if by - 12 >= header else by + 2
+      # On a dark patch: readable over any image.
+      pen.rectangle(pen.textbbox((bx + 2, label_y), box.label), fill=(0, 0, 0))
       pen.text((bx + 2, label_y), box.label, fill=COLOURS[box.status])
   return canvas
 
