@@ -38,6 +38,10 @@ COMPARISON_DIR = "comparison"  # OUT/comparison/ of a sweep
 # evaluator on the same inputs gives the same bits; the JSON round trip keeps them.
 _STATS_TOLERANCE = 1e-9
 
+# Results files smaller than this are read in Python (they may be an empty list); larger ones go
+# straight to the native loader (no Python object per detection).
+_SMALL_FILE = 4096
+
 
 class ComparisonError(ValueError):
   """Two outputs that cannot be compared; the message names the folders and why."""
@@ -135,10 +139,14 @@ def file_sha256(path: str) -> str:
 def ground_truth_for(output: ModelOutput, ground_truth: dict | str) -> cocoeval_cc.COCO:
   """The ground truth exactly as the model was evaluated on: its first num_images images (as
   --max_images keeps them) and, with area_source "box", areas from the boxes."""
+  num_images = output.run.primary.params.get("num_images")
   if isinstance(ground_truth, str):
+    if output.run.area_source != "box":
+      gt_coco = cocoeval_cc.COCO(ground_truth)  # the native loader: no Python objects
+      if num_images is None or num_images == len(gt_coco.sorted_image_ids()):
+        return gt_coco
     with open(ground_truth) as f:
       ground_truth = json.load(f)
-  num_images = output.run.primary.params.get("num_images")
   if num_images is not None and num_images < len(ground_truth["images"]):
     keep = {im["id"] for im in ground_truth["images"][:num_images]}
     ground_truth = {
@@ -196,9 +204,10 @@ def evaluate(gt_coco: cocoeval_cc.COCO, iou_type: str, params: Mapping[str, Any]
              num_threads: int = 0) -> evaluation.EvaluationResult:
   """The fast path on a results file or list (None: no detections at all)."""
   dets: Any = detections
-  if isinstance(detections, str):
-    with open(detections) as f:
-      dets = json.load(f)  # small enough; needed for the keypoint filter and an empty file
+  if isinstance(detections, str) and (iou_type == "keypoints"
+                                      or os.path.getsize(detections) < _SMALL_FILE):
+    with open(detections) as f:  # the keypoint filter; an empty list needs the placeholder
+      dets = json.load(f)
   if iou_type == "keypoints" and dets:
     dets = [d for d in dets if "keypoints" in d]
   if not dets:
@@ -262,9 +271,7 @@ def compare_outputs(a: ModelOutput, b: ModelOutput, *, annotations: str | None =
   check_comparable(a, b, iou_type)
   args = _bootstrap_args(n_bootstrap, seed, confidence)
   path = annotations_path(a, annotations)
-  with open(path) as f:
-    gt = json.load(f)
-  gt_a = ground_truth_for(a, gt)
+  gt_a = ground_truth_for(a, path)
   eval_a = evaluate_output(a, gt_a, iou_type, num_threads)
   eval_b = evaluate_output(b, gt_a, iou_type, num_threads)
   data = compare_evaluations(eval_a, eval_b, **args)
