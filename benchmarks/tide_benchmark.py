@@ -6,7 +6,7 @@ COCO-val-shaped synthetic set (benchmarks/make_synthetic_coco.py: 5,000 images, 
 loading. The delta AP of each error type is printed side by side (AP points, tidecv's unit), so
 agreement at scale is visible too: ours reproduces tidecv's rules, hotcoco its own reading of TIDE.
 
-  bazel run //benchmarks:tide_benchmark -- --data_dir=/tmp/coco_bench/bbox
+  bazel run //benchmarks:tide_benchmark -- --iou_type=bbox   # data in /tmp/coco_bench/bbox
 """
 import contextlib
 import io
@@ -17,8 +17,11 @@ import time
 from absl import app
 from absl import flags
 
-_DATA_DIR = flags.DEFINE_string("data_dir", "/tmp/coco_bench/bbox",
-                                "Holds gt.json and dt.json (make_synthetic_coco).")
+_DATA_DIR = flags.DEFINE_string(
+    "data_dir", None, "Holds gt.json and dt.json (make_synthetic_coco; default "
+    "/tmp/coco_bench/<iou_type>).")
+_IOU_TYPE = flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm"], "Boxes or masks (tidecv's "
+                              "mask mode).")
 _TOOLS = flags.DEFINE_list("tools", "ours,hotcoco,tidecv", "Which implementations to run.")
 _RUNS = flags.DEFINE_integer("runs", 5, "tide_errors() calls timed for ours and hotcoco.")
 _KEYS = ("Cls", "Loc", "Both", "Dupe", "Bkg", "Miss", "FP", "FN")
@@ -32,7 +35,7 @@ def _evaluated(tool: str, gt_path: str, dt_path: str):
   with contextlib.redirect_stdout(io.StringIO()):
     gt = COCO(gt_path)
     dt = gt.loadRes(dt_path)
-    e = COCOeval(gt, dt, "bbox")
+    e = COCOeval(gt, dt, _IOU_TYPE.value)
     start = time.perf_counter()
     e.evaluate()
   return e, time.perf_counter() - start
@@ -60,7 +63,7 @@ def _run_tidecv(gt_path, dt_path):
   load_s = time.perf_counter() - start
   start = time.perf_counter()
   t = TIDE()
-  t.evaluate(gt, dt, mode=TIDE.BOX, name="run")
+  t.evaluate(gt, dt, mode=TIDE.BOX if _IOU_TYPE.value == "bbox" else TIDE.MASK, name="run")
   main = t.get_main_errors()["run"]
   special = t.get_special_errors()["run"]
   tide_s = time.perf_counter() - start
@@ -75,13 +78,15 @@ def _run_tidecv(gt_path, dt_path):
 
 def main(argv):
   del argv
-  gt_path = os.path.join(_DATA_DIR.value, "gt.json")
-  dt_path = os.path.join(_DATA_DIR.value, "dt.json")
+  data_dir = _DATA_DIR.value or f"/tmp/coco_bench/{_IOU_TYPE.value}"
+  gt_path = os.path.join(data_dir, "gt.json")
+  dt_path = os.path.join(data_dir, "dt.json")
   res = {}
   for tool in _TOOLS.value:
     res[tool] = _run_tidecv(gt_path, dt_path) if tool == "tidecv" else _run_evaluator(
         tool, gt_path, dt_path)
-  print(f"load: {os.getloadavg()[0]:.2f} (1-min average, 2 cores); data: {_DATA_DIR.value}")
+  print(f"load: {os.getloadavg()[0]:.2f} (1-min average, 2 cores); {_IOU_TYPE.value}, data: "
+        f"{data_dir}")
   ours = statistics.median(res["ours"]["times"]) if "ours" in res else None
   print("| tool | before TIDE s | TIDE median s | TIDE min s | vs ours |")
   print("| --- | ---: | ---: | ---: | ---: |")
