@@ -488,17 +488,24 @@ void ValidateTideOptions(const TideOptions& opt) {
   if (opt.max_det < 0) throw InputError("max_det must be >= 0, got " + std::to_string(opt.max_det));
 }
 
-double TideAp(const std::vector<uint8_t>& tp, int64_t num_gt) {
-  ApScratch sc;
-  return TideAp(tp.data(), tp.size(), num_gt, &sc);
+double TideApOnePass(const std::vector<uint8_t>& tp, int64_t num_gt) {
+  std::vector<std::pair<double, uint64_t>> ranked(tp.size());
+  std::vector<ItemBits> bits(tp.size());
+  for (size_t i = 0; i < tp.size(); ++i) {
+    bits[i].present = 1u << kBase;
+    bits[i].tp = tp[i] ? 1u << kBase : 0;
+  }
+  std::array<int64_t, kScenarios> gts;
+  gts.fill(num_gt);
+  CategoryAps out;
+  RankedAps(ranked, bits, {kBase}, gts, &out);
+  return out.ap[kBase];
 }
 
-double TideAp(const uint8_t* tp, size_t n, int64_t num_gt, ApScratch* sc) {
+double TideAp(const std::vector<uint8_t>& tp, int64_t num_gt) {
+  const size_t n = tp.size();
   if (num_gt <= 0) return 0.0;
-  std::vector<double>& precision = sc->precision;
-  std::vector<double>& recall = sc->recall;
-  precision.resize(n);
-  recall.resize(n);
+  std::vector<double> precision(n), recall(n);
   int64_t t = 0, f = 0;
   for (size_t i = 0; i < n; ++i) {
     (tp[i] ? t : f) += 1;

@@ -74,13 +74,11 @@ TideResult ComputeTide(const GroundTruth& gt, const Detections& dt, IouType iou_
 TideResult ComputeTide(const Evaluator& e, double pos_thr, double bg_thr, int num_threads);
 
 // tidecv's APDataObject.get_ap for detections already in rank order
-// (tp[i] != 0: true positive), as a fraction: 0 without ground truth.
+// (tp[i] != 0: true positive), as a fraction: 0 without ground truth. The
+// plain forward definition; ComputeTide uses TideApOnePass.
 double TideAp(const std::vector<uint8_t>& tp, int64_t num_gt);
-// The same with reusable buffers.
-struct ApScratch {
-  std::vector<double> precision, recall;
-};
-double TideAp(const uint8_t* tp, size_t n, int64_t num_gt, ApScratch* scratch);
+// The same value from ComputeTide's backward pass (every scenario at once).
+double TideApOnePass(const std::vector<uint8_t>& tp, int64_t num_gt);
 
 }  // namespace cocoeval
 

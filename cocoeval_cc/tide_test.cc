@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,18 @@ TEST(TideApTest, FollowsTidecvsRiemannSum) {
   EXPECT_DOUBLE_EQ(TideAp({1, 0}, 2), 51.0 / 101.0);
   // A false positive first: precision 1/2 up to recall 1.
   EXPECT_DOUBLE_EQ(TideAp({0, 1}, 1), 0.5);
+}
+
+TEST(TideApTest, OnePassEqualsTheForwardDefinition) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    const size_t n = rng() % 40;
+    std::vector<uint8_t> tp(n);
+    int64_t positives = 0;
+    for (auto& v : tp) positives += v = rng() % 3 == 0;
+    const int64_t num_gt = positives + static_cast<int64_t>(rng() % 5) - (round % 7 == 0 ? 1 : 0);
+    EXPECT_EQ(TideApOnePass(tp, num_gt), TideAp(tp, num_gt)) << round;  // bit for bit
+  }
 }
 
 TEST(TideTest, PerfectDetectionHasNoErrors) {
