@@ -1,5 +1,6 @@
 """//eval/analysis: the analysis object and folder of a real evaluation (the COCO fixture)."""
 import csv
+import dataclasses
 import json
 import os
 
@@ -137,6 +138,25 @@ class AnalyzeTest(absltest.TestCase):
                                     category_names=self.gallery_inputs.category_names)
         counts = [sum(b.status == s for b in boxes) for s in ("TP", "FP", "missed")]
         self.assertEqual(counts, [row["tp"], row["fp"], row["fn"]], (score_thr, row))
+
+  def test_an_unreadable_image_is_left_out_of_the_gallery(self):
+    worst = self.analysis["image_diagnostics"]["worst"]
+    broken = self.create_tempdir().full_path
+    files = {}
+    for i, row in enumerate(worst[:3]):
+      files[row["image_id"]] = os.path.join(broken, f"{i}.jpg")
+      with open(files[row["image_id"]], "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0 not a jpeg" if i == 1 else b"")
+    good = self.gallery_inputs.image_path_of(worst[0]["image_id"])
+    files[worst[0]["image_id"]] = good
+    inputs = dataclasses.replace(self.gallery_inputs, image_path_of=files.get)
+    folder = self.create_tempdir().full_path
+    with self.assertLogs(level="WARNING") as logs:
+      analyze.write(folder, self.analysis, inputs)
+    self.assertEqual(os.listdir(os.path.join(folder, analyze.GALLERY_DIR)),
+                     [f"01_image_{worst[0]['image_id']}.png"])
+    self.assertLen([m for m in logs.output if "left out" in m], 2)
+    self.assertTrue(os.path.isfile(os.path.join(folder, analyze.ANALYSIS_JSON)))
 
   def test_rewrite_leaves_nothing_of_the_earlier_run(self):
     folder = self.create_tempdir().full_path

@@ -13,6 +13,7 @@ import io
 import os
 from typing import Callable, Mapping, Sequence
 
+from absl import logging
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
@@ -111,7 +112,8 @@ def write_gallery(folder: str, worst: Sequence[dict], boxes_of: Callable[[int], 
                   image_path_of: Callable[[int], str | None],
                   write_png: Callable[[str, bytes], None]) -> list[str]:
   """Draws each of `worst` (image_diagnostics rows, worst first) whose image file exists into
-  folder/NN_image_<id>.png; returns the file names written, in order."""
+  folder/NN_image_<id>.png; returns the file names written, in order. An image that cannot be
+  read is left out with a warning naming it: the gallery is an aid, the analysis stands."""
   names = []
   for rank, row in enumerate(worst, start=1):
     path = image_path_of(row["image_id"])
@@ -119,7 +121,11 @@ def write_gallery(folder: str, worst: Sequence[dict], boxes_of: Callable[[int], 
       continue
     caption = (f"#{rank} image {row['image_id']}: TP {row['tp']}, FP {row['fp']}, "
                f"FN {row['fn']}, F1 {_f1_text(row.get('f1'))}")
-    canvas = draw(path, boxes_of(row["image_id"]), caption)
+    try:
+      canvas = draw(path, boxes_of(row["image_id"]), caption)
+    except (OSError, Image.DecompressionBombError) as e:  # truncated, not an image, too large
+      logging.warning("gallery: image %s (%s) left out: %s", row["image_id"], path, e)
+      continue
     buf = io.BytesIO()
     canvas.save(buf, format="PNG")
     name = f"{rank:02d}_image_{row['image_id']}.png"
