@@ -14,6 +14,8 @@ import subprocess
 from unittest import mock
 
 from absl.testing import absltest
+import hypothesis
+from hypothesis import strategies as st
 import numpy as np
 from pycocotools.coco import COCO as PyCOCO
 from pycocotools.cocoeval import COCOeval as PyCOCOeval
@@ -275,6 +277,35 @@ class CompareModelsTest(absltest.TestCase):
     why = why_ap_lost.load(reports(), out)
     self.assertEqual(sorted(why.intervals), ["m0"])
     self.assertEqual(why.pairs, [])
+
+  @hypothesis.settings(max_examples=8, deadline=None, derandomize=True)
+  @hypothesis.given(seed=st.integers(0,
+                                     2 ** 16), max_images=st.one_of(st.none(), st.integers(1, 100)),
+                    n_bootstrap=st.integers(1, 40), boot_seed=st.integers(0, 2 ** 31))
+  def test_folders_compare_as_the_evaluations_themselves(self, seed, max_images, n_bootstrap,
+                                                         boot_seed):
+    # The folder route (metrics.json's ground truth, first images, stored parameters, checked
+    # re-evaluation) gives what cocoeval_cc.compare gives on COCOeval objects made directly.
+    root = self.create_tempdir().full_path
+    dets_b = _perturbed(self.dets_a, seed=seed)
+    a = write_output(os.path.join(root, "a"), self.dets_a, max_images=max_images)
+    b = write_output(os.path.join(root, "b"), dets_b, max_images=max_images)
+    data = model_comparison.compare_outputs(a, b, n_bootstrap=n_bootstrap, seed=boot_seed)
+    gt = cocoeval_cc.COCO(_ground_truth(max_images))
+    images = set(gt.getImgIds())
+    evals = []
+    for dets in (self.dets_a, dets_b):
+      ev = cocoeval_cc.COCOeval(gt, gt.loadRes([d for d in dets if d["image_id"] in images]),
+                                "bbox")
+      ev.evaluate()
+      evals.append(ev)
+    direct = cocoeval_cc.compare(*evals, n_bootstrap=n_bootstrap, seed=boot_seed)
+    self.assertEqual(data["num_images"], len(images))
+    self.assertEqual(data["stats"], direct["stats"])
+    by_id = {r["id"]: r for r in direct["per_category"]}
+    self.assertEqual({r["id"] for r in data["per_category"]}, set(by_id))
+    for row in data["per_category"]:
+      self.assertEqual(row, by_id[row["id"]])
 
   def test_errors_name_the_folders(self):
     missing = os.path.join(self.root, "nowhere")
