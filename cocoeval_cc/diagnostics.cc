@@ -253,6 +253,7 @@ struct ImageMatch {
   std::vector<double> row;       // one detection's IoU with every ground truth
   // Scratch.
   std::vector<SortKey> sort_keys;
+  std::vector<uint32_t> per_k;  // detections per category (all zero between uses)
   std::vector<double> box_a, box_b, sub;
   std::vector<uint32_t> mt, mi;
   std::vector<int32_t> matched;
@@ -302,6 +303,7 @@ class CrossClassMatcher {
     for (size_t k = 0; k < sel.categories.size(); ++k) {
       cat_rank_[sel.categories[k]] = static_cast<int32_t>(k);
     }
+    cat_count_ = sel.categories.size();
     gt_rows_.Build(gt_.num_annotations(), gt_.ann_image.data(), gt_.ann_category.data(), img_pos,
                    cat_rank_, images_.size());
     dt_rows_.Build(dt_.size(), dt_.image.data(), dt_.category.data(), img_pos, cat_rank_,
@@ -354,6 +356,30 @@ class CrossClassMatcher {
       d0 = d1;
       g0 = g1;
     }
+  }
+
+  // Whether a false positive scoring >= min_score overlaps (IoU >= iou_)
+  // non-ignored ground truth of another class that no detection scoring
+  // >= min_score matched. Leaves im matched at min_score.
+  bool AnyCrossClassOverlap(size_t pos, double min_score, ImageMatch* im) const {
+    Match(pos, min_score, im);
+    const size_t D = im->dt_row.size(), G = im->gt_row.size();
+    im->claimed.assign(G, 0);
+    for (size_t d = 0; d < D; ++d) {
+      if (im->dt_match[d] >= 0 && !im->dt_ignored[d]) im->claimed[im->dt_match[d]] = 1;
+    }
+    const double thr = EffectiveThreshold(iou_);
+    for (uint32_t d = 0; d < D; ++d) {
+      if (im->dt_ignored[d] || im->dt_match[d] >= 0 || !(im->dt_score[d] >= min_score)) continue;
+      CrossRow(d, im);
+      for (size_t g = 0; g < G; ++g) {
+        if (im->gt_k[g] != im->dt_k[d] && !im->gt_ignored[g] && !im->claimed[g] &&
+            im->row[g] >= thr) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   // The candidates' claims, in score order, on unclaimed non-ignored ground
@@ -410,6 +436,20 @@ class CrossClassMatcher {
       im->sort_keys[i] = {static_cast<uint32_t>(cat_rank_[dt_.category[rows[i]]]),
                           static_cast<uint32_t>(i), ~OrderedKey(score[rows[i]])};
     }
+    const uint64_t max_det = static_cast<uint64_t>(p_.max_dets.back());
+    if (min_score == -std::numeric_limits<double>::infinity()) {
+      // Every kept detection is wanted.
+    } else if (n > max_det) {
+      // Without a category over maxDets[-1] nothing is truncated, so the
+      // detections below min_score can go before the sort.
+      im->per_k.resize(cat_count_);
+      bool truncated = false;
+      for (const SortKey& key : im->sort_keys) truncated |= ++im->per_k[key.k] > max_det;
+      for (const SortKey& key : im->sort_keys) im->per_k[key.k] = 0;
+      if (!truncated) DropBelow(min_score, score, rows, im);
+    } else {
+      DropBelow(min_score, score, rows, im);
+    }
     std::sort(im->sort_keys.begin(), im->sort_keys.end(), [](const SortKey& a, const SortKey& b) {
       if (a.k != b.k) return a.k < b.k;
       if (a.score != b.score) return a.score < b.score;
@@ -418,9 +458,8 @@ class CrossClassMatcher {
     im->dt_row.clear();
     im->dt_k.clear();
     im->dt_score.clear();
-    const uint64_t max_det = static_cast<uint64_t>(p_.max_dets.back());
     uint64_t run = 0;
-    for (size_t j = 0; j < n; ++j) {
+    for (size_t j = 0; j < im->sort_keys.size(); ++j) {
       const SortKey& key = im->sort_keys[j];
       run = (j > 0 && im->sort_keys[j - 1].k == key.k) ? run + 1 : 0;
       const uint32_t row = rows[key.index];
@@ -431,6 +470,15 @@ class CrossClassMatcher {
       im->dt_k.push_back(key.k);
       im->dt_score.push_back(score[row]);
     }
+  }
+
+  static void DropBelow(double min_score, const double* score, const uint32_t* rows,
+                        ImageMatch* im) {
+    size_t out = 0;
+    for (const SortKey& key : im->sort_keys) {
+      if (!(score[rows[key.index]] < min_score)) im->sort_keys[out++] = key;
+    }
+    im->sort_keys.resize(out);
   }
 
   // _prepare's ground truth, by k (stable: file order within), with
@@ -542,6 +590,7 @@ class CrossClassMatcher {
   std::array<double, 2> range_;
   std::vector<uint32_t> images_;
   std::vector<int32_t> cat_rank_;
+  size_t cat_count_ = 0;  // K
   RowsByImage gt_rows_, dt_rows_;
   const MaskSet* gt_masks_ = nullptr;
   const MaskSet* dt_masks_ = nullptr;
@@ -652,6 +701,10 @@ ImageDiagnostics DiagnoseImages(const Evaluator& e, double iou, double score_thr
   const CrossClassMatcher matcher(e, iou, num_threads, "image_diagnostics");
   std::vector<std::vector<LabelError>> found(matcher.num_images());
   ParallelFor<ImageMatch>(matcher.num_images(), num_threads, 16, [&](size_t pos, ImageMatch& im) {
+    // First the detections >= score_thr alone (the candidates and their
+    // matches are the same either way): most images have no candidate over
+    // ground truth of another class that they leave unfound.
+    if (!matcher.AnyCrossClassOverlap(pos, score_thr, &im)) return;
     // Every kept detection: ground truth found at any score is no label error.
     matcher.Match(pos, -std::numeric_limits<double>::infinity(), &im);
     const size_t D = im.dt_row.size(), G = im.gt_row.size();
