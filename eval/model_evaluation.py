@@ -24,6 +24,7 @@ import dataclasses
 import gc
 import hashlib
 import io
+import json
 import os
 import sys
 import time
@@ -412,6 +413,36 @@ def _write_analysis(source, out_dir: str, evaluated: _Evaluated,
   if options.verbose:
     print("\n".join(analyze.summary_lines(analysis)), flush=True)
   logging.info("error analysis in %.1fs: %s", time.perf_counter() - start, folder)
+
+
+def add_missing_analysis(source, out_dir: str, run: results.ModelRunResult,
+                         options: EvaluationOptions) -> bool:
+  """Complete results of an earlier run (reused by a sweep) without OUT/analysis/: evaluates
+  OUT/detections.json again (seconds, no inference) and writes the analysis, so results from
+  before the analysis existed, or run with --noanalysis, gain it. Only when the evaluation
+  reproduces metrics.json's statistics exactly (the same detections and ground truth); returns
+  whether the analysis was written. `options` as resolved for the run (max_images,
+  area_source)."""
+  folder = os.path.join(out_dir, analyze.ANALYSIS_DIR)
+  primary = run.primary.iou_type
+  detections_path = os.path.join(out_dir, results.DETECTIONS)
+  if (not options.analysis or primary not in analyze.IOU_TYPES or analyze.read(folder) is not None
+      or not os.path.isfile(detections_path)):
+    return False
+  with open(detections_path, "rb") as f:
+    detections = json.loads(f.read())
+  gt = _ground_truth(source, options.max_images, options.area_source)
+  gt_coco = cocoeval_cc.COCO(gt)
+  result, native_dt = _evaluate_one(gt, gt_coco, detections, primary, options.num_threads)
+  if [float(v) for v in result.stats] != list(run.primary.stats):
+    logging.warning("%s: no analysis added: evaluating %s again does not reproduce its metrics",
+                    out_dir, detections_path)
+    return False
+  _write_analysis(
+      source, out_dir,
+      _Evaluated({primary: result}, gt, gt_coco.native_ground_truth, {primary: native_dt}),
+      dataclasses.replace(options, verbose=False))
+  return analyze.read(folder) is not None
 
 
 def _write_outputs(out_dir: str, run: results.ModelRunResult,

@@ -337,13 +337,16 @@ class AllEfficientDetTest(absltest.TestCase):
   def test_sweep_killed_mid_model_resumes_and_reports(self):
     # Run 1: SIGKILLed in the middle of D1 (its detections written, not yet evaluated).
     # One worker in this process: the models run in order (the Ray path is tested below).
-    proc, out = self.run_sweep("main", "--num_workers=1", kill_at="inference_done:d1", check=False)
+    # Without the error analysis: run 2 adds D0's to its reused results.
+    proc, out = self.run_sweep("main", "--num_workers=1", "--noanalysis",
+                               kill_at="inference_done:d1", check=False)
     self.assertEqual(proc.returncode, -signal.SIGKILL, proc.stderr[-5000:])
     self.assertIn("model 1/2 (efficientdet_d0_coco17_tpu-32)", proc.stderr)
     self.assertIn("model 2/2 (efficientdet_d1_coco17_tpu-32)", proc.stderr)
     d0, d1 = (os.path.join(out, _NAMES[k]) for k in ("d0", "d1"))
     self.assertTrue(os.path.isfile(os.path.join(d0, "metrics.json")))
     self.assertTrue(os.path.isfile(os.path.join(d0, "clearml.json")))
+    self.assertFalse(os.path.exists(os.path.join(d0, "analysis")))
     self.assertTrue(os.path.isfile(os.path.join(d1, "detections.json")))
     self.assertFalse(os.path.exists(os.path.join(d1, "metrics.json")))
     self.assertFalse(os.path.exists(os.path.join(out, "report")))
@@ -368,6 +371,19 @@ class AllEfficientDetTest(absltest.TestCase):
       self.assertEqual(f.read(), d0_detections)
     self.assertEqual(self.read_json(d0, "clearml.json"), d0_clearml)
     self.assert_no_partial_files(out)
+    # The error analysis: added to D0's reused results (from its detections.json), written
+    # with D1's; both of their own runs (TIDE's AP per category is each category's AP50).
+    self.assertRegex(
+        proc.stderr, r"model 1/2 \(efficientdet_d0_coco17_tpu-32\): error analysis "
+        "added to the reused results")
+    for model_out in (d0, d1):
+      analysis = self.read_json(model_out, "analysis", "analysis.json")
+      ap50 = {
+          c["id"]: c["stats"][1] for c in self.read_json(model_out, "metrics.json")["per_category"]
+      }
+      for c in analysis["tide"]["per_category"]:
+        if ap50.get(c["id"], -1) >= 0:
+          self.assertAlmostEqual(c["ap"], ap50[c["id"]], delta=0.01)
 
     # Statistics: pycocotools on each model's own detections is the oracle.
     m0 = self.assert_matches_pycocotools(out, "d0")
@@ -396,6 +412,10 @@ class AllEfficientDetTest(absltest.TestCase):
       self.assertEqual(scalars[("DetectionBoxes_Recall", "AR@100")], metrics["stats"][8])
       task = self.read_json(record["session_folder"], "task.json")
       self.assertEqual(task["name"], _NAMES[key])
+      if key == "d1":  # logged after its analysis (D0's task was logged in run 1, without)
+        plots = {e["metric"] for e in _events(record["session_folder"]) if e["type"] == "plot"}
+        self.assertIn("TIDE errors", plots)
+        self.assertIn("F1-optimal score thresholds", plots)
       self.assertIn("ssd_efficientnet-b0_bifpn_keras",
                     task["configuration"]["pipeline.config"]["value"])
       self.assertRegex(task["hyperparams"]["TF_DEFINE"]["models"]["value"], r"d0.*d1")

@@ -160,6 +160,7 @@ class Sweep:
           "%s: reused: complete results from an earlier run in %s (delete it or "
           "pass --force_inference to run it again)", label,
           os.path.join(model_out, results.METRICS))
+      self._add_analysis(label, model_out, run)
       self._done(entry, outcome, run)
       return None
     logging.info("%s: %s", label, "--force_inference" if run is not None else why)
@@ -175,6 +176,16 @@ class Sweep:
         self.settings.options,
         model_fetch=node_data.ZooModelFetch.of(entry, self.settings.zoo_base_url, self.cache),
         source_fetch=self.data.fetch, keypoint_categories=None if _has_keypoints(entry) else [])
+
+  def _add_analysis(self, label: str, model_out: str, run: results.ModelRunResult) -> None:
+    """Reused results without OUT/<model>/analysis/ (from before the analysis, or run with
+    --noanalysis) gain it from their detections.json (seconds; no inference)."""
+    try:
+      if model_evaluation.add_missing_analysis(self.data.source, model_out, run,
+                                               self.settings.options):
+        logging.info("%s: error analysis added to the reused results", label)
+    except Exception as e:  # pylint: disable=broad-except  (the reused results stand)
+      logging.warning("%s: no error analysis added to the reused results: %s", label, error_text(e))
 
   def _detected(self, entry, outcome: Outcome, result: executor.ShardedResult) -> None:
     """Stage 2, as each model's detections are complete: evaluation and outputs."""
