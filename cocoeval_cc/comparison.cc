@@ -10,6 +10,7 @@
 
 #include "cocoeval_cc/accumulate.h"
 #include "cocoeval_cc/errors.h"
+#include "cocoeval_cc/pairwise_sum.h"
 #include "cocoeval_cc/parallel_for.h"
 #include "cocoeval_cc/summarize.h"
 
@@ -221,9 +222,19 @@ struct CategoryData {
 struct BootstrapModel::Impl {
   Params params;
   std::vector<StatSpec> specs;
-  std::vector<StatSpec> spec0;  // stat 0 alone, for per-category values
   size_t N = 0, T = 0, R = 0, K = 0, A = 0, M = 0, W = 0;
   std::vector<uint32_t> full;  // the bits of the T thresholds, per word
+  // The (area, maxDets) curves the statistics read get a slot each:
+  // precision [slot][t][r][k], recall [slot][t][k], so that the means walk
+  // them contiguously in summarize.cc's order (t, r, k).
+  std::vector<int> slot;  // A x M, -1: not read
+  size_t num_slots = 0;
+  struct SpecPlan {
+    bool ap = true;
+    std::vector<size_t> ts;     // IoU thresholds it averages over
+    std::vector<size_t> slots;  // its (area, maxDets), in summarize.cc's order
+  };
+  std::vector<SpecPlan> plans;
   std::vector<CategoryData> cats;
 };
 
@@ -236,7 +247,8 @@ struct Block {
 };
 
 struct Scratch {
-  Accumulated acc;
+  std::vector<double> prec, rec;  // per slot, see Impl
+  std::vector<double> vals;
   std::vector<std::vector<Block>> blocks;  // per IoU threshold
   std::vector<uint64_t> tp, fp_extra;      // per IoU threshold
   std::vector<uint64_t> need;              // per recall threshold
@@ -250,15 +262,10 @@ struct PairScratch {
 };
 
 void InitScratch(const BootstrapModel::Impl& m, Scratch* s) {
-  if (s->acc.precision.size() == m.T * m.R * m.K * m.A * m.M && !s->acc.precision.empty()) return;
-  s->acc.T = m.T;
-  s->acc.R = m.R;
-  s->acc.K = m.K;
-  s->acc.A = m.A;
-  s->acc.M = m.M;
-  // Curves no statistic reads stay -1 and are never looked at.
-  s->acc.precision.assign(m.T * m.R * m.K * m.A * m.M, -1.0);
-  s->acc.recall.assign(m.T * m.K * m.A * m.M, -1.0);
+  if (s->blocks.size() == m.T && s->rec.size() == m.num_slots * m.T * m.K) return;
+  // Curves of categories this model has no groups for stay -1.
+  s->prec.assign(m.num_slots * m.T * m.R * m.K, -1.0);
+  s->rec.assign(m.num_slots * m.T * m.K, -1.0);
   s->blocks.resize(m.T);
   s->tp.resize(m.T);
   s->fp_extra.resize(m.T);
@@ -266,13 +273,15 @@ void InitScratch(const BootstrapModel::Impl& m, Scratch* s) {
 
 void CurveStats(const BootstrapModel::Impl& m, const CategoryData& c, const Curve& cv,
                 const uint32_t* w, uint64_t npig, bool any_det, Scratch* s) {
-  Accumulated& acc = s->acc;
-  const size_t k = c.k, a = cv.a, mi = cv.m, W = m.W, R = m.R;
+  const size_t k = c.k, W = m.W, R = m.R, K = m.K, T = m.T;
+  const size_t slot = static_cast<size_t>(m.slot[cv.a * m.M + cv.m]);
+  double* const prec = s->prec.data() + slot * T * R * K;  // [t][r][k]
+  double* const rec = s->rec.data() + slot * T * K;        // [t][k]
   if (npig == 0) {  // no ground truth in this resample: the slice is -1
     for (size_t t = 0; t < m.T; ++t) {
-      acc.recall[acc.RecallIndex(t, k, a, mi)] = -1.0;
+      rec[t * K + k] = -1.0;
       if (!cv.precision) continue;
-      for (size_t r = 0; r < R; ++r) acc.precision[acc.PrecisionIndex(t, r, k, a, mi)] = -1.0;
+      for (size_t r = 0; r < R; ++r) prec[(t * R + r) * K + k] = -1.0;
     }
     return;
   }
@@ -290,8 +299,7 @@ void CurveStats(const BootstrapModel::Impl& m, const CategoryData& c, const Curv
       }
     }
     for (size_t t = 0; t < m.T; ++t) {
-      acc.recall[acc.RecallIndex(t, k, a, mi)] =
-          any_det ? static_cast<double>(s->tp[t]) / npig_d : 0.0;
+      rec[t * K + k] = any_det ? static_cast<double>(s->tp[t]) / npig_d : 0.0;
     }
     return;
   }
@@ -343,9 +351,8 @@ void CurveStats(const BootstrapModel::Impl& m, const CategoryData& c, const Curv
     }
   }
   for (size_t t = 0; t < m.T; ++t) {
-    acc.recall[acc.RecallIndex(t, k, a, mi)] =
-        any_det ? static_cast<double>(s->tp[t]) / npig_d : 0.0;
-    for (size_t r = 0; r < R; ++r) acc.precision[acc.PrecisionIndex(t, r, k, a, mi)] = 0.0;
+    rec[t * K + k] = any_det ? static_cast<double>(s->tp[t]) / npig_d : 0.0;
+    for (size_t r = 0; r < R; ++r) prec[(t * R + r) * K + k] = 0.0;
     if (!any_det) continue;
     const std::vector<Block>& blocks = s->blocks[t];
     const size_t nb = blocks.size();
@@ -374,9 +381,38 @@ void CurveStats(const BootstrapModel::Impl& m, const CategoryData& c, const Curv
         if (b >= nb) break;
         q = env[b];
       }
-      acc.precision[acc.PrecisionIndex(t, r, k, a, mi)] = q;
+      prec[(t * R + r) * K + k] = q;
     }
   }
+}
+
+// summarize.cc's Summarize over the slots: the same values in the same
+// order, so the same mean to the last bit. Categories [k0, k1).
+double PlanMean(const BootstrapModel::Impl& m, const BootstrapModel::Impl::SpecPlan& plan,
+                size_t k0, size_t k1, Scratch* s) {
+  const size_t T = m.T, R = m.R, K = m.K;
+  std::vector<double>& vals = s->vals;
+  vals.clear();
+  for (size_t slot : plan.slots) {
+    for (size_t t : plan.ts) {
+      if (plan.ap) {
+        const double* p = s->prec.data() + (slot * T + t) * R * K;
+        for (size_t r = 0; r < R; ++r) {
+          for (size_t k = k0; k < k1; ++k) {
+            const double v = p[r * K + k];
+            if (v > -1) vals.push_back(v);
+          }
+        }
+      } else {
+        const double* q = s->rec.data() + (slot * T + t) * K;
+        for (size_t k = k0; k < k1; ++k) {
+          if (q[k] > -1) vals.push_back(q[k]);
+        }
+      }
+    }
+  }
+  return vals.empty() ? -1.0
+                      : PairwiseSum(vals.data(), vals.size()) / static_cast<double>(vals.size());
 }
 
 void ModelStats(const BootstrapModel::Impl& m, const uint32_t* w, Scratch* s, double* stats,
@@ -400,11 +436,9 @@ void ModelStats(const BootstrapModel::Impl& m, const uint32_t* w, Scratch* s, do
       CurveStats(m, c, cv, w, s->npig[cv.a], any_det && m.params.max_dets[cv.m] > 0, s);
     }
   }
-  const std::vector<double> st = Summarize(s->acc, m.params, m.specs);
-  std::copy(st.begin(), st.end(), stats);
+  for (size_t i = 0; i < m.plans.size(); ++i) stats[i] = PlanMean(m, m.plans[i], 0, m.K, s);
   for (size_t k = 0; k < m.K; ++k) {
-    cat0[k] =
-        m.spec0.empty() ? -1.0 : Summarize(s->acc, m.params, m.spec0, static_cast<int64_t>(k))[0];
+    cat0[k] = m.plans.empty() ? -1.0 : PlanMean(m, m.plans[0], k, k + 1, s);
   }
 }
 
@@ -415,7 +449,6 @@ BootstrapModel::BootstrapModel(const Evaluator& e) : impl_(std::make_unique<Impl
   const EvalState& s = e.state();
   m.params = e.params();
   m.specs = e.stat_specs();
-  if (!m.specs.empty()) m.spec0 = {m.specs[0]};
   const std::vector<int64_t>& images = *m.params.img_ids;
   m.N = images.size();
   m.T = s.iou_thrs.size();
@@ -439,6 +472,26 @@ BootstrapModel::BootstrapModel(const Evaluator& e) : impl_(std::make_unique<Impl
         need[a * m.M + mm] = std::max<uint8_t>(need[a * m.M + mm], sp.ap ? 2 : 1);
       }
     }
+  }
+  m.slot.assign(m.A * m.M, -1);
+  for (size_t x = 0; x < m.A * m.M; ++x) {
+    if (need[x]) m.slot[x] = static_cast<int>(m.num_slots++);
+  }
+  for (const StatSpec& sp : m.specs) {
+    Impl::SpecPlan plan;
+    plan.ap = sp.ap;
+    for (size_t t = 0; t < m.T; ++t) {
+      if (!sp.has_iou_thr || m.params.iou_thrs[t] == sp.iou_thr) plan.ts.push_back(t);
+    }
+    for (size_t a = 0; a < m.A; ++a) {
+      if (m.params.area_rng_lbl[a] != sp.area_lbl) continue;
+      for (size_t mm = 0; mm < m.M; ++mm) {
+        if (m.params.max_dets[mm] == sp.max_det) {
+          plan.slots.push_back(static_cast<size_t>(m.slot[a * m.M + mm]));
+        }
+      }
+    }
+    m.plans.push_back(std::move(plan));
   }
   const size_t AW = m.A * m.W;
   std::vector<uint32_t>& full = m.full;
