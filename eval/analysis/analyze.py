@@ -122,21 +122,21 @@ def compute(result: evaluation.EvaluationResult, slices: Mapping[str, Sequence[i
 def summary_lines(analysis: dict) -> list[str]:
   """A few lines for the console: where AP is lost, calibration, the worst images."""
   lines = []
-  tide = analysis.get("tide")
-  if tide:
-    lines.append(f"TIDE (its AP at IoU {tide['pos_thr']:g}: {100 * tide['ap']:.2f}), AP points "
+  errors = analysis.get("tide")
+  if errors:
+    lines.append(f"TIDE (its AP at IoU {errors['pos_thr']:g}: {100 * errors['ap']:.2f}), AP points "
                  "gained by fixing each error type:")
-    lines.append("  " + "  ".join(f"{k} {100 * (tide['delta_ap'].get(k) or 0.0):.2f}"
+    lines.append("  " + "  ".join(f"{k} {100 * (errors['delta_ap'].get(k) or 0.0):.2f}"
                                   for k in TIDE_ERRORS))
   calibration = analysis.get("calibration")
   if calibration:
     lines.append(f"calibration at IoU {calibration['iou']:g}: ECE {_num(calibration['ece'])}, "
                  f"MCE {_num(calibration['mce'])} over {calibration['num_detections']} detections")
-  diagnostics = analysis.get("image_diagnostics")
-  if diagnostics:
-    worst = ", ".join(str(r["image_id"]) for r in diagnostics["worst"][:5])
+  images = analysis.get("image_diagnostics")
+  if images:
+    worst = ", ".join(str(r["image_id"]) for r in images["worst"][:5])
     lines.append(f"worst images: {worst or '-'}; likely label errors: "
-                 f"{len(diagnostics['label_errors'])}")
+                 f"{len(images['label_errors'])}")
   return lines
 
 
@@ -272,13 +272,13 @@ def tide_rows(tide: dict) -> list[list[Any]]:
   return rows
 
 
-def image_rows(diagnostics: dict) -> list[list[Any]]:
+def image_rows(per_image: dict) -> list[list[Any]]:
   """Every image: TP, FP, FN, F1 and its rank among the worst (empty when not among them)."""
-  rank = {row["image_id"]: i for i, row in enumerate(diagnostics["worst"], start=1)}
+  rank = {row["image_id"]: i for i, row in enumerate(per_image["worst"], start=1)}
   return [["image_id", "tp", "fp", "fn", "f1", "worst_rank"]] + [[
       row["image_id"], row["tp"], row["fp"], row["fn"], row["f1"],
       rank.get(row["image_id"])
-  ] for row in diagnostics["images"]]
+  ] for row in per_image["images"]]
 
 
 def confusion_rows(confusion: dict) -> list[list[Any]]:
@@ -393,19 +393,19 @@ def write(folder: str, analysis: dict, gallery: GalleryInputs | None = None) -> 
     figure("pr_curves", plots.pr_curves(analysis["pr_curves"], num_gt or None))
   if "calibration" in analysis:
     figure("calibration", plots.reliability_diagram(analysis["calibration"]))
-  diagnostics = analysis.get("image_diagnostics")
-  if gallery is not None and diagnostics:
+  per_image = analysis.get("image_diagnostics")
+  if gallery is not None and per_image:
     g = gallery
 
     def boxes_of(image_id: int) -> list[gallery_lib.Box]:
       return gallery_lib.image_boxes(g.evaluator, g.detection_boxes, g.detection_scores, g.gt_boxes,
-                                     image_id, iou=diagnostics["iou"],
-                                     score_thr=diagnostics["score_thr"],
+                                     image_id, iou=per_image["iou"],
+                                     score_thr=per_image["score_thr"],
                                      category_names=g.category_names)
 
     directory = os.path.join(folder, GALLERY_DIR)
     try:
-      names = gallery_lib.write_gallery(directory, diagnostics["worst"], boxes_of, g.image_path_of,
+      names = gallery_lib.write_gallery(directory, per_image["worst"], boxes_of, g.image_path_of,
                                         _write_bytes)
       written.extend(os.path.join(directory, n) for n in names)
     except ValueError as e:  # an IoU the evaluation did not match at: no gallery, said so
