@@ -23,7 +23,7 @@ _DATA_DIR = flags.DEFINE_string(
 _IOU_TYPE = flags.DEFINE_enum("iou_type", "bbox", ["bbox", "segm"], "Boxes or masks (tidecv's "
                               "mask mode).")
 _TOOLS = flags.DEFINE_list("tools", "ours,hotcoco,tidecv", "Which implementations to run.")
-_RUNS = flags.DEFINE_integer("runs", 5, "tide_errors() calls timed for ours and hotcoco.")
+_RUNS = flags.DEFINE_integer("runs", 9, "tide_errors() calls timed for ours and hotcoco.")
 _KEYS = ("Cls", "Loc", "Both", "Dupe", "Bkg", "Miss", "FP", "FN")
 
 
@@ -41,13 +41,21 @@ def _evaluated(tool: str, gt_path: str, dt_path: str):
   return e, time.perf_counter() - start
 
 
-def _run_evaluator(tool, gt_path, dt_path):
-  e, evaluate_s = _evaluated(tool, gt_path, dt_path)
-  times, result = [], None
-  for _ in range(_RUNS.value):
-    start = time.perf_counter()
-    result = e.tide_errors(pos_thr=0.5, bg_thr=0.1)
-    times.append(time.perf_counter() - start)
+def _run_evaluators(tools, gt_path, dt_path):
+  """Each evaluator loaded and evaluated, then their tide_errors() calls interleaved round by
+  round (alternating who goes first), so that load from elsewhere on the machine hits all."""
+  evaluated = {tool: _evaluated(tool, gt_path, dt_path) for tool in tools}
+  times = {tool: [] for tool in tools}
+  results = {}
+  for r in range(_RUNS.value):
+    for tool in tools if r % 2 == 0 else tools[::-1]:
+      start = time.perf_counter()
+      results[tool] = evaluated[tool][0].tide_errors(pos_thr=0.5, bg_thr=0.1)
+      times[tool].append(time.perf_counter() - start)
+  return {tool: _summary(evaluated[tool][1], times[tool], results[tool]) for tool in tools}
+
+
+def _summary(evaluate_s, times, result):
   delta = {k: 100 * float(result["delta_ap"][k]) for k in _KEYS}
   ap = 100 * float(result["ap"] if "ap" in result else result["ap_base"])
   counts = {k: int(result["counts"][k]) for k in _KEYS[:6]}
@@ -81,10 +89,9 @@ def main(argv):
   data_dir = _DATA_DIR.value or f"/tmp/coco_bench/{_IOU_TYPE.value}"
   gt_path = os.path.join(data_dir, "gt.json")
   dt_path = os.path.join(data_dir, "dt.json")
-  res = {}
-  for tool in _TOOLS.value:
-    res[tool] = _run_tidecv(gt_path, dt_path) if tool == "tidecv" else _run_evaluator(
-        tool, gt_path, dt_path)
+  res = _run_evaluators([t for t in _TOOLS.value if t != "tidecv"], gt_path, dt_path)
+  if "tidecv" in _TOOLS.value:
+    res["tidecv"] = _run_tidecv(gt_path, dt_path)
   print(f"load: {os.getloadavg()[0]:.2f} (1-min average, 2 cores); {_IOU_TYPE.value}, data: "
         f"{data_dir}")
   ours = statistics.median(res["ours"]["times"]) if "ours" in res else None

@@ -318,12 +318,43 @@ struct ItemBits {
   uint16_t present = 0, tp = 0;
 };
 
+constexpr uint16_t kAllScenarios = (1u << kScenarios) - 1;
+
+// An entry of a category in each scenario: absent, false or true positive.
+// imported: a Cls error of another category, present only where Cls errors
+// are fixed (as a true positive of the ground truth's category).
+ItemBits BitsOf(uint8_t status, uint8_t error, bool fixable, bool imported) {
+  ItemBits b;
+  if (imported) {
+    b.present = b.tp = 1u << kTideCls;
+  } else if (status == kTruePositive) {
+    b.present = b.tp = kAllScenarios;
+  } else {
+    // Unfixed: a false positive, or nothing if ignored; fixed (s == the
+    // error): a true positive for the best Loc error on its ground truth,
+    // else dropped.
+    b.present = status == kIgnored   ? 0
+                : error < kScenarios ? kAllScenarios & ~(1u << error)
+                                     : kAllScenarios;
+    if (error == kTideLoc && fixable) b.present |= b.tp = 1u << kTideLoc;
+  }
+  return b;
+}
+
+// One AP data point of a category, with what the ranking needs inline (the
+// category pass then reads only its own contiguous items).
+struct Item {
+  double key = 0;      // -score
+  uint32_t entry = 0;  // tidecv's push order
+  ItemBits bits;
+  bool operator<(const Item& o) const { return key < o.key || (key == o.key && entry < o.entry); }
+};
+
 // tidecv's get_ap of several scenarios over one ranked list, in one
 // backward pass: the smoothed precision at rank i is the maximum precision
 // from i on, and recall point x takes rank i when recall(i - 1) < x <=
 // recall(i) (searchsorted 'left'). Same values as TideAp.
-void RankedAps(const std::vector<std::pair<double, uint64_t>>& ranked,
-               const std::vector<ItemBits>& bits, const std::vector<size_t>& scenarios,
+void RankedAps(const std::vector<Item>& ranked, const std::vector<size_t>& scenarios,
                const std::array<int64_t, kScenarios>& num_gt, CategoryAps* out) {
   struct Acc {
     int64_t t = 0, k = 0;            // true positives / items up to the current rank
@@ -335,21 +366,21 @@ void RankedAps(const std::vector<std::pair<double, uint64_t>>& ranked,
   const size_t n = ranked.size();
   for (size_t i = 0; i < n; ++i) {
     for (size_t s : scenarios) {
-      if (bits[i].present >> s & 1) {
+      if (ranked[i].bits.present >> s & 1) {
         ++acc[s].k;
-        acc[s].t += bits[i].tp >> s & 1;
+        acc[s].t += ranked[i].bits.tp >> s & 1;
       }
     }
   }
   for (size_t s : scenarios) out->present[s] = acc[s].k > 0 || num_gt[s] > 0;
   for (size_t i = n; i-- > 0;) {
     for (size_t s : scenarios) {
-      if (!(bits[i].present >> s & 1) || num_gt[s] <= 0) continue;
+      if (!(ranked[i].bits.present >> s & 1) || num_gt[s] <= 0) continue;
       Acc& a = acc[s];
       // Exact rational comparison: the larger fraction has the larger (or
       // equal) double, so the maximum's double is tidecv's maximum.
       if (a.t * a.best_k > a.best_t * a.k) a.best_t = a.t, a.best_k = a.k;
-      const int tp = bits[i].tp >> s & 1;
+      const int tp = ranked[i].bits.tp >> s & 1;
       const double g = static_cast<double>(num_gt[s]);
       const double recall = static_cast<double>(a.t) / g;
       a.t -= tp;
@@ -369,76 +400,40 @@ void RankedAps(const std::vector<std::pair<double, uint64_t>>& ranked,
   }
 }
 
-struct CategoryScratch {
-  std::vector<std::pair<double, uint64_t>> items;  // (-score, entry index << 1 | imported)
-  std::vector<ItemBits> bits;
-};
-
 // A category's items: its own kept detections and the Cls errors of other
-// categories that fixing Cls moves into it, in entry order.
-CategoryAps CategoryTide(const Entries& en, const uint64_t* items, size_t n, int64_t num_gt,
-                         int64_t num_fn, int64_t num_miss, CategoryScratch* sc) {
+// categories that fixing Cls moves into it.
+CategoryAps CategoryTide(const Item* items, size_t n, int64_t num_gt, int64_t num_fn,
+                         int64_t num_miss, std::vector<Item>* scratch) {
   CategoryAps out;
-  auto entry = [&](uint64_t it) { return static_cast<size_t>(it >> 1); };
-  auto imported = [&](uint64_t it) { return (it & 1) != 0; };
   // tidecv's stable sorts by score, of points pushed in entry order: a
-  // category holds an entry at most once, so sorting (-score, entry) pairs
+  // category holds an entry at most once, so sorting by (-score, entry)
   // gives the same order.
-  sc->items.resize(n);
-  for (size_t i = 0; i < n; ++i) sc->items[i] = {-ScoreKey(en.score[entry(items[i])]), items[i]};
-  std::sort(sc->items.begin(), sc->items.end());
+  std::vector<Item>& ranked = *scratch;
+  ranked.assign(items, items + n);
+  std::sort(ranked.begin(), ranked.end());
   std::array<int64_t, kScenarios> gts;
   gts.fill(num_gt);
   gts[kTideMiss] = num_gt - num_miss;
   gts[kTideFn] = num_gt - num_fn;
-
-  // Each item in each scenario: absent, false or true positive.
-  constexpr uint16_t kAll = (1u << kScenarios) - 1;
-  auto bits_of = [&](uint64_t it) {
-    ItemBits b;
-    const size_t e = entry(it);
-    const uint8_t st = en.status[e];
-    if (imported(it)) {  // only where Cls errors are fixed
-      b.present = b.tp = 1u << kTideCls;
-    } else if (st == kTruePositive) {
-      b.present = b.tp = kAll;
-    } else {
-      const uint8_t err = en.error[e];
-      // Unfixed: a false positive, or nothing if ignored; fixed (s == the
-      // error): a true positive for the best Loc error on its ground truth,
-      // else dropped.
-      b.present = st == kIgnored ? 0 : err < kScenarios ? kAll & ~(1u << err) : kAll;
-      if (err == kTideLoc && en.fix_cat[e] >= 0) b.present |= b.tp = 1u << kTideLoc;
-    }
-    return b;
-  };
-  sc->bits.resize(n);
   int64_t n_tp = 0, n_fp = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sc->bits[i] = bits_of(sc->items[i].second);
-    if (sc->bits[i].present >> kBase & 1) ++(sc->bits[i].tp >> kBase & 1 ? n_tp : n_fp);
+  for (const Item& it : ranked) {
+    if (it.bits.present >> kBase & 1) ++(it.bits.tp >> kBase & 1 ? n_tp : n_fp);
   }
-  RankedAps(sc->items, sc->bits, {kBase}, gts, &out);
+  RankedAps(ranked, {kBase}, gts, &out);
 
   // fix_errors rebuilds the data: every error's point first, then the true
   // positives, so among equal scores errors rank before true positives.
-  bool reordered = false;
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
-    while (j < n && sc->items[j].first == sc->items[i].first) ++j;
+    while (j < n && ranked[j].key == ranked[i].key) ++j;
     if (j - i > 1) {
-      std::stable_partition(sc->items.begin() + i, sc->items.begin() + j, [&](const auto& p) {
-        return imported(p.second) || en.status[entry(p.second)] != kTruePositive;
-      });
-      reordered = true;
+      std::stable_partition(ranked.begin() + i, ranked.begin() + j,
+                            [](const Item& it) { return !(it.bits.tp >> kBase & 1); });
     }
     i = j;
   }
-  if (reordered) {
-    for (size_t i = 0; i < n; ++i) sc->bits[i] = bits_of(sc->items[i].second);
-  }
-  RankedAps(sc->items, sc->bits,
-            {kTideCls, kTideLoc, kTideBoth, kTideDupe, kTideBkg, kTideMiss, kTideFn}, gts, &out);
+  RankedAps(ranked, {kTideCls, kTideLoc, kTideBoth, kTideDupe, kTideBkg, kTideMiss, kTideFn}, gts,
+            &out);
   // Perfect scores: every true positive (score 1) ranks before every false
   // positive (score 0), so precision is 1 up to the final recall.
   const double final_recall = static_cast<double>(n_tp) / static_cast<double>(num_gt);
@@ -489,16 +484,15 @@ void ValidateTideOptions(const TideOptions& opt) {
 }
 
 double TideApOnePass(const std::vector<uint8_t>& tp, int64_t num_gt) {
-  std::vector<std::pair<double, uint64_t>> ranked(tp.size());
-  std::vector<ItemBits> bits(tp.size());
+  std::vector<Item> ranked(tp.size());
   for (size_t i = 0; i < tp.size(); ++i) {
-    bits[i].present = 1u << kBase;
-    bits[i].tp = tp[i] ? 1u << kBase : 0;
+    ranked[i].bits.present = 1u << kBase;
+    ranked[i].bits.tp = tp[i] ? 1u << kBase : 0;
   }
   std::array<int64_t, kScenarios> gts;
   gts.fill(num_gt);
   CategoryAps out;
-  RankedAps(ranked, bits, {kBase}, gts, &out);
+  RankedAps(ranked, {kBase}, gts, &out);
   return out.ap[kBase];
 }
 
@@ -591,12 +585,15 @@ TideResult ComputeTide(const GroundTruth& gt, const Detections& dt, IouType iou_
     if (imports(e)) ++item_begin[en.fix_cat[e] + 1];
   }
   for (size_t c = 0; c < num_cats; ++c) item_begin[c + 1] += item_begin[c];
-  std::vector<uint64_t> items(item_begin[num_cats]);
+  std::vector<Item> items(item_begin[num_cats]);
   {
     std::vector<uint64_t> fill(item_begin.begin(), item_begin.end() - 1);
     for (size_t e = 0; e < en.cat.size(); ++e) {
-      items[fill[en.cat[e]]++] = static_cast<uint64_t>(e) << 1;
-      if (imports(e)) items[fill[en.fix_cat[e]]++] = static_cast<uint64_t>(e) << 1 | 1;
+      const double key = -ScoreKey(en.score[e]);
+      const auto entry = static_cast<uint32_t>(e);
+      const bool fixable = en.fix_cat[e] >= 0;
+      items[fill[en.cat[e]]++] = {key, entry, BitsOf(en.status[e], en.error[e], fixable, false)};
+      if (imports(e)) items[fill[en.fix_cat[e]]++] = {key, entry, BitsOf(0, 0, false, true)};
     }
   }
   std::vector<uint32_t> cats(sel.categories.begin(), sel.categories.end());
@@ -605,10 +602,10 @@ TideResult ComputeTide(const GroundTruth& gt, const Detections& dt, IouType iou_
   cats.erase(std::remove_if(cats.begin(), cats.end(), [&](uint32_t c) { return c >= num_cats; }),
              cats.end());
   std::vector<CategoryAps> aps(cats.size());
-  ParallelFor<CategoryScratch>(cats.size(), num_threads, 1, [&](size_t k, CategoryScratch& sc) {
+  ParallelFor<std::vector<Item>>(cats.size(), num_threads, 1, [&](size_t k, auto& scratch) {
     const uint32_t c = cats[k];
-    aps[k] = CategoryTide(en, &items[item_begin[c]], item_begin[c + 1] - item_begin[c], num_gt[c],
-                          num_fn[c], num_miss[c], &sc);
+    aps[k] = CategoryTide(&items[item_begin[c]], item_begin[c + 1] - item_begin[c], num_gt[c],
+                          num_fn[c], num_miss[c], &scratch);
   });
 
   TideResult res;
