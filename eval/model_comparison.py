@@ -299,17 +299,12 @@ def category_intervals(result: evaluation.EvaluationResult, gt_coco: cocoeval_cc
   }
   nothing = evaluate(gt_coco, result.iou_type, stored, None, num_threads)
   data = cocoeval_cc.compare(result, nothing, **args)
-  return {
-      "n_bootstrap":
-          data["n_bootstrap"], "seed":
-              data["seed"], "confidence":
-                  data["confidence"], "num_images":
-                      data["num_images"],
-      "stats": [{"name": r["name"], "value": r["a"], "lo": -r["hi"], "hi": -r["lo"]}
-                for r in data["stats"]], "per_category": [{
-                    "id": r["id"], "name": r["name"], "ap": r["a"], "lo": -r["hi"], "hi": -r["lo"]
-                } for r in data["per_category"]]
-  }
+  stats = [{"name": r["name"], "value": r["a"], "lo": -r["hi"], "hi": -r["lo"]}
+           for r in data["stats"]]
+  per_category = [{"id": r["id"], "name": r["name"], "ap": r["a"], "lo": -r["hi"], "hi": -r["lo"]}
+                  for r in data["per_category"]]
+  out = {k: data[k] for k in ("n_bootstrap", "seed", "confidence", "num_images")}
+  return {**out, "stats": stats, "per_category": per_category}
 
 
 # --- the sweep's cache: OUT/comparison/ ----------------------------------------------------------
@@ -351,7 +346,7 @@ def write_cached(path: str, key: Mapping[str, Any], data: Mapping[str, Any]) -> 
   return record
 
 
-def sweep_comparisons(out_dir: str, outputs: Sequence[ModelOutput], ground_truth: dict, *,
+def sweep_comparisons(out_dir: str, outputs: Sequence[ModelOutput], ground_truth: dict | str, *,
                       iou_type: str = "bbox", n_bootstrap: int = 1000, seed: int = 0,
                       confidence: float = 0.95, num_threads: int = 0,
                       log=None) -> tuple[dict[str, dict], list[dict]]:
