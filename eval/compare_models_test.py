@@ -243,6 +243,16 @@ class CompareModelsTest(absltest.TestCase):
         n for n in files if os.path.getmtime(os.path.join(out, "comparison", n)) != mtimes[n]
     }
     self.assertEqual(changed, {"m1__m2.json", "m2.intervals.json"})
+    # m1's detections no longer match its metrics.json: m1 and its pairs are left out (logged).
+    with open(outputs[1].detections_path("bbox"), "w") as f:
+      json.dump(self.dets_b, f)
+    logged = []
+    intervals, pairs = model_comparison.sweep_comparisons(
+        out, outputs, gt, n_bootstrap=30, log=lambda *a: logged.append(a[0] % a[1:]))
+    self.assertEqual(sorted(intervals), ["m0", "m2"])
+    self.assertEqual(pairs, [])
+    self.assertTrue(any("m1" in m and "again gives AP" in m for m in logged), logged)
+    outputs[1] = write_output(outputs[1].directory, self.dets_a)
     # Other parameters: computed again too.
     _, pairs = model_comparison.sweep_comparisons(out, outputs, gt, n_bootstrap=31)
     self.assertEqual(pairs[0]["n_bootstrap"], 31)

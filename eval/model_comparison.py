@@ -354,7 +354,9 @@ def sweep_comparisons(out_dir: str, outputs: Sequence[ModelOutput], ground_truth
   pair's comparison, from OUT/comparison/ when cached for the same detections, ground truth
   and parameters, else computed (at most two models' evaluations held at once) and cached.
 
-  Returns ({model name: intervals}, [pair comparison, ...]).
+  Returns ({model name: intervals}, [pair comparison, ...]); a model whose folder cannot be
+  compared (ComparisonError: e.g. its files no longer match its metrics.json) is logged and
+  left out, with the pairs it is in.
   """
   args = _bootstrap_args(n_bootstrap, seed, confidence)
   log = log or (lambda *a: None)
@@ -382,7 +384,11 @@ def sweep_comparisons(out_dir: str, outputs: Sequence[ModelOutput], ground_truth
     cached = read_cached(path, key)
     if cached is None:
       log("bootstrap intervals of %s (%d resamples)", output.name, n_bootstrap)
-      result, gt_coco = evaluated(output)
+      try:
+        result, gt_coco = evaluated(output)
+      except ComparisonError as e:  # e.g. files that no longer match metrics.json: left out
+        log("no bootstrap of %s: %s", output.name, e)
+        continue
       cached = write_cached(
           path, key, {
               "model": output.name, "iou_type": iou_type, **category_intervals(
@@ -402,7 +408,11 @@ def sweep_comparisons(out_dir: str, outputs: Sequence[ModelOutput], ground_truth
     cached = read_cached(path, key)
     if cached is None:
       log("paired bootstrap %s -> %s (%d resamples)", previous.name, output.name, n_bootstrap)
-      data = compare_evaluations(evaluated(previous)[0], evaluated(output)[0], **args)
+      try:
+        data = compare_evaluations(evaluated(previous)[0], evaluated(output)[0], **args)
+      except ComparisonError as e:
+        log("no comparison of %s and %s: %s", previous.name, output.name, e)
+        continue
       cached = write_cached(
           path, key, {
               "a": _describe(previous, iou_type), "b": _describe(output, iou_type),
