@@ -8,7 +8,8 @@ One model's run is a short sequence of named stages:
   evaluation         model_evaluation.evaluate_detections: every IoU type, outputs
   log to ClearML     once per metrics.json (records.LoggedOnce)
 Observers (callables taking (stage, model key)) are told after each stage: STAGES in order.
-A failing model is reported and the others still run; then the HTML report and the ClearML
+A failing model is reported and the others still run; then the bootstrap of consecutive models
+(eval/model_comparison.py, cached in OUT/comparison/), the HTML report and the ClearML
 comparison task cover every finished model in OUT, earlier runs included.
 """
 from __future__ import annotations

@@ -13,6 +13,9 @@ Writes, each file atomically, index.html last:
                           (category x model mAP), per_category_all_models.csv (long form). CSVs
                           hold the evaluator's values unchanged (fractions, -1 = no ground
                           truth); the HTML shows percent with "–" for -1.
+  "Why AP is lost" (when the models have analysis/analysis.json or the sweep's bootstrap; see
+  why_ap_lost.py): tide_vs_phi.png, category_ap_intervals.png, tide_by_model.csv,
+  category_ap_intervals.csv, consecutive_models_significance.csv, f1_thresholds_by_model.csv.
 Links to each model's OUT/<task_name>/metrics.json and per_category.csv are relative.
 """
 from __future__ import annotations
