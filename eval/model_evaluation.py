@@ -27,6 +27,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 from typing import Callable, Sequence
 
@@ -383,6 +384,18 @@ def _model_run_result(source, out_dir: str, identity: dict, options: EvaluationO
       evaluation_seconds=evaluation_seconds, sweep=sweep, speed=ran.speed)
 
 
+def _decoded_images(source, image_ids: Sequence[int], directory: str) -> dict[int, str]:
+  """The images of `image_ids` decoded from a source without image files (TF records) into
+  `directory` as PNG (lossless: the gallery draws the pixels the model saw)."""
+  paths = {}
+  if image_ids:
+    for element in image_sources.dataset_for_ids(source, image_ids):
+      image_id = int(element["image_id"])
+      paths[image_id] = os.path.join(directory, f"{image_id}.png")
+      tf.io.write_file(paths[image_id], tf.io.encode_png(element["image"]))
+  return paths
+
+
 def _write_analysis(source, out_dir: str, evaluated: _Evaluated,
                     options: EvaluationOptions) -> None:
   """OUT/analysis/: the primary IoU type's error analysis, or none (an earlier run's removed).
@@ -398,12 +411,16 @@ def _write_analysis(source, out_dir: str, evaluated: _Evaluated,
   start = time.perf_counter()
   try:
     analysis = analyze.compute(result)
-    gallery = None
-    if isinstance(source, image_sources.CocoJsonSource):  # TFRecords: no image files to draw
+    with tempfile.TemporaryDirectory() as decoded:
       gallery = analyze.GalleryInputs.from_coco(result.evaluator, evaluated.native_gt,
                                                 evaluated.native_dt[iou_type],
-                                                evaluated.ground_truth, source.image_dir)
-    analyze.write(folder, analysis, gallery)
+                                                evaluated.ground_truth,
+                                                getattr(source, "image_dir", decoded))
+      if not isinstance(source, image_sources.CocoJsonSource):  # TF records hold the images
+        worst = [row["image_id"] for row in analysis["image_diagnostics"]["worst"]]
+        gallery = dataclasses.replace(gallery,
+                                      image_path_of=_decoded_images(source, worst, decoded).get)
+      analyze.write(folder, analysis, gallery)
   except Exception as e:  # pylint: disable=broad-except  (reported; the metrics stand)
     logging.exception("the error analysis failed; metrics.json is written without it")
     print(f"error analysis FAILED ({type(e).__name__}: {e}); {folder} not written", file=sys.stderr,
