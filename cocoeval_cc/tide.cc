@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -280,21 +281,20 @@ class ImageTide {
     // fmin / fmax library calls (equal for finite values): TIDE needs every
     // detection against every ground truth of the image, the bulk of its
     // work.
+    // Branch-free: the overlap test selects the value (a division whose
+    // result is dropped is harmless).
     for (size_t d = 0; d < D; ++d) {
       const double* a = &sc->dt_box[4 * d];
       const double area = a[2] * a[3];
       double* row = out->data() + d * G;
       for (size_t j = 0; j < G; ++j) {
         const double* g = &sc->gt_box[4 * j];
-        const double r = std::min(a[2] + a[0], g[2] + g[0]);
-        const double iw = r - std::max(a[0], g[0]);
-        if (iw <= 0) continue;
-        const double b = std::min(a[3] + a[1], g[3] + g[1]);
-        const double ih = b - std::max(a[1], g[1]);
-        if (ih <= 0) continue;
+        const double iw = std::min(a[2] + a[0], g[2] + g[0]) - std::max(a[0], g[0]);
+        const double ih = std::min(a[3] + a[1], g[3] + g[1]) - std::max(a[1], g[1]);
         const double inter = iw * ih;
         const double uni = iscrowd != nullptr && iscrowd[j] ? area : area + g[2] * g[3] - inter;
-        row[j] = inter / uni;
+        const double iou = inter / uni;
+        row[j] = iw > 0 && ih > 0 ? iou : 0.0;
       }
     }
   }
@@ -344,11 +344,35 @@ ItemBits BitsOf(uint8_t status, uint8_t error, bool fixable, bool imported) {
 // One AP data point of a category, with what the ranking needs inline (the
 // category pass then reads only its own contiguous items).
 struct Item {
-  double key = 0;      // -score
+  uint64_t key = 0;    // RankKey(score): ascending = best score first
   uint32_t entry = 0;  // tidecv's push order
   ItemBits bits;
-  bool operator<(const Item& o) const { return key < o.key || (key == o.key && entry < o.entry); }
 };
+
+// Scores as unsigned integers ordered best first (equal scores equal keys:
+// -0 is 0, NaN ranks last), for a radix sort.
+uint64_t RankKey(double score) {
+  double d = -ScoreKey(score);
+  if (d == 0) d = 0.0;
+  uint64_t u;
+  std::memcpy(&u, &d, sizeof(u));
+  return u >> 63 ? ~u : u | (uint64_t{1} << 63);
+}
+
+// Stable LSD radix sort by key, so equal scores keep entry order (tidecv's
+// stable sort); bytes every item shares are skipped.
+void SortByKey(std::vector<Item>* items, std::vector<Item>* tmp) {
+  const size_t n = items->size();
+  tmp->resize(n);
+  for (int shift = 0; shift < 64; shift += 8) {
+    std::array<size_t, 257> count{};
+    for (const Item& it : *items) ++count[((it.key >> shift) & 0xFF) + 1];
+    if (std::any_of(count.begin() + 1, count.end(), [n](size_t c) { return c == n; })) continue;
+    for (size_t b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (const Item& it : *items) (*tmp)[count[(it.key >> shift) & 0xFF]++] = it;
+    items->swap(*tmp);
+  }
+}
 
 // tidecv's get_ap of several scenarios over one ranked list, in one
 // backward pass: the smoothed precision at rank i is the maximum precision
@@ -402,15 +426,19 @@ void RankedAps(const std::vector<Item>& ranked, const std::vector<size_t>& scena
 
 // A category's items: its own kept detections and the Cls errors of other
 // categories that fixing Cls moves into it.
+struct CategoryScratch {
+  std::vector<Item> ranked, tmp;
+};
+
 CategoryAps CategoryTide(const Item* items, size_t n, int64_t num_gt, int64_t num_fn,
-                         int64_t num_miss, std::vector<Item>* scratch) {
+                         int64_t num_miss, CategoryScratch* scratch) {
   CategoryAps out;
   // tidecv's stable sorts by score, of points pushed in entry order: a
-  // category holds an entry at most once, so sorting by (-score, entry)
-  // gives the same order.
-  std::vector<Item>& ranked = *scratch;
+  // category's items are in entry order, so a stable sort by score gives
+  // the same order.
+  std::vector<Item>& ranked = scratch->ranked;
   ranked.assign(items, items + n);
-  std::sort(ranked.begin(), ranked.end());
+  SortByKey(&ranked, &scratch->tmp);
   std::array<int64_t, kScenarios> gts;
   gts.fill(num_gt);
   gts[kTideMiss] = num_gt - num_miss;
@@ -589,7 +617,7 @@ TideResult ComputeTide(const GroundTruth& gt, const Detections& dt, IouType iou_
   {
     std::vector<uint64_t> fill(item_begin.begin(), item_begin.end() - 1);
     for (size_t e = 0; e < en.cat.size(); ++e) {
-      const double key = -ScoreKey(en.score[e]);
+      const uint64_t key = RankKey(en.score[e]);
       const auto entry = static_cast<uint32_t>(e);
       const bool fixable = en.fix_cat[e] >= 0;
       items[fill[en.cat[e]]++] = {key, entry, BitsOf(en.status[e], en.error[e], fixable, false)};
@@ -602,7 +630,7 @@ TideResult ComputeTide(const GroundTruth& gt, const Detections& dt, IouType iou_
   cats.erase(std::remove_if(cats.begin(), cats.end(), [&](uint32_t c) { return c >= num_cats; }),
              cats.end());
   std::vector<CategoryAps> aps(cats.size());
-  ParallelFor<std::vector<Item>>(cats.size(), num_threads, 1, [&](size_t k, auto& scratch) {
+  ParallelFor<CategoryScratch>(cats.size(), num_threads, 1, [&](size_t k, auto& scratch) {
     const uint32_t c = cats[k];
     aps[k] = CategoryTide(&items[item_begin[c]], item_begin[c + 1] - item_begin[c], num_gt[c],
                           num_fn[c], num_miss[c], &scratch);
