@@ -127,9 +127,8 @@ def evaluate_loaded(gt, dt, iou_type: str, params: Params | None, num_threads: i
       category_names=[names.get(k, "all" if k == -1 else str(k))
                       for k in cat_ids], category_stats=category_stats,
       precision=evaluator.precision, recall=evaluator.recall, scores=evaluator.scores,
-      summary=[f"{line} = {v:0.3f}"
-               for line, v in zip(evaluator.stat_descriptions, stats)], timings=timings,
-      evaluator=evaluator)
+      summary=[f"{line} = {v:0.3f}" for line, v in zip(evaluator.stat_descriptions, stats)],
+      timings=timings, evaluator=evaluator)
 
 
 def area_ranges_from_spec(spec: Sequence[str]) -> tuple[list[list[float]], list[str]]:
