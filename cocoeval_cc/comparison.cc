@@ -62,15 +62,7 @@ std::string IdList(const std::vector<int64_t>& ids, size_t limit) {
 
 EvalState FilterState(const EvalState& s, const std::vector<int64_t>& image_ids) {
   const std::vector<int64_t> keep = SortedUnique(image_ids);
-  EvalState out;
-  out.iou_type = s.iou_type;
-  out.use_cats = s.use_cats;
-  out.cat_ids = s.cat_ids;
-  out.pooled_cat_ids = s.pooled_cat_ids;
-  out.iou_thrs = s.iou_thrs;
-  out.area_rng = s.area_rng;
-  out.max_det = s.max_det;
-  out.kpt_oks_sigmas = s.kpt_oks_sigmas;
+  EvalState out = s.WithoutGroups();
   const size_t A = s.num_areas();
   const size_t AW = A * s.words();
   out.group_begin.push_back(0);

@@ -702,26 +702,34 @@ EvalState DeserializeState(std::string_view bytes) {
   return s;
 }
 
+EvalState EvalState::WithoutGroups() const {
+  EvalState s;
+  s.iou_type = iou_type;
+  s.use_cats = use_cats;
+  s.cat_ids = cat_ids;
+  s.pooled_cat_ids = pooled_cat_ids;
+  s.iou_thrs = iou_thrs;
+  s.area_rng = area_rng;
+  s.max_det = max_det;
+  s.kpt_oks_sigmas = kpt_oks_sigmas;
+  return s;
+}
+
+bool EvalState::SameParameters(const EvalState& o) const {
+  return iou_type == o.iou_type && use_cats == o.use_cats && cat_ids == o.cat_ids &&
+         pooled_cat_ids == o.pooled_cat_ids && iou_thrs == o.iou_thrs && area_rng == o.area_rng &&
+         max_det == o.max_det && kpt_oks_sigmas == o.kpt_oks_sigmas;
+}
+
 EvalState MergeStates(const std::vector<const EvalState*>& parts) {
   if (parts.empty()) throw InputError("merge: no evaluation states given");
   const EvalState& first = *parts[0];
   for (const EvalState* p : parts) {
-    if (p->iou_type != first.iou_type || p->use_cats != first.use_cats ||
-        p->cat_ids != first.cat_ids || p->pooled_cat_ids != first.pooled_cat_ids ||
-        p->iou_thrs != first.iou_thrs || p->area_rng != first.area_rng ||
-        p->max_det != first.max_det || p->kpt_oks_sigmas != first.kpt_oks_sigmas) {
+    if (!p->SameParameters(first)) {
       throw InputError("merge: evaluation states were computed with different parameters");
     }
   }
-  EvalState s;
-  s.iou_type = first.iou_type;
-  s.use_cats = first.use_cats;
-  s.cat_ids = first.cat_ids;
-  s.pooled_cat_ids = first.pooled_cat_ids;
-  s.iou_thrs = first.iou_thrs;
-  s.area_rng = first.area_rng;
-  s.max_det = first.max_det;
-  s.kpt_oks_sigmas = first.kpt_oks_sigmas;
+  EvalState s = first.WithoutGroups();
   const size_t A = s.num_areas(), W = s.words();
   // All groups, ordered by (k, image id).
   struct Ref {

@@ -46,6 +46,11 @@ struct EvalState {
   std::vector<uint32_t> tp_bits;
   std::vector<uint32_t> ig_bits;
 
+  // A state without groups, computed with this one's parameters (the
+  // fields above group_cat): what merges and image subsets start from.
+  EvalState WithoutGroups() const;
+  bool SameParameters(const EvalState& o) const;
+
   size_t num_groups() const { return group_cat.size(); }
   size_t num_areas() const { return area_rng.size(); }
   size_t words() const { return (iou_thrs.size() + 31) / 32; }
