@@ -15,7 +15,6 @@ evaluate_model output folder (not timed). Timed, each the best of --runs:
 """
 import json
 import os
-import random
 import shutil
 import tempfile
 import time
@@ -26,26 +25,13 @@ from absl import flags
 import cocoeval_cc
 from cocoeval_cc import evaluation
 from eval import model_comparison
+from eval.data import second_model
 from eval import results
 
 _N_BOOTSTRAP = flags.DEFINE_integer("n_bootstrap", 1000, "Bootstrap resamples.")
 _RUNS = flags.DEFINE_integer("runs", 3, "Timed runs of each; the best is reported.")
 _DATA = flags.DEFINE_string("data_dir", "/tmp/coco_bench/bbox",
                             "gt.json + dt.json (made if absent).")
-
-
-def _perturbed(detections, seed=7):
-  rng = random.Random(seed)
-  out = []
-  for d in detections:
-    if rng.random() < 0.1:
-      continue
-    x, y, w, h = d["bbox"]
-    out.append({
-        **d, "bbox": [x + rng.uniform(-0.08, 0.08) * w, y + rng.uniform(-0.08, 0.08) * h, w, h],
-        "score": d["score"] * rng.uniform(0.5, 1.0)
-    })
-  return out
 
 
 def _write_output(directory, gt_path, dt_path):
@@ -99,7 +85,7 @@ def main(argv):
       detections = json.load(f)
     dt_b = os.path.join(work, "dt_b.json")
     with open(dt_b, "w") as f:
-      json.dump(_perturbed(detections), f)
+      json.dump(second_model.perturbed_detections(detections), f)
     del detections
     a = _write_output(os.path.join(work, "model_a"), gt_path, dt_path)
     b = _write_output(os.path.join(work, "model_b"), gt_path, dt_b)

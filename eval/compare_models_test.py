@@ -8,7 +8,6 @@ with evaluate_model's parameters, detections.json); pycocotools gives the refere
 import copy
 import json
 import os
-import random
 import shutil
 import subprocess
 from unittest import mock
@@ -23,6 +22,7 @@ from pycocotools.cocoeval import COCOeval as PyCOCOeval
 import cocoeval_cc
 from cocoeval_cc import evaluation
 from eval import model_comparison
+from eval.data import second_model
 from eval import results
 from eval.tracking import model_result
 from eval.tracking import why_ap_lost
@@ -32,19 +32,6 @@ _FIXTURES = os.path.abspath(
 _GT = os.path.join(_FIXTURES, "instances_val2014_100.json")
 _DT = os.path.join(_FIXTURES, "instances_val2014_fakebbox100_results.json")
 _BINARY = os.path.join(os.path.dirname(__file__), "compare_models")
-
-
-def _perturbed(detections, seed=7):
-  """The fixture's detections moved a little, rescored, a tenth dropped: a second model."""
-  rng = random.Random(seed)
-  out = []
-  for d in detections:
-    if rng.random() < 0.1:
-      continue
-    x, y, w, h = d["bbox"]
-    dx, dy = rng.uniform(-0.08, 0.08) * w, rng.uniform(-0.08, 0.08) * h
-    out.append({**d, "bbox": [x + dx, y + dy, w, h], "score": d["score"] * rng.uniform(0.5, 1.0)})
-  return out
 
 
 def _ground_truth(max_images=None):
@@ -114,7 +101,7 @@ class CompareModelsTest(absltest.TestCase):
     cls.root = absltest.get_default_test_tmpdir()
     with open(_DT) as f:
       cls.dets_a = json.load(f)
-    cls.dets_b = _perturbed(cls.dets_a)
+    cls.dets_b = second_model.perturbed_detections(cls.dets_a)
     cls.a = write_output(os.path.join(cls.root, "model_a"), cls.dets_a)
     cls.b = write_output(os.path.join(cls.root, "model_b"), cls.dets_b)
     cls.out_json = os.path.join(cls.root, "cmp.json")
@@ -297,7 +284,7 @@ class CompareModelsTest(absltest.TestCase):
     # The folder route (metrics.json's ground truth, first images, stored parameters, checked
     # re-evaluation) gives what cocoeval_cc.compare gives on COCOeval objects made directly.
     root = self.create_tempdir().full_path
-    dets_b = _perturbed(self.dets_a, seed=seed)
+    dets_b = second_model.perturbed_detections(self.dets_a, seed=seed)
     a = write_output(os.path.join(root, "a"), self.dets_a, max_images=max_images)
     b = write_output(os.path.join(root, "b"), dets_b, max_images=max_images)
     data = model_comparison.compare_outputs(a, b, n_bootstrap=n_bootstrap, seed=boot_seed)
