@@ -2,10 +2,13 @@ r"""Images per second of the whole evaluation pipeline against the model alone, 
 
   bazel run //benchmarks:inference_benchmark -- [--num_images=48] [--output_markdown=inf.md]
 
-The model is the size of EfficientDet-D0: an EfficientNet-B0 backbone (random weights) at
-512x512 with a small box/class head and tf.image.combined_non_max_suppression, exported with
-the TF OD API's serving signature (uint8 [1,None,None,3] -> detection_boxes, ...), resizing
-with keep-aspect-ratio + padding inside the graph as the zoo's D0 does. Or pass --model_dir.
+The model (--architecture) is, by default, EfficientDet-D0's whole graph as the TF OD API
+exports it, with random weights (efficientdet_d0_graph.py: EfficientNet-B0, 3 BiFPN layers,
+weight-shared towers on levels 3-7, one NMS per class); `d0_backbone` is the lighter model
+the tables before 2026-12-04 were measured with (the same backbone, a small head on two levels
+and combined NMS). Both take the TF OD API's serving signature (uint8 [1,None,None,3] ->
+detection_boxes, ...) and resize with keep-aspect-ratio + padding inside the graph as the
+zoo's D0 does. Or pass --model_dir.
 
 "model alone" feeds pre-decoded images already in memory to the signature; "pipeline" reads
 JPEGs from disk, decodes them in the tf.data pipeline, runs the model, converts the outputs to
@@ -26,6 +29,7 @@ import numpy as np
 from PIL import Image
 import tensorflow as tf
 
+from benchmarks import efficientdet_d0_graph
 import cocoeval_cc
 from cocoeval_cc import evaluation
 from eval import atomic_io
@@ -37,12 +41,14 @@ from eval.model import inference
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 48, "Images per measurement.")
 _WARMUP = flags.DEFINE_integer("warmup", 3, "Untimed model calls first.")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Rounds of both measurements; the best counts.")
-_MODEL_DIR = flags.DEFINE_string(
-    "model_dir", None, "An exported model (default: build the "
-    "EfficientDet-D0-sized one).")
+_MODEL_DIR = flags.DEFINE_string("model_dir", None, "An exported model (default: build the "
+                                 "--architecture one).")
 _WORK_DIR = flags.DEFINE_string(
     "work_dir", None, "Where the model and images go (default: a "
     "temporary directory, removed at the end).")
+_ARCHITECTURE = flags.DEFINE_enum(
+    "architecture", "efficientdet_d0", ["efficientdet_d0", "d0_backbone"],
+    "The model built when --model_dir is not given (see the module's docstring).")
 _OUTPUT_MARKDOWN = flags.DEFINE_string("output_markdown", None, "Also write the table here.")
 
 _INPUT_SIZE = 512
@@ -53,7 +59,7 @@ _SIZES = [(480, 640), (427, 640), (640, 480), (640, 427), (425, 640), (512, 640)
           (360, 640)]
 
 
-class _D0SizedDetector(tf.Module):
+class _D0BackboneDetector(tf.Module):
   """EfficientNet-B0 at 512x512, a 3-layer head on strides 16 and 32, combined NMS."""
 
   def __init__(self):
@@ -119,8 +125,17 @@ class _D0SizedDetector(tf.Module):
     }
 
 
+def default_model_dir(work: str) -> str:
+  """Where the --architecture model is built (and, with --work_dir, found again)."""
+  return os.path.join(work, _ARCHITECTURE.value)
+
+
 def build_model(path: str) -> str:
-  module = _D0SizedDetector()
+  """Exports the --architecture model to path/saved_model; returns path."""
+  logging.info("building the %s model in %s", _ARCHITECTURE.value, path)
+  if _ARCHITECTURE.value == "efficientdet_d0":
+    return efficientdet_d0_graph.save(path)
+  module = _D0BackboneDetector()
   tf.saved_model.save(module, os.path.join(path, "saved_model"),
                       signatures={"serving_default": module.serve})
   return path
@@ -187,9 +202,8 @@ def run(work: str) -> None:
   n = _NUM_IMAGES.value
   model_dir = user_paths.resolve(_MODEL_DIR.value) if _MODEL_DIR.value else None
   if model_dir is None:
-    model_dir = os.path.join(work, "d0_sized")
+    model_dir = default_model_dir(work)
     if not os.path.exists(os.path.join(model_dir, "saved_model", "saved_model.pb")):
-      logging.info("building the EfficientDet-D0-sized model in %s", model_dir)
       build_model(model_dir)
   gt_path, image_dir = write_images(os.path.join(work, "data"), n, rng)
   model = detection_model.DetectionModel(model_dir)

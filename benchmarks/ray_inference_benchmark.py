@@ -1,11 +1,11 @@
-r"""Images per second of the D0-sized model: one process against the Ray executor's workers.
+r"""Images per second of EfficientDet-D0: one process against the Ray executor's workers.
 
   bazel run //benchmarks:ray_inference_benchmark -- [--num_images=96] [--output_markdown=r.md]
 
-The model and images are //benchmarks:inference_benchmark's (EfficientDet-D0-sized, 512x512,
-COCO-like JPEGs). Every setup is started and warmed up first and stays up; then rounds
-alternate between the setups and each keeps its best of --repeats (other jobs on a shared
-machine only ever slow a round down):
+The model and images are //benchmarks:inference_benchmark's (by default EfficientDet-D0's
+exported graph with random weights, --architecture; COCO-like JPEGs). Every setup is started
+and warmed up first and stays up; then rounds alternate between the setups and each keeps its
+best of --repeats (other jobs on a shared machine only ever slow a round down):
 - single process: inference.run (today's path) in a fresh process, TensorFlow's default
   threads (every core) and one thread;
 - Ray: executor.run_detections over a local Ray on 127.0.0.1 with 1 worker of 1 and of 2
@@ -59,9 +59,8 @@ _SWEEP_IMAGES = 5000
 def _data(work: str) -> tuple[str, str, str]:
   model_dir = (
       user_paths.resolve(inference_benchmark._MODEL_DIR.value)  # pylint: disable=protected-access
-      if inference_benchmark._MODEL_DIR.value else os.path.join(work, "d0_sized"))  # pylint: disable=protected-access
+      if inference_benchmark._MODEL_DIR.value else inference_benchmark.default_model_dir(work))  # pylint: disable=protected-access
   if not os.path.exists(os.path.join(model_dir, "saved_model", "saved_model.pb")):
-    logging.info("building the EfficientDet-D0-sized model in %s", model_dir)
     inference_benchmark.build_model(model_dir)
   data = os.path.join(work, "data")
   if os.path.exists(os.path.join(data, "gt.json")):
@@ -117,8 +116,9 @@ class _Single:
         f"--child_threads={threads}",
         f"--work_dir={work}",
         f"--num_images={inference_benchmark._NUM_IMAGES.value}",  # pylint: disable=protected-access
-        f"--warmup={inference_benchmark._WARMUP.value}"
-    ]  # pylint: disable=protected-access
+        f"--warmup={inference_benchmark._WARMUP.value}",  # pylint: disable=protected-access
+        f"--architecture={inference_benchmark._ARCHITECTURE.value}"  # pylint: disable=protected-access
+    ]
     if inference_benchmark._MODEL_DIR.value:  # pylint: disable=protected-access
       args.append(f"--model_dir={inference_benchmark._MODEL_DIR.value}")  # pylint: disable=protected-access
     self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -255,8 +255,9 @@ def run(work: str) -> None:
            f"{100 * (1 - rate(rays[(1, 1)]) / base1):+.1f}% vs single (1 thread)"),
           ("Ray, 2 workers x 1 thread", rays[(2, 1)], rate(rays[(2, 1)]), "-")]
   lines = [
-      f"Ray executor benchmark: {n} JPEGs (COCO-like sizes), EfficientDet-D0-sized model "
-      f"at 512x512, {options_lib.cpu_count()} CPUs, shards of {_BENCH_SHARD_SIZE.value}, "
+      f"Ray executor benchmark: {n} JPEGs (COCO-like sizes), model "
+      f"{inference_benchmark._ARCHITECTURE.value}, "  # pylint: disable=protected-access
+      f"{options_lib.cpu_count()} CPUs, shards of {_BENCH_SHARD_SIZE.value}, "
       f"best of {inference_benchmark._REPEATS.value}; load average "  # pylint: disable=protected-access
       f"{load_before[0]:.2f} before, {load_after[0]:.2f} after "
       f"(other jobs share this machine)",
@@ -277,7 +278,10 @@ def run(work: str) -> None:
       f"{'met' if two >= 1.4 else 'NOT met'}). Ray overhead at 1 worker: {100 * over:.1f}% "
       f"(2 threads), {100 * over1:.1f}% (1 thread) (target < 5%: "
       f"{'met' if max(over, over1) < 0.05 else 'NOT met'}).",
-      f"CPU per image (lowest round; Ray = workers + driver, unaffected by waiting for "
+      f"Ceiling of two one-thread processes against one two-thread process: 2 x "
+      f"{base1:.2f} / {base:.2f} = {2 * base1 / base:.2f}x (this model runs {base / base1:.2f}x "
+      f"faster on 2 threads than on 1); the 2 workers reach {100 * two * base / (2 * base1):.0f}%"
+      f" of it.", f"CPU per image (lowest round; Ray = workers + driver, unaffected by waiting for "
       f"the CPU): Ray 1x2 {100 * (cpu(rays[(1, 2)]) / cpu(single[0]) - 1):+.1f}% vs the "
       f"single process, Ray 1x1 {100 * (cpu(rays[(1, 1)]) / cpu(single[1]) - 1):+.1f}% vs "
       f"1 thread, 2 workers x 1 thread {100 * (cpu(rays[(2, 1)]) / cpu(single[0]) - 1):+.1f}"
