@@ -6,9 +6,11 @@ The model (--architecture) is, by default, EfficientDet-D0's whole graph as the 
 exports it, with random weights (efficientdet_d0_graph.py: EfficientNet-B0, 3 BiFPN layers,
 weight-shared towers on levels 3-7, one NMS per class); `d0_backbone` is the lighter model
 the tables before 2026-12-04 were measured with (the same backbone, a small head on two levels
-and combined NMS). Both take the TF OD API's serving signature (uint8 [1,None,None,3] ->
-detection_boxes, ...) and resize with keep-aspect-ratio + padding inside the graph as the
-zoo's D0 does. Or pass --model_dir.
+and combined NMS); `centernet_mobilenetv3` is the kind of model ../shared/docs/ray.md measured
+(centernet_mobilenet_graph.py; the real one ran only 1.16x faster on a second thread). All
+take the TF OD API's serving signature (uint8 [1,None,None,3] -> detection_boxes, ...) and
+resize with keep-aspect-ratio + padding inside the graph as the zoo's models do. Or pass
+--model_dir.
 
 "model alone" feeds pre-decoded images already in memory to the signature; "pipeline" reads
 JPEGs from disk, decodes them in the tf.data pipeline, runs the model, converts the outputs to
@@ -29,6 +31,7 @@ import numpy as np
 from PIL import Image
 import tensorflow as tf
 
+from benchmarks import centernet_mobilenet_graph
 from benchmarks import efficientdet_d0_graph
 import cocoeval_cc
 from cocoeval_cc import evaluation
@@ -47,7 +50,7 @@ _WORK_DIR = flags.DEFINE_string(
     "work_dir", None, "Where the model and images go (default: a "
     "temporary directory, removed at the end).")
 _ARCHITECTURE = flags.DEFINE_enum(
-    "architecture", "efficientdet_d0", ["efficientdet_d0", "d0_backbone"],
+    "architecture", "efficientdet_d0", ["efficientdet_d0", "d0_backbone", "centernet_mobilenetv3"],
     "The model built when --model_dir is not given (see the module's docstring).")
 _OUTPUT_MARKDOWN = flags.DEFINE_string("output_markdown", None, "Also write the table here.")
 
@@ -135,6 +138,8 @@ def build_model(path: str) -> str:
   logging.info("building the %s model in %s", _ARCHITECTURE.value, path)
   if _ARCHITECTURE.value == "efficientdet_d0":
     return efficientdet_d0_graph.save(path)
+  if _ARCHITECTURE.value == "centernet_mobilenetv3":
+    return centernet_mobilenet_graph.save(path)
   module = _D0BackboneDetector()
   tf.saved_model.save(module, os.path.join(path, "saved_model"),
                       signatures={"serving_default": module.serve})

@@ -1,10 +1,11 @@
-"""The benchmark's EfficientDet-D0 graph keeps the zoo export's contract and D0's shapes."""
+"""The benchmarks' model graphs keep the zoo export's contract, and D0 its shapes."""
 import tempfile
 
 from absl.testing import absltest
 import numpy as np
 import tensorflow as tf
 
+from benchmarks import centernet_mobilenet_graph
 from benchmarks import efficientdet_d0_graph as graph
 
 
@@ -43,10 +44,11 @@ class PerClassNmsTest(absltest.TestCase):
 
 
 class ExportTest(absltest.TestCase):
+  """Each graph, exported, answers the zoo's serving signature with the zoo's outputs."""
 
-  def test_serving_signature_as_the_zoo_export(self):
+  def _check_export(self, save):
     with tempfile.TemporaryDirectory() as work:
-      graph.save(work)
+      save(work)
       model = tf.saved_model.load(f"{work}/saved_model")
       serve = model.signatures["serving_default"]
       image = tf.constant(np.random.default_rng(1).integers(0, 255, (1, 427, 640, 3), np.uint8))
@@ -56,7 +58,17 @@ class ExportTest(absltest.TestCase):
     self.assertEqual(out["detection_classes"].shape, (1, 100))
     self.assertEqual(out["num_detections"].shape, (1,))
     self.assertEqual(out["detection_boxes"].dtype, tf.float32)
-    self.assertGreater(float(out["num_detections"][0]), 0)
+    n = int(out["num_detections"][0])
+    self.assertGreater(n, 0)
+    boxes, classes = out["detection_boxes"].numpy()[0, :n], out["detection_classes"].numpy()[0, :n]
+    self.assertTrue(np.all((boxes >= 0) & (boxes <= 1)))
+    self.assertTrue(np.all((classes >= 1) & (classes <= 90)))
+
+  def test_efficientdet_d0(self):
+    self._check_export(graph.save)
+
+  def test_centernet_mobilenetv3(self):
+    self._check_export(centernet_mobilenet_graph.save)
 
 
 if __name__ == "__main__":
