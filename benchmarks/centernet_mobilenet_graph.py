@@ -22,6 +22,8 @@ import os
 import keras
 import tensorflow as tf
 
+from benchmarks import zoo_resizer
+
 INPUT_SIZE = 512
 NUM_CLASSES = 90
 _STRIDE = 4
@@ -74,10 +76,7 @@ class CenterNetMobileNet(tf.Module):
 
   @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="input_tensor")])
   def serve(self, images):
-    shape = tf.cast(tf.shape(images)[1:3], tf.float32)
-    true_hw = tf.round(shape * (INPUT_SIZE / tf.reduce_max(shape)))
-    resized = tf.image.resize(tf.cast(images, tf.float32), tf.cast(true_hw, tf.int32))
-    padded = tf.image.pad_to_bounding_box(resized, 0, 0, INPUT_SIZE, INPUT_SIZE)
+    padded, true_hw = zoo_resizer.resize_and_pad(images, INPUT_SIZE)
     heatmap, size, offset = self.net(padded, training=False)
     heatmap = tf.sigmoid(heatmap[0])
     peaks = tf.where(

@@ -25,6 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from benchmarks import zoo_resizer
+
 INPUT_SIZE = 512
 NUM_CLASSES = 90
 _LEVELS = (3, 4, 5, 6, 7)
@@ -215,10 +217,7 @@ class EfficientDetD0(tf.Module):
 
   @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="input_tensor")])
   def serve(self, images):
-    shape = tf.cast(tf.shape(images)[1:3], tf.float32)
-    true_hw = tf.round(shape * (INPUT_SIZE / tf.reduce_max(shape)))
-    resized = tf.image.resize(tf.cast(images, tf.float32), tf.cast(true_hw, tf.int32))
-    padded = tf.image.pad_to_bounding_box(resized, 0, 0, INPUT_SIZE, INPUT_SIZE)
+    padded, true_hw = zoo_resizer.resize_and_pad(images, INPUT_SIZE)
     encodings, logits = self.net(padded, training=False)
     boxes = _decode(encodings[0], self.anchor_boxes)
     return _per_class_nms(boxes, tf.sigmoid(logits[0]), true_hw / INPUT_SIZE)
