@@ -17,12 +17,10 @@ As the TF OD API's CenterNet with a MobileNet FPN feature extractor:
 """
 from __future__ import annotations
 
-import os
-
 import keras
 import tensorflow as tf
 
-from benchmarks import zoo_resizer
+from benchmarks import zoo_export
 
 INPUT_SIZE = 512
 NUM_CLASSES = 90
@@ -76,7 +74,7 @@ class CenterNetMobileNet(tf.Module):
 
   @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="input_tensor")])
   def serve(self, images):
-    padded, true_hw = zoo_resizer.resize_and_pad(images, INPUT_SIZE)
+    padded, true_hw = zoo_export.resize_and_pad(images, INPUT_SIZE)
     heatmap, size, offset = self.net(padded, training=False)
     heatmap = tf.sigmoid(heatmap[0])
     peaks = tf.where(
@@ -101,7 +99,4 @@ class CenterNetMobileNet(tf.Module):
 
 def save(path: str) -> str:
   """Exports the graph as <path>/saved_model with the serving signature; returns path."""
-  module = CenterNetMobileNet()
-  tf.saved_model.save(module, os.path.join(path, "saved_model"),
-                      signatures={"serving_default": module.serve})
-  return path
+  return zoo_export.save(CenterNetMobileNet(), path)

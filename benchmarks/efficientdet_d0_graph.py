@@ -19,13 +19,11 @@ ssd_efficientdet_d0_512x512_coco17_tpu-8.config and the TF OD API's code it name
 """
 from __future__ import annotations
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import zoo_resizer
+from benchmarks import zoo_export
 
 INPUT_SIZE = 512
 NUM_CLASSES = 90
@@ -217,7 +215,7 @@ class EfficientDetD0(tf.Module):
 
   @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="input_tensor")])
   def serve(self, images):
-    padded, true_hw = zoo_resizer.resize_and_pad(images, INPUT_SIZE)
+    padded, true_hw = zoo_export.resize_and_pad(images, INPUT_SIZE)
     encodings, logits = self.net(padded, training=False)
     boxes = _decode(encodings[0], self.anchor_boxes)
     return _per_class_nms(boxes, tf.sigmoid(logits[0]), true_hw / INPUT_SIZE)
@@ -225,7 +223,4 @@ class EfficientDetD0(tf.Module):
 
 def save(path: str) -> str:
   """Exports the graph as <path>/saved_model with the serving signature; returns path."""
-  module = EfficientDetD0()
-  tf.saved_model.save(module, os.path.join(path, "saved_model"),
-                      signatures={"serving_default": module.serve})
-  return path
+  return zoo_export.save(EfficientDetD0(), path)

@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from benchmarks import centernet_mobilenet_graph
 from benchmarks import efficientdet_d0_graph
+from benchmarks import zoo_export
 import cocoeval_cc
 from cocoeval_cc import evaluation
 from eval import atomic_io
@@ -140,10 +141,7 @@ def build_model(path: str) -> str:
     return efficientdet_d0_graph.save(path)
   if _ARCHITECTURE.value == "centernet_mobilenetv3":
     return centernet_mobilenet_graph.save(path)
-  module = _D0BackboneDetector()
-  tf.saved_model.save(module, os.path.join(path, "saved_model"),
-                      signatures={"serving_default": module.serve})
-  return path
+  return zoo_export.save(_D0BackboneDetector(), path)
 
 
 def write_images(root: str, n: int, rng: np.random.Generator) -> tuple[str, str]:

@@ -62,7 +62,8 @@ def _data(work: str) -> tuple[str, str, str]:
       if inference_benchmark._MODEL_DIR.value else inference_benchmark.default_model_dir(work))  # pylint: disable=protected-access
   if not os.path.exists(os.path.join(model_dir, "saved_model", "saved_model.pb")):
     inference_benchmark.build_model(model_dir)
-  data = os.path.join(work, "data")
+  # One folder per image count: a --work_dir reused with another --num_images gets its own set.
+  data = os.path.join(work, f"data_{inference_benchmark._NUM_IMAGES.value}")  # pylint: disable=protected-access
   if os.path.exists(os.path.join(data, "gt.json")):
     return model_dir, os.path.join(data, "gt.json"), os.path.join(data, "images")
   gt, images = inference_benchmark.write_images(
