@@ -23,6 +23,7 @@ from absl import flags
 import tensorflow as tf
 
 from eval import atomic_io
+from eval import evaluation_flags
 from eval import model_evaluation
 from eval import output_lock
 from eval import user_paths
@@ -44,15 +45,9 @@ _PIPELINE_CONFIG = flags.DEFINE_string(
 _TFRECORD = flags.DEFINE_list("tfrecord", None, "TF OD API TFRecords (globs allowed).")
 _LABEL_MAP = flags.DEFINE_string("label_map_path", None, "Label map of --tfrecord.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where the results go.", required=True)
-_MAX_IMAGES = flags.DEFINE_integer("max_images", None, "Evaluate only the first N images.",
-                                   lower_bound=1)
-_FORCE_INFERENCE = flags.DEFINE_bool("force_inference", False,
-                                     "Run the model even if OUT holds its detections.")
 _SKIP_MISSING = flags.DEFINE_bool(
     "skip_missing_images", False, "Leave images missing on disk out (of the ground truth "
     "too) instead of failing.")
-_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation", list(model_evaluation.AREA_SOURCES),
-                                 model_evaluation.AREA_SOURCE_HELP)
 _BATCH_SIZE = flags.DEFINE_integer(
     "batch_size", 1, "Images per model call, for exports with a batch dimension (images of "
     "one size are batched together).", lower_bound=1)
@@ -67,10 +62,6 @@ _ALL_PER_CATEGORY = flags.DEFINE_bool(
     "all_metrics_per_category", None, "All 12 statistics per category (default: the pipeline "
     "config's eval_config, else true).")
 _GLOBAL_STEP = flags.DEFINE_integer("global_step", 0, "TensorBoard step of the scalars.")
-_NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
-_ANALYSIS = flags.DEFINE_bool(
-    "analysis", True, "Write the error analysis (TIDE errors, F1 thresholds, confusion, "
-    "calibration, PR curves, worst images, slices) to OUT/analysis/.")
 
 # Exactly one input: COCO JSON + images, a pipeline config, or TFRecords + label map.
 flags.mark_flags_as_mutual_exclusive(["annotations", "pipeline_config_path", "tfrecord"],
@@ -101,12 +92,13 @@ def _source_and_config():
 
 
 def _options() -> model_evaluation.EvaluationOptions:
-  return model_evaluation.EvaluationOptions(
-      max_images=_MAX_IMAGES.value, force_inference=_FORCE_INFERENCE.value,
-      skip_missing=_SKIP_MISSING.value, batch_size=_BATCH_SIZE.value, box_frame=_BOX_FRAME.value,
-      area_source=_AREA_SOURCE.value, include_per_category=_INCLUDE_PER_CATEGORY.value,
-      all_per_category=_ALL_PER_CATEGORY.value, global_step=_GLOBAL_STEP.value,
-      num_threads=_NUM_THREADS.value, analysis=_ANALYSIS.value)
+  return model_evaluation.EvaluationOptions(skip_missing=_SKIP_MISSING.value,
+                                            batch_size=_BATCH_SIZE.value,
+                                            box_frame=_BOX_FRAME.value,
+                                            include_per_category=_INCLUDE_PER_CATEGORY.value,
+                                            all_per_category=_ALL_PER_CATEGORY.value,
+                                            global_step=_GLOBAL_STEP.value,
+                                            **evaluation_flags.shared_options())
 
 
 def main(argv):

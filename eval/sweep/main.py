@@ -17,6 +17,7 @@ from absl import flags
 from absl import logging
 
 from configs import model_registry
+from eval import evaluation_flags
 from eval import model_evaluation
 from eval import output_lock
 from eval import user_paths
@@ -32,9 +33,6 @@ _CACHE_DIR = flags.DEFINE_string(
     "cache_dir", None, "Downloads (tarballs, COCO zips) and their extracted contents; default "
     f"{cache_lib.default_cache_dir()} ($XDG_CACHE_HOME/detector_eval or "
     "~/.cache/detector_eval).")
-_MAX_IMAGES = flags.DEFINE_integer(
-    "max_images", None, "Evaluate only the first N val2017 images (default: all 5,000).",
-    lower_bound=1)
 _ZOO_BASE_URL = flags.DEFINE_string(
     "zoo_base_url", model_registry.ZOO_BASE_URL,
     "The TF2 zoo's tf2/ folder, or a mirror with its layout (<base>/20200711/"
@@ -46,15 +44,6 @@ _COCO_BASE_URL = flags.DEFINE_string(
 _CLEARML = flags.DEFINE_bool(
     "clearml", True, "Log to ClearML (offline sessions unless a server is configured; see "
     "--clearml_mode). --noclearml skips ClearML entirely.")
-_FORCE_INFERENCE = flags.DEFINE_bool(
-    "force_inference", False, "Run every selected model again, even if OUT holds its "
-    "complete results or its detections.")
-_AREA_SOURCE = flags.DEFINE_enum("area_source", "annotation", list(model_evaluation.AREA_SOURCES),
-                                 model_evaluation.AREA_SOURCE_HELP)
-_NUM_THREADS = flags.DEFINE_integer("num_threads", 0, "Evaluation threads; 0 uses every core.")
-_ANALYSIS = flags.DEFINE_bool(
-    "analysis", True, "Write each model's error analysis (TIDE errors, F1 thresholds, confusion, "
-    "calibration, PR curves, worst images) to OUT/<model_name>/analysis/ and log it to ClearML.")
 _N_BOOTSTRAP = flags.DEFINE_integer(
     "n_bootstrap", 1000, "Paired bootstrap resamples of the images for the comparison (each "
     "model's per-category AP intervals, consecutive models' significant gains; cached in "
@@ -114,13 +103,11 @@ def _settings(preset: Preset, out_dir: str, clearml_project: str) -> runner.Swee
   return runner.SweepSettings(
       out_dir=out_dir, zoo_base_url=_ZOO_BASE_URL.value, coco_base_url=_COCO_BASE_URL.value,
       options=model_evaluation.EvaluationOptions(
-          metrics_set=list(settings.metrics_set), max_images=_MAX_IMAGES.value,
-          force_inference=_FORCE_INFERENCE.value, area_source=_AREA_SOURCE.value,
+          metrics_set=list(settings.metrics_set),
           include_per_category=settings.include_metrics_per_category,
-          all_per_category=settings.all_metrics_per_category, num_threads=_NUM_THREADS.value,
-          analysis=_ANALYSIS.value), project=clearml_project,
-      comparison_task=preset.comparison_task, tags=preset.tags, program=preset.program,
-      report_title=preset.report_title, n_bootstrap=_N_BOOTSTRAP.value,
+          all_per_category=settings.all_metrics_per_category, **evaluation_flags.shared_options()),
+      project=clearml_project, comparison_task=preset.comparison_task, tags=preset.tags,
+      program=preset.program, report_title=preset.report_title, n_bootstrap=_N_BOOTSTRAP.value,
       bootstrap_seed=_BOOTSTRAP_SEED.value)
 
 
@@ -131,11 +118,12 @@ def _run_sweep(preset: Preset, entries, out_dir: str, clearml_project: str,
   cache = cache_lib.DownloadCache(cache_dir, timeout=_DOWNLOAD_TIMEOUT.value,
                                   retries=_DOWNLOAD_RETRIES.value)
   logging.info("%s: %s -> %s (max_images %s, ClearML %s)", program,
-               ", ".join(e.key for e in entries), out_dir, _MAX_IMAGES.value or "all",
-               f"project {clearml_project!r}" if _CLEARML.value else "off")
+               ", ".join(e.key for e in entries), out_dir, evaluation_flags.MAX_IMAGES.value
+               or "all", f"project {clearml_project!r}" if _CLEARML.value else "off")
   try:
     data = data_lib.prepare_coco_val2017(
-        _COCO_BASE_URL.value, cache, max_images=_MAX_IMAGES.value, area_source=_AREA_SOURCE.value,
+        _COCO_BASE_URL.value, cache, max_images=evaluation_flags.MAX_IMAGES.value,
+        area_source=evaluation_flags.AREA_SOURCE.value,
         with_person_keypoints=any("keypoints" in e.outputs for e in entries))
   except (http_fetch.FetchError, OSError, ValueError) as e:
     # COCO itself could not be fetched or read: no model can run.
