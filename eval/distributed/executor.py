@@ -19,8 +19,10 @@ Resuming: each finished shard is written atomically under OUT/shards/ (shards.py
 detection cache's fingerprint; a rerun after a killed driver runs only the missing shards, and
 once a model's detections.json is written its shard files are removed. Faults: a worker process
 that dies is restarted by Ray (max_restarts) and the shards it held are retried by Ray
-(max_task_retries); a shard whose worker is gone for good goes back to the queue; a shard's
-results are stored once, by shard index, so every image is in the output exactly once.
+(max_task_retries); a shard whose worker is gone for good goes back to the queue; a worker
+whose node left the cluster is replaced (WorkerPool.replace_workers_on_lost_nodes: Ray alone
+would wait for room on the cluster with the shards queued in it); a shard's results are stored
+once, by shard index, so every image is in the output exactly once.
 
 With one worker and no --ray_address (ExecutorOptions.in_process) no Ray is started: the same
 worker code runs in this process, with the same shard files and speed figures.
@@ -53,6 +55,7 @@ from eval.model import inference
 QUEUE_DEPTH = 2  # shards queued per worker
 WORKER_START_TIMEOUT = 300  # seconds for the pool's processes to start (TensorFlow import)
 SHARD_ATTEMPTS = 3  # a shard whose worker is lost for good goes back this many times
+NODE_CHECK_SECONDS = 2.0  # how often the driver looks for workers whose node left the cluster
 
 
 class ExecutorError(RuntimeError):
@@ -368,22 +371,69 @@ class WorkerPool:
   def __init__(self, options: options_lib.ExecutorOptions):
     """options must be resolved (options_lib.resolve) and Ray initialised."""
     self.options = options
-    actor = worker_lib.DetectionWorker.options(max_concurrency=_calls_at_once(options),
-                                               num_cpus=options.tf_threads_per_worker,
-                                               num_gpus=options.gpus_per_worker,
-                                               max_restarts=options.max_restarts,
-                                               max_task_retries=options.max_task_retries,
-                                               scheduling_strategy="SPREAD")
-    self.actors = [actor.remote(options.tf_threads_per_worker) for _ in range(options.num_workers)]
+    self._actor_class = worker_lib.DetectionWorker.options(
+        max_concurrency=_calls_at_once(options), num_cpus=options.tf_threads_per_worker,
+        num_gpus=options.gpus_per_worker, max_restarts=options.max_restarts,
+        max_task_retries=options.max_task_retries, scheduling_strategy="SPREAD")
+    self.actors = [self._new_actor() for _ in range(options.num_workers)]
     self.alive = [True] * len(self.actors)
+    self.starting: dict[Any, int] = {}  # replacements not ready yet: {ref of node(): index}
     try:
-      ray.get([a.pid.remote() for a in self.actors], timeout=WORKER_START_TIMEOUT)
+      self.node_ids = ray.get([a.node.remote() for a in self.actors], timeout=WORKER_START_TIMEOUT)
     except ray.exceptions.GetTimeoutError:
       self.shutdown()
       raise ExecutorError(
           f"{options.num_workers} workers (each {options.tf_threads_per_worker} CPUs, "
           f"{options.gpus_per_worker} GPUs) did not start within {WORKER_START_TIMEOUT}s: the "
           f"cluster has {ray.cluster_resources()}") from None
+
+  def _new_actor(self):
+    return self._actor_class.remote(self.options.tf_threads_per_worker)
+
+  def replace_workers_on_lost_nodes(self) -> list[int]:
+    """Workers whose node has left the cluster, replaced; returns their indices.
+
+    Ray restarts such a worker by itself only where its resources are free; on a cluster with
+    no room left it would wait for them, and the shards queued in it with it. So the worker is
+    ended for good (its queued shards fail with RayActorError and go back to the queue, for the
+    other workers) and a new one is asked for: it starts wherever the cluster has room, now or
+    once a node joins, and takes shards once it is ready (poll_started).
+    """
+    lost_nodes = {n["NodeID"] for n in ray.nodes() if not n["Alive"]}
+    lost = [
+        w for w, node in enumerate(self.node_ids)
+        if node in lost_nodes and w not in self.starting.values()
+    ]
+    for w in lost:
+      logging.warning(
+          "worker %d: its node %s left the cluster; its shards go to the other "
+          "workers and a new worker is started where there is room", w, self.node_ids[w][:12])
+      try:
+        ray.kill(self.actors[w], no_restart=True)
+      except Exception:  # pylint: disable=broad-except  (already gone)
+        pass
+      self.actors[w] = self._new_actor()
+      self.alive[w] = False
+      self.starting[self.actors[w].node.remote()] = w
+    return lost
+
+  def poll_started(self, timeout: float = 0.0) -> list[int]:
+    """Replacement workers that are ready now (or within `timeout` s): they take shards."""
+    if not self.starting:
+      return []
+    ready, _ = ray.wait(list(self.starting), num_returns=len(self.starting), timeout=timeout)
+    started = []
+    for ref in ready:
+      w = self.starting.pop(ref)
+      try:
+        self.node_ids[w] = ray.get(ref)
+      except ray.exceptions.RayError as e:
+        logging.warning("replacement worker %d did not start: %s", w, e)
+        continue
+      self.alive[w] = True
+      started.append(w)
+      logging.info("replacement worker %d ready on node %s", w, self.node_ids[w][:12])
+    return started
 
   def pids(self) -> list[int]:
     """The workers' process ids (call while they are idle: calls queue behind shards)."""
@@ -563,8 +613,9 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float
   results: dict[str, ShardedResult] = {}
   worker_job: list[_Job | None] = [None] * len(pool.actors)
   queued = [0] * len(pool.actors)
-  inflight: dict[Any, tuple[int, _Job, int]] = {}
+  inflight: dict[Any, tuple[int, _Job, int, Any]] = {}  # ref: (worker, job, shard, actor)
   progress = _Progress(states, len(pool.actors), options.progress_interval)
+  last_node_check = time.perf_counter()
 
   def describe(job: ModelJob) -> dict:
     alive = [a for a, ok in zip(pool.actors, pool.alive) if ok]
@@ -593,6 +644,11 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float
     maybe_settle(state)
 
   while True:
+    if time.perf_counter() - last_node_check >= NODE_CHECK_SECONDS:
+      last_node_check = time.perf_counter()
+      for w in pool.replace_workers_on_lost_nodes():
+        worker_job[w] = None  # the new worker loads its model when given a shard
+    pool.poll_started()
     # Breadth first: every worker gets a shard before any gets its second.
     for depth in range(1, QUEUE_DEPTH + 1):
       for w in range(len(pool.actors)):
@@ -603,20 +659,25 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float
           continue
         index = state.pending.popleft()
         ref = pool.actors[w].run_shard.remote(_task(state, index))
-        inflight[ref] = (w, state, index)
+        inflight[ref] = (w, state, index, pool.actors[w])
         queued[w] += 1
         state.running += 1
         worker_job[w] = state
         state.first_submit = state.first_submit or time.perf_counter()
     if not inflight:
-      if any(s.pending and s.error is None for s in states):
-        raise ExecutorError("every worker is gone (restarts exhausted); finished shards are "
-                            "saved: run again to continue")
-      break
-    timeout = max(0.05, options.progress_interval - (time.perf_counter() - progress.last))
+      if not any(s.pending and s.error is None for s in states):
+        break
+      if pool.starting and pool.poll_started(timeout=WORKER_START_TIMEOUT):
+        continue  # a replacement worker is ready: it takes the shards left
+      raise ExecutorError("every worker is gone (restarts exhausted, nodes lost) and none "
+                          "could be started again; finished shards are saved: run again to "
+                          "continue")
+    timeout = max(
+        0.05,
+        min(NODE_CHECK_SECONDS, options.progress_interval - (time.perf_counter() - progress.last)))
     ready, _ = ray.wait(list(inflight), num_returns=1, timeout=timeout)
     for ref in ready:
-      w, state, index = inflight.pop(ref)
+      w, state, index, actor = inflight.pop(ref)
       queued[w] -= 1
       state.running -= 1
       try:
@@ -625,10 +686,11 @@ def _run_on_pool(states: list[_Job], pool: WorkerPool, options, run_start: float
         cause = e.cause if isinstance(getattr(e, "cause", None), BaseException) else e
         state.fail(cause, str(e))
       except ray.exceptions.RayActorError as e:  # the worker is gone despite Ray's restarts
-        logging.warning("worker %d is gone (%s): its shards go back to the queue", w,
-                        type(e).__name__)
-        pool.alive[w] = False
-        worker_job[w] = None
+        if pool.actors[w] is actor:  # (else it was replaced: its node left the cluster)
+          logging.warning("worker %d is gone (%s): its shards go back to the queue", w,
+                          type(e).__name__)
+          pool.alive[w] = False
+          worker_job[w] = None
         state.attempts[index] += 1
         if state.attempts[index] >= SHARD_ATTEMPTS:
           state.fail(
