@@ -21,6 +21,7 @@ the measured per-shard overhead, and an assumed model load time.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import heapq
 import json
@@ -54,6 +55,49 @@ _LOAD_SECONDS = flags.DEFINE_float(
     "GPU worker (not measured here: no GPU).")
 _SWEEP_SHARD_SIZE = 50
 _SWEEP_IMAGES = 5000
+_CPU_GROUPS = ("measured", "driver", "ray", "other")
+
+
+def _cpu_by_process() -> dict[int, tuple[str, float]]:
+  """{pid: (command line, CPU seconds so far)} of every process on the machine (Linux /proc);
+  {} elsewhere. Used to see where a round's CPU went: the measured processes, this driver,
+  Ray's own processes (raylet, GCS, dashboard, idle workers) or anything else."""
+  tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+  result = {}
+  try:
+    entries = [e for e in os.listdir("/proc") if e.isdigit()]
+  except OSError:
+    return result
+  for entry in entries:
+    try:
+      with open(f"/proc/{entry}/stat") as f:
+        stat = f.read()
+      with open(f"/proc/{entry}/cmdline", "rb") as f:
+        command = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:  # ended meanwhile
+      continue
+    # Fields after the parenthesised name: state ppid ... utime (12th) stime (13th).
+    fields = stat[stat.rindex(")") + 2:].split()
+    command = command or stat[stat.index("(") + 1:stat.rindex(")")]
+    result[int(entry)] = (command, (int(fields[11]) + int(fields[12])) / tick)
+  return result
+
+
+def _cpu_split(before: dict, after: dict, measured: set[int]) -> dict[str, float]:
+  """CPU seconds between two _cpu_by_process() snapshots, by group (_CPU_GROUPS)."""
+  split = dict.fromkeys(_CPU_GROUPS, 0.0)
+  for pid, (command, seconds) in after.items():
+    used = seconds - before.get(pid, (command, 0.0))[1]
+    if pid in measured:
+      group = "measured"
+    elif pid == os.getpid():
+      group = "driver"
+    elif "/ray/" in command or command.split(" ")[0].endswith(("raylet", "gcs_server")):
+      group = "ray"
+    else:
+      group = "other"
+    split[group] += max(0.0, used)
+  return split
 
 
 def _data(work: str) -> tuple[str, str, str]:
@@ -134,9 +178,11 @@ class _Single:
         return json.loads(line)
 
   def measure(self) -> dict:
+    before = _cpu_by_process()
     self.process.stdin.write("run\n")
     self.process.stdin.flush()
-    return self._read()
+    result = self._read()
+    return {**result, "cpu_split": _cpu_split(before, _cpu_by_process(), {self.process.pid})}
 
   def close(self) -> None:
     self.process.stdin.close()
@@ -162,6 +208,7 @@ class _Ray:
     executor.run_detections([self.job("warmup", max_images=2 * workers * warm.shard_size)], warm,
                             pool=self.pool)
     self.load_seconds = time.perf_counter() - start
+    self.pids = set(self.pool.pids())
 
   def job(self, name: str, **kwargs) -> executor.ModelJob:
     return executor.ModelJob(key=name, model_dir=self.model_dir, source=self.source,
@@ -169,20 +216,65 @@ class _Ray:
                              input_identity={"benchmark": self.gt}, force=True, **kwargs)
 
   def measure(self) -> dict:
+    before = _cpu_by_process()
     t, cpu = time.perf_counter(), time.process_time()
     result = executor.run_detections([self.job("timed")], self.options, pool=self.pool)["timed"]
     seconds, driver_cpu = time.perf_counter() - t, time.process_time() - cpu
+    split = _cpu_split(before, _cpu_by_process(), self.pids)
     result.raise_if_failed()
     n = result.detections.num_images
     return {
         "seconds": seconds, "images": n,
         "cpu_seconds": result.speed["cpu_seconds_per_image"] * n + driver_cpu,
         "driver_cpu_seconds": driver_cpu, "latency_p50_ms": result.speed["latency_ms"]["p50"],
-        "shards": result.speed["shards"]["total"], "device": result.speed["device"]
+        "shards": result.speed["shards"]
+                  ["total"], "device": result.speed["device"], "cpu_split": split
     }
 
   def close(self) -> None:
     self.pool.shutdown()
+
+
+def _paired_lines(rates: dict) -> list[str]:
+  """The targets from each round's own ratios (median [range]): on a machine whose speed drifts
+  between rounds, the best-of-N table above can pair a fast round with a slow one."""
+
+  def paired(ratio, form: str) -> tuple[float, str]:
+    values = [ratio(r) for r in range(len(rates["single2"]))]
+    median = float(np.median(values))
+    return median, f"median {median:{form}} [{min(values):{form}} to {max(values):{form}}]"
+
+  two, two_text = paired(lambda r: rates[(2, 1)][r] / rates["single2"][r], ".2f")
+  over, over_text = paired(lambda r: 1 - rates[(1, 2)][r] / rates["single2"][r], "+.1%")
+  over1, over1_text = paired(lambda r: 1 - rates[(1, 1)][r] / rates["single1"][r], "+.1%")
+  _, ceiling_text = paired(lambda r: 2 * rates["single1"][r] / rates["single2"][r], ".2f")
+  _, share_text = paired(lambda r: rates[(2, 1)][r] / (2 * rates["single1"][r]), ".0%")
+  return [
+      f"Paired rounds ({len(rates['single2'])} rounds; each round's ratio, median [min-max]):",
+      f"- 2 one-thread workers / single process: {two_text} (target >= 1.4x: "
+      f"{'met' if two >= 1.4 else 'NOT met'}); the two-process ceiling 2 x one-thread / "
+      f"two-thread rate: {ceiling_text}; the workers reach {share_text} of it.",
+      f"- Ray overhead at 1 worker (1 - Ray / single): 2 threads {over_text}, 1 thread "
+      f"{over1_text} (target < 5%: {'met' if max(over, over1) < 0.05 else 'NOT met'})."
+  ]
+
+
+def _cpu_table(splits: dict, names: dict) -> list[str]:
+  """Where the CPU went during each setup's rounds (mean over rounds), in cores busy."""
+  lines = [
+      "Where the CPU went (mean over rounds, in cores busy over the round's wall time; "
+      "2 = both cores): the measured processes (the single process, or the Ray workers), "
+      "this driver, Ray's own processes (raylet, GCS, dashboard, idle workers), anything else.", "",
+      "| setup | measured | driver | Ray's processes | other | total |",
+      "| --- | ---: | ---: | ---: | ---: | ---: |"
+  ]
+  for key, rounds in splits.items():
+    busy = {
+        g: float(np.mean([split[g] / seconds for split, seconds in rounds])) for g in _CPU_GROUPS
+    }
+    lines.append(f"| {names[key]} | " + " | ".join(f"{busy[g]:.2f}" for g in _CPU_GROUPS)
+                 + f" | {sum(busy.values()):.2f} |")
+  return lines
 
 
 def simulate_sweep(workers: int, per_image_s: dict[str,
@@ -224,9 +316,16 @@ def run(work: str) -> None:
     for w, t in ((1, 2), (1, 1), (2, 1)):
       setups[(w, t)] = _Ray(work, model_dir, gt, images, w, t)
     best: dict = {}
-    for _ in range(inference_benchmark._REPEATS.value):  # pylint: disable=protected-access
-      for name, setup in setups.items():
-        r = setup.measure()
+    splits: dict = collections.defaultdict(list)  # every round's CPU split and wall seconds
+    rates: dict = collections.defaultdict(list)  # every round's images/s
+    # The setups compared are neighbours, and every other round runs backwards (A B B A), so a
+    # drift in the machine's speed favours neither side of a paired ratio.
+    order = ["single2", (1, 2), (2, 1), (1, 1), "single1"]
+    for round_index in range(inference_benchmark._REPEATS.value):  # pylint: disable=protected-access
+      for name in order if round_index % 2 == 0 else order[::-1]:
+        r = setups[name].measure()
+        splits[name].append((r["cpu_split"], r["seconds"]))
+        rates[name].append(r["images"] / r["seconds"])
         logging.info("%s: %.2f images/s", name, r["images"] / r["seconds"])
         if name not in best or r["seconds"] < best[name]["seconds"]:
           best[name] = {
@@ -248,13 +347,13 @@ def run(work: str) -> None:
   rays = {k: best[k] for k in ((1, 2), (1, 1), (2, 1))}
   rate = lambda r: r["images"] / r["seconds"]
   base, base1 = rate(single[0]), rate(single[1])
-  rows = [("single process, TF default threads (2)", single[0], base, "-"),
-          ("single process, 1 thread", single[1], rate(single[1]), "-"),
+  rows = [("single process, TF default threads (2)", single[0], base, "-", "single2"),
+          ("single process, 1 thread", single[1], rate(single[1]), "-", "single1"),
           ("Ray, 1 worker x 2 threads", rays[(1, 2)], rate(rays[(1, 2)]),
-           f"{100 * (1 - rate(rays[(1, 2)]) / base):+.1f}% vs single (2 threads)"),
+           f"{100 * (1 - rate(rays[(1, 2)]) / base):+.1f}% vs single (2 threads)", (1, 2)),
           ("Ray, 1 worker x 1 thread", rays[(1, 1)], rate(rays[(1, 1)]),
-           f"{100 * (1 - rate(rays[(1, 1)]) / base1):+.1f}% vs single (1 thread)"),
-          ("Ray, 2 workers x 1 thread", rays[(2, 1)], rate(rays[(2, 1)]), "-")]
+           f"{100 * (1 - rate(rays[(1, 1)]) / base1):+.1f}% vs single (1 thread)", (1, 1)),
+          ("Ray, 2 workers x 1 thread", rays[(2, 1)], rate(rays[(2, 1)]), "-", (2, 1))]
   lines = [
       f"Ray executor benchmark: {n} JPEGs (COCO-like sizes), model "
       f"{inference_benchmark._ARCHITECTURE.value}, "  # pylint: disable=protected-access
@@ -267,7 +366,7 @@ def run(work: str) -> None:
       "| overhead (wall) |",
       "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
   ]
-  for name, r, ips, overhead in rows:
+  for name, r, ips, overhead, _ in rows:
     lines.append(f"| {name} | {r['seconds']:.2f} | {ips:.2f} | {ips / base:.2f}x | "
                  f"{r['latency_p50_ms']:.1f} | {r['min_cpu'] / r['images']:.3f} | {overhead} |")
   cpu = lambda r: r["min_cpu"] / r["images"]
@@ -275,7 +374,7 @@ def run(work: str) -> None:
   over = 1 - rate(rays[(1, 2)]) / base
   over1 = 1 - rate(rays[(1, 1)]) / base1
   lines += [
-      "", f"2 one-thread workers: {two:.2f}x the single process (target >= 1.4x: "
+      "", f"2 one-thread workers: {two:.3f}x the single process, best rounds (target >= 1.4x: "
       f"{'met' if two >= 1.4 else 'NOT met'}). Ray overhead at 1 worker: {100 * over:.1f}% "
       f"(2 threads), {100 * over1:.1f}% (1 thread) (target < 5%: "
       f"{'met' if max(over, over1) < 0.05 else 'NOT met'}).",
@@ -291,6 +390,8 @@ def run(work: str) -> None:
       f"+ model load and warm-up shards {ray_load:.1f}s; single process model load + "
       f"warm-up {single_load:.1f}s."
   ]
+  lines += ["", *_cpu_table(splits, names={key: label for label, _, _, _, key in rows})]
+  lines += ["", *_paired_lines(rates)]
   # Extrapolation: overhead per shard measured at 1 worker (Ray minus single, per shard).
   shard_overhead = max(0.0,
                        (rays[(1, 2)]["seconds"] - single[0]["seconds"]) / rays[(1, 2)]["shards"])
