@@ -12,7 +12,11 @@ best of --repeats (other jobs on a shared machine only ever slow a round down):
   threads, and 2 one-thread workers (the default on a 2-core machine); workers started and the
   model loaded before the clock starts (their start-up is reported apart), every shard run
   (force), shard files and detections.json written as in a real run.
-Targets (issue 9): 2 workers >= 1.4x the single process; Ray overhead at 1 worker < 5%.
+Targets (issue 9): 2 workers >= 1.4x the single process; Ray overhead at 1 worker < 5%, judged
+on the best rounds and on each round's paired ratios (the setups compared run next to each
+other, A B B A). Also printed: the ceiling of any two-process split, and where each round's CPU
+went (the measured processes, this driver, Ray's own processes, anything else: /proc).
+--fresh_processes starts every setup anew each round.
 
 Then a paper extrapolation of the full D0-D7 sweep on 5,000 images over 1/8/64 GPU workers:
 the executor's scheduling (shards of --shard_size, a worker keeps its model, idle workers take
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import heapq
 import json
 import os
@@ -50,6 +55,10 @@ _CHILD = flags.DEFINE_enum(
     "measurement in this process and print it as JSON.")
 _CHILD_THREADS = flags.DEFINE_integer("child_threads", 0, "Internal: TF threads (0: default).")
 _BENCH_SHARD_SIZE = flags.DEFINE_integer("bench_shard_size", 12, "Images per shard.")
+_FRESH_PROCESSES = flags.DEFINE_bool(
+    "fresh_processes", False, "Start every setup's processes anew for each round (not timed): "
+    "a process's speed can stay high or low for its whole life on a shared machine (seen with "
+    "two TensorFlow threads here), which keeping the processes would credit to the setup.")
 _LOAD_SECONDS = flags.DEFINE_float(
     "assumed_gpu_load_seconds", 20.0, "Extrapolation: seconds to load and warm up one model on a "
     "GPU worker (not measured here: no GPU).")
@@ -308,13 +317,19 @@ def run(work: str) -> None:
   n = inference_benchmark._NUM_IMAGES.value  # pylint: disable=protected-access
   load_before = os.getloadavg()
   # Every setup stays up (models loaded); rounds alternate between them and each keeps its
-  # best: other jobs on the machine only ever slow a round down.
-  setups = {"single2": _Single(work, 0), "single1": _Single(work, 1)}
+  # best: other jobs on the machine only ever slow a round down. With --fresh_processes each
+  # round starts every setup's processes anew (not timed).
+  make = {
+      "single2": lambda: _Single(work, 0), "single1": lambda: _Single(work, 1), **{
+          (w, t): functools.partial(_Ray, work, model_dir, gt, images, w, t) for w, t in ((1, 2), (1, 1), (2, 1))
+      }
+  }
+  setups: dict = {}
   # Logical CPUs for all three pools at once (only one pool runs at a time).
   cluster = cluster_lib.connect(None, num_cpus=8)
   try:
-    for w, t in ((1, 2), (1, 1), (2, 1)):
-      setups[(w, t)] = _Ray(work, model_dir, gt, images, w, t)
+    for name, start in make.items():
+      setups[name] = start()
     best: dict = {}
     splits: dict = collections.defaultdict(list)  # every round's CPU split and wall seconds
     rates: dict = collections.defaultdict(list)  # every round's images/s
@@ -323,6 +338,9 @@ def run(work: str) -> None:
     order = ["single2", (1, 2), (2, 1), (1, 1), "single1"]
     for round_index in range(inference_benchmark._REPEATS.value):  # pylint: disable=protected-access
       for name in order if round_index % 2 == 0 else order[::-1]:
+        if _FRESH_PROCESSES.value and round_index:
+          setups.pop(name).close()
+          setups[name] = make[name]()
         r = setups[name].measure()
         splits[name].append((r["cpu_split"], r["seconds"]))
         rates[name].append(r["images"] / r["seconds"])
@@ -358,7 +376,8 @@ def run(work: str) -> None:
       f"Ray executor benchmark: {n} JPEGs (COCO-like sizes), model "
       f"{inference_benchmark._ARCHITECTURE.value}, "  # pylint: disable=protected-access
       f"{options_lib.cpu_count()} CPUs, shards of {_BENCH_SHARD_SIZE.value}, "
-      f"best of {inference_benchmark._REPEATS.value}; load average "  # pylint: disable=protected-access
+      f"best of {inference_benchmark._REPEATS.value}"  # pylint: disable=protected-access
+      f"{', fresh processes every round' if _FRESH_PROCESSES.value else ''}; load average "
       f"{load_before[0]:.2f} before, {load_after[0]:.2f} after "
       f"(other jobs share this machine)",
       "",
