@@ -319,11 +319,9 @@ def run(work: str) -> None:
   # Every setup stays up (models loaded); rounds alternate between them and each keeps its
   # best: other jobs on the machine only ever slow a round down. With --fresh_processes each
   # round starts every setup's processes anew (not timed).
-  make = {
-      "single2": lambda: _Single(work, 0), "single1": lambda: _Single(work, 1), **{
-          (w, t): functools.partial(_Ray, work, model_dir, gt, images, w, t) for w, t in ((1, 2), (1, 1), (2, 1))
-      }
-  }
+  make = {"single2": lambda: _Single(work, 0), "single1": lambda: _Single(work, 1)}
+  for w, t in ((1, 2), (1, 1), (2, 1)):
+    make[(w, t)] = functools.partial(_Ray, work, model_dir, gt, images, w, t)
   setups: dict = {}
   # Logical CPUs for all three pools at once (only one pool runs at a time).
   cluster = cluster_lib.connect(None, num_cpus=8)
