@@ -439,9 +439,6 @@ class WorkerPool:
     """The workers' process ids (call while they are idle: calls queue behind shards)."""
     return ray.get([a.pid.remote() for a in self.actors])
 
-  def nodes(self) -> list[str]:
-    return ray.get([a.node.remote() for a in self.actors])
-
   def shutdown(self) -> None:
     for a in self.actors:
       try:
