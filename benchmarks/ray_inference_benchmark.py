@@ -231,13 +231,12 @@ class _Ray:
     seconds, driver_cpu = time.perf_counter() - t, time.process_time() - cpu
     split = _cpu_split(before, _cpu_by_process(), self.pids)
     result.raise_if_failed()
-    n = result.detections.num_images
+    n, speed = result.detections.num_images, result.speed
     return {
         "seconds": seconds, "images": n,
-        "cpu_seconds": result.speed["cpu_seconds_per_image"] * n + driver_cpu,
-        "driver_cpu_seconds": driver_cpu, "latency_p50_ms": result.speed["latency_ms"]["p50"],
-        "shards": result.speed["shards"]
-                  ["total"], "device": result.speed["device"], "cpu_split": split
+        "cpu_seconds": speed["cpu_seconds_per_image"] * n + driver_cpu,
+        "driver_cpu_seconds": driver_cpu, "latency_p50_ms": speed["latency_ms"]["p50"],
+        "shards": speed["shards"]["total"], "device": speed["device"], "cpu_split": split
     }
 
   def close(self) -> None:
